@@ -1,0 +1,177 @@
+//! Blocks: a header that commits to everything, and the encoded
+//! transactions. Transactions travel as their exact bytes so a validator
+//! checks, hashes and verifies them without re-encoding.
+
+use crate::{error::BlockError, params::ChainParams};
+use bytes::{BufMut, Bytes};
+use commonware_codec::{
+    Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
+};
+use terrace_primitives::{
+    Address, ChainId, Hash,
+    codec::{DecodeError, decode_bounded, read_version},
+    hash_tagged,
+};
+
+/// Encoding version of [`Header`].
+pub const HEADER_VERSION: u8 = 1;
+/// The smallest possible signed transaction (a bound for decoding counts).
+pub const MIN_TX_BYTES: usize = 100;
+
+/// A block header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// Height (genesis is 0).
+    pub height: u64,
+    /// Hash of the parent header.
+    pub parent: Hash,
+    /// Proposer's timestamp, milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Receives tips and the block reward.
+    pub proposer: Address,
+    /// Merkle root of the transaction ids.
+    pub tx_root: Hash,
+    /// Merkle root of the receipts.
+    pub receipts_root: Hash,
+    /// Root of the authenticated state after this block.
+    pub state_root: Hash,
+    /// This block's base fee.
+    pub base_fee: u64,
+    /// Gas used by this block's transactions.
+    pub gas_used: u64,
+}
+
+impl Header {
+    /// The block hash.
+    pub fn hash(&self) -> Hash {
+        use commonware_codec::Encode as _;
+        hash_tagged(b"terrace/l1/header", &[&self.encode()])
+    }
+}
+
+/// A block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Block {
+    /// The header.
+    pub header: Header,
+    /// Encoded signed transactions, in execution order.
+    pub transactions: Vec<Bytes>,
+}
+
+/// Decoding bounds for a block, derived from the chain parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockLimits {
+    /// Most transactions.
+    pub txs_max: usize,
+    /// Most bytes per transaction.
+    pub tx_bytes_max: usize,
+}
+
+impl BlockLimits {
+    /// The limits `params` imply.
+    pub fn from_params(params: &ChainParams) -> Self {
+        let block_bytes = usize::try_from(params.block_bytes_max).unwrap_or(usize::MAX);
+        Self {
+            txs_max: block_bytes / MIN_TX_BYTES,
+            tx_bytes_max: usize::try_from(params.tx_bytes_max).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+impl Block {
+    /// Decodes a block from untrusted bytes under the chain's limits.
+    pub fn decode_bounded(bytes: &[u8], params: &ChainParams) -> Result<Self, BlockError> {
+        let limits = BlockLimits::from_params(params);
+        // Header + per-transaction length prefixes + transaction bytes.
+        let max = 512usize
+            .saturating_add(limits.txs_max.saturating_mul(5))
+            .saturating_add(usize::try_from(params.block_bytes_max).unwrap_or(usize::MAX));
+        decode_bounded(bytes, max, &limits).map_err(|e| match e {
+            DecodeError::TooLarge { len, max } => {
+                BlockError::Malformed(format!("block is {len} bytes, over {max}"))
+            }
+            DecodeError::Malformed(e) => BlockError::Malformed(e.to_string()),
+        })
+    }
+}
+
+impl Write for Header {
+    fn write(&self, buf: &mut impl BufMut) {
+        HEADER_VERSION.write(buf);
+        self.chain_id.write(buf);
+        UInt(self.height).write(buf);
+        self.parent.write(buf);
+        UInt(self.timestamp_ms).write(buf);
+        self.proposer.write(buf);
+        self.tx_root.write(buf);
+        self.receipts_root.write(buf);
+        self.state_root.write(buf);
+        UInt(self.base_fee).write(buf);
+        UInt(self.gas_used).write(buf);
+    }
+}
+
+impl EncodeSize for Header {
+    fn encode_size(&self) -> usize {
+        1 + self.chain_id.encode_size()
+            + UInt(self.height).encode_size()
+            + 32
+            + UInt(self.timestamp_ms).encode_size()
+            + Address::LEN
+            + 3 * 32
+            + UInt(self.base_fee).encode_size()
+            + UInt(self.gas_used).encode_size()
+    }
+}
+
+impl Read for Header {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        read_version(buf, "Header", HEADER_VERSION)?;
+        Ok(Self {
+            chain_id: ChainId::read(buf)?,
+            height: UInt::<u64>::read(buf)?.0,
+            parent: Hash::read(buf)?,
+            timestamp_ms: UInt::<u64>::read(buf)?.0,
+            proposer: Address::read(buf)?,
+            tx_root: Hash::read(buf)?,
+            receipts_root: Hash::read(buf)?,
+            state_root: Hash::read(buf)?,
+            base_fee: UInt::<u64>::read(buf)?.0,
+            gas_used: UInt::<u64>::read(buf)?.0,
+        })
+    }
+}
+
+impl Write for Block {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.header.write(buf);
+        self.transactions.write(buf);
+    }
+}
+
+impl EncodeSize for Block {
+    fn encode_size(&self) -> usize {
+        self.header.encode_size() + self.transactions.encode_size()
+    }
+}
+
+impl Read for Block {
+    type Cfg = BlockLimits;
+    fn read_cfg(buf: &mut impl Buf, limits: &BlockLimits) -> Result<Self, CodecError> {
+        let header = Header::read(buf)?;
+        let transactions = Vec::<Bytes>::read_cfg(
+            buf,
+            &(
+                RangeCfg::new(0..=limits.txs_max),
+                RangeCfg::new(1..=limits.tx_bytes_max),
+            ),
+        )?;
+        Ok(Self {
+            header,
+            transactions,
+        })
+    }
+}

@@ -1,0 +1,630 @@
+//! Block execution in phases, after revm:
+//!
+//! 1. **stateless** ([`check_transactions`]): decode, size, chain id, gas
+//!    bounds, key and signature — in parallel, signatures in one batch;
+//! 2. **stateful** ([`BlockExecutor::apply`]): block gas and bytes left,
+//!    nonce, fee cap ≥ base fee, balance ≥ gas limit × max fee + value;
+//! 3. **apply**: charge `gas_used × effective price` (base fee burned, tip
+//!    kept for the proposer), bump the nonce, run the payload;
+//! 4. **receipt**: status, gas used, price.
+//!
+//! A transaction that fails a check is refused and changes nothing; a
+//! proposer never includes one, so a block containing one is invalid. A
+//! payload that fails *after* the checks (unstaking more than is bonded,
+//! evidence that does not verify) is included as `Failed` and still pays
+//! its fee, so failing work is never free.
+//!
+//! At the end of the block ([`BlockExecutor::finish`]) unbonding entries
+//! due at this height are released, the proposer receives the tips and the
+//! block reward, totals are updated and the next base fee is computed.
+
+use crate::{
+    error::{BlockError, TxError},
+    fee::{effective_gas_price, next_base_fee},
+    params::ChainParams,
+    staking::EvidenceVerifier,
+    state::{Account, Key, Overlay, StateReader, Totals, UnbondingEntry, Validator, Value, Writes},
+    tx::{CheckedTransaction, Payload, SignedTransaction, check_fields_encoded, check_signatures},
+};
+use bytes::{BufMut, Bytes};
+use commonware_codec::{
+    Buf, Encode as _, EncodeSize, Error as CodecError, Read, ReadExt as _, Write, varint::UInt,
+};
+use commonware_parallel::Strategy;
+use terrace_merkle::{MerkleHasher as _, MerkleTree, Sha256Hasher};
+use terrace_primitives::{Address, Amount, ChainId, Hash, hash_tagged};
+
+/// What a block's execution needs to know besides the state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockEnv {
+    /// The chain.
+    pub chain_id: ChainId,
+    /// This block's height.
+    pub height: u64,
+    /// Receives tips and the block reward.
+    pub proposer: Address,
+    /// This block's base fee (from the header; see [`crate::fee`]).
+    pub base_fee: u64,
+}
+
+/// Why an included transaction's payload had no effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Failure {
+    /// Unstake of more than is bonded.
+    InsufficientStake = 1,
+    /// The sender or target is not a validator.
+    NotAValidator = 2,
+    /// A jailed validator cannot stake.
+    Jailed = 3,
+    /// Too many unbonding entries pending.
+    TooManyUnbonding = 4,
+    /// Slash evidence does not verify.
+    InvalidEvidence = 5,
+    /// The offense was already punished.
+    AlreadySlashed = 6,
+    /// Staking or unstaking zero.
+    ZeroAmount = 7,
+}
+
+impl Failure {
+    fn from_u8(v: u8) -> Option<Self> {
+        use Failure::*;
+        [
+            InsufficientStake,
+            NotAValidator,
+            Jailed,
+            TooManyUnbonding,
+            InvalidEvidence,
+            AlreadySlashed,
+            ZeroAmount,
+        ]
+        .into_iter()
+        .find(|f| *f as u8 == v)
+    }
+}
+
+/// The outcome of an included transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    /// The transaction.
+    pub tx_hash: Hash,
+    /// `None` on success.
+    pub failure: Option<Failure>,
+    /// Gas charged.
+    pub gas_used: u64,
+    /// Price per gas paid (base fee + tip).
+    pub effective_gas_price: u64,
+}
+
+impl Receipt {
+    /// True when the payload took effect.
+    pub fn success(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// What executing a block produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockOutput {
+    /// Writes to apply to the state, in key order.
+    pub writes: Writes,
+    /// One per transaction, in order.
+    pub receipts: Vec<Receipt>,
+    /// Merkle root of the transaction ids.
+    pub tx_root: Hash,
+    /// Merkle root of the encoded receipts.
+    pub receipts_root: Hash,
+    /// Gas used by all transactions.
+    pub gas_used: u64,
+    /// Bytes of transactions.
+    pub bytes_used: u64,
+    /// Burned in this block (base fees and slashes).
+    pub burned: Amount,
+    /// Tips paid to the proposer.
+    pub tips: Amount,
+    /// The next block's base fee.
+    pub next_base_fee: u64,
+}
+
+/// Stateless checks for a block's encoded transactions, in parallel on
+/// `strategy`: decoding and field checks per transaction, then all
+/// signatures in one batch.
+pub fn check_transactions(
+    raw: &[Bytes],
+    chain_id: ChainId,
+    params: &ChainParams,
+    strategy: &impl Strategy,
+) -> Result<Vec<CheckedTransaction>, BlockError> {
+    const CHUNK: usize = 256;
+    let chunks: Vec<(usize, &[Bytes])> = raw
+        .chunks(CHUNK)
+        .enumerate()
+        .map(|(i, c)| (i * CHUNK, c))
+        .collect();
+    let checked: Vec<Result<Vec<CheckedTransaction>, BlockError>> =
+        strategy.map_collect_vec(chunks, |(offset, chunk)| {
+            chunk
+                .iter()
+                .enumerate()
+                .map(|(i, bytes)| {
+                    SignedTransaction::decode_bounded(bytes, params)
+                        .and_then(|signed| {
+                            check_fields_encoded(signed, bytes.clone(), chain_id, params)
+                        })
+                        .map_err(|error| BlockError::Transaction {
+                            index: offset + i,
+                            error,
+                        })
+                })
+                .collect()
+        });
+    let mut out = Vec::with_capacity(raw.len());
+    for part in checked {
+        out.extend(part?);
+    }
+    check_signatures(&out, strategy)
+        .map_err(|(index, error)| BlockError::Transaction { index, error })?;
+    Ok(out)
+}
+
+/// The state keys a transaction touches at `height`: what a node prefetches
+/// before executing it, and what decides which transactions may run in
+/// parallel. Slash targets come from the evidence.
+pub fn touched_keys(
+    tx: &CheckedTransaction,
+    height: u64,
+    params: &ChainParams,
+    evidence: &impl EvidenceVerifier,
+) -> Vec<Key> {
+    let mut keys = tx.base_keys(height, params);
+    if let Payload::Slash { evidence: bytes } = &tx.tx().payload
+        && let Ok(offense) = evidence.verify(bytes)
+    {
+        keys.push(Key::Validator(offense.offender));
+        keys.push(Key::Slashed(offense.id));
+    }
+    keys
+}
+
+/// The keys every block touches regardless of its transactions.
+pub fn block_keys(env: &BlockEnv) -> Vec<Key> {
+    vec![
+        Key::Account(env.proposer),
+        Key::Totals,
+        Key::Unbonding(env.height),
+    ]
+}
+
+/// Executes one block's transactions one at a time over an overlay.
+///
+/// The proposer uses [`BlockExecutor::apply`] to try mempool transactions
+/// (a refused one changes nothing, so it just moves on); a validator
+/// replays a proposed block with [`execute_block`].
+#[derive(Debug)]
+pub struct BlockExecutor<'a, S: StateReader + ?Sized, E: EvidenceVerifier> {
+    overlay: Overlay<'a, S>,
+    params: &'a ChainParams,
+    env: BlockEnv,
+    evidence: &'a E,
+    gas_used: u64,
+    bytes_used: u64,
+    burned: Amount,
+    tips: Amount,
+    receipts: Vec<Receipt>,
+    tx_hashes: Vec<Hash>,
+}
+
+impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
+    /// Starts a block on top of `state`.
+    pub fn new(state: &'a S, params: &'a ChainParams, env: BlockEnv, evidence: &'a E) -> Self {
+        Self {
+            overlay: Overlay::new(state),
+            params,
+            env,
+            evidence,
+            gas_used: 0,
+            bytes_used: 0,
+            burned: Amount::ZERO,
+            tips: Amount::ZERO,
+            receipts: Vec::new(),
+            tx_hashes: Vec::new(),
+        }
+    }
+
+    /// The state as of the transactions applied so far.
+    pub fn state(&self) -> &Overlay<'a, S> {
+        &self.overlay
+    }
+
+    /// Gas used so far.
+    pub fn gas_used(&self) -> u64 {
+        self.gas_used
+    }
+
+    /// Bytes used so far.
+    pub fn bytes_used(&self) -> u64 {
+        self.bytes_used
+    }
+
+    /// Applies a stateless-checked transaction, or refuses it and changes nothing.
+    pub fn apply(&mut self, tx: &CheckedTransaction) -> Result<&Receipt, TxError> {
+        let body = tx.tx();
+        let params = self.params;
+        // Block limits.
+        let gas_left = params.block_gas_limit - self.gas_used;
+        if body.gas_limit > gas_left {
+            return Err(TxError::BlockGasExhausted {
+                used: self.gas_used,
+                limit: params.block_gas_limit,
+                needed: body.gas_limit,
+            });
+        }
+        let len = tx.len() as u64;
+        if self.bytes_used + len > params.block_bytes_max {
+            return Err(TxError::BlockBytesExhausted {
+                used: self.bytes_used,
+                limit: params.block_bytes_max,
+                needed: len,
+            });
+        }
+        // Stateful checks.
+        let mut sender = self.overlay.account(&tx.sender);
+        if body.nonce < sender.nonce {
+            return Err(TxError::NonceTooLow {
+                expected: sender.nonce,
+                got: body.nonce,
+            });
+        }
+        if body.nonce > sender.nonce {
+            return Err(TxError::NonceTooHigh {
+                expected: sender.nonce,
+                got: body.nonce,
+            });
+        }
+        let base_fee = self.env.base_fee;
+        let price = effective_gas_price(
+            body.max_fee_per_gas,
+            body.max_priority_fee_per_gas,
+            base_fee,
+        )
+        .ok_or(TxError::FeeCapBelowBaseFee {
+            fee_cap: body.max_fee_per_gas,
+            base_fee,
+        })?;
+        let value = body.payload.value();
+        let needed = Amount::from(body.gas_limit)
+            .checked_mul(body.max_fee_per_gas as u128)
+            .and_then(|a| a.checked_add(value))
+            .ok_or(TxError::Overflow)?;
+        if sender.balance < needed {
+            return Err(TxError::InsufficientBalance {
+                sender: tx.sender,
+                balance: sender.balance,
+                needed,
+            });
+        }
+        // Apply: compute everything, then write. Nothing below can fail
+        // except on overflow, which is checked before the first write.
+        let gas_used = tx.intrinsic_gas;
+        let fee = Amount::from(gas_used)
+            .checked_mul(price as u128)
+            .ok_or(TxError::Overflow)?;
+        let burn = Amount::from(gas_used)
+            .checked_mul(base_fee as u128)
+            .ok_or(TxError::Overflow)?;
+        let tip = fee.checked_sub(burn).ok_or(TxError::Overflow)?;
+        let tips = self.tips.checked_add(tip).ok_or(TxError::Overflow)?;
+        let mut burned = self.burned.checked_add(burn).ok_or(TxError::Overflow)?;
+        // needed ≥ fee + value, so these cannot underflow.
+        sender.balance = sender.balance.checked_sub(fee).ok_or(TxError::Overflow)?;
+        sender.nonce += 1;
+        let mut writes: Vec<(Key, Value)> = Vec::with_capacity(3);
+        let failure = match &body.payload {
+            Payload::Transfer { to, amount } => {
+                sender.balance = sender
+                    .balance
+                    .checked_sub(*amount)
+                    .ok_or(TxError::Overflow)?;
+                if *to == tx.sender {
+                    sender.balance = sender
+                        .balance
+                        .checked_add(*amount)
+                        .ok_or(TxError::Overflow)?;
+                } else {
+                    let mut recipient = self.overlay.account(to);
+                    recipient.balance = recipient
+                        .balance
+                        .checked_add(*amount)
+                        .ok_or(TxError::Overflow)?;
+                    writes.push((Key::Account(*to), Value::Account(recipient)));
+                }
+                None
+            }
+            Payload::Stake { amount } => self.stake(tx, &mut sender, *amount, &mut writes)?,
+            Payload::Unstake { amount } => self.unstake(tx, *amount, &mut writes)?,
+            Payload::Slash { evidence } => {
+                self.slash(evidence, &mut sender, &mut burned, &mut writes)?
+            }
+        };
+        writes.push((Key::Account(tx.sender), Value::Account(sender)));
+        for (k, v) in writes {
+            self.overlay.put(k, Some(v));
+        }
+        self.gas_used += gas_used;
+        self.bytes_used += len;
+        self.tips = tips;
+        self.burned = burned;
+        self.tx_hashes.push(tx.hash);
+        self.receipts.push(Receipt {
+            tx_hash: tx.hash,
+            failure,
+            gas_used,
+            effective_gas_price: price,
+        });
+        Ok(self
+            .receipts
+            .last()
+            .unwrap_or_else(|| unreachable!("just pushed")))
+    }
+
+    fn stake(
+        &self,
+        tx: &CheckedTransaction,
+        sender: &mut Account,
+        amount: Amount,
+        writes: &mut Vec<(Key, Value)>,
+    ) -> Result<Option<Failure>, TxError> {
+        if amount.is_zero() {
+            return Ok(Some(Failure::ZeroAmount));
+        }
+        let mut validator = self.overlay.validator(&tx.sender).unwrap_or(Validator {
+            public_key: tx.signed.public_key.clone(),
+            stake: Amount::ZERO,
+            unbonding: Vec::new(),
+            jailed: false,
+        });
+        if validator.jailed {
+            return Ok(Some(Failure::Jailed));
+        }
+        validator.stake = validator
+            .stake
+            .checked_add(amount)
+            .ok_or(TxError::Overflow)?;
+        sender.balance = sender
+            .balance
+            .checked_sub(amount)
+            .ok_or(TxError::Overflow)?;
+        writes.push((Key::Validator(tx.sender), Value::Validator(validator)));
+        Ok(None)
+    }
+
+    fn unstake(
+        &self,
+        tx: &CheckedTransaction,
+        amount: Amount,
+        writes: &mut Vec<(Key, Value)>,
+    ) -> Result<Option<Failure>, TxError> {
+        if amount.is_zero() {
+            return Ok(Some(Failure::ZeroAmount));
+        }
+        let Some(mut validator) = self.overlay.validator(&tx.sender) else {
+            return Ok(Some(Failure::NotAValidator));
+        };
+        let Some(stake) = validator.stake.checked_sub(amount) else {
+            return Ok(Some(Failure::InsufficientStake));
+        };
+        if validator.unbonding.len() >= self.params.unbonding_entries_max as usize {
+            return Ok(Some(Failure::TooManyUnbonding));
+        }
+        let release_height = self
+            .env
+            .height
+            .saturating_add(self.params.unbonding_delay_blocks);
+        validator.stake = stake;
+        validator.unbonding.push(UnbondingEntry {
+            release_height,
+            amount,
+        });
+        let mut queue = match self.overlay.get(&Key::Unbonding(release_height)) {
+            Some(Value::Unbonding(q)) => q,
+            _ => Vec::new(),
+        };
+        if let Err(pos) = queue.binary_search(&tx.sender) {
+            queue.insert(pos, tx.sender);
+        }
+        writes.push((Key::Validator(tx.sender), Value::Validator(validator)));
+        writes.push((Key::Unbonding(release_height), Value::Unbonding(queue)));
+        Ok(None)
+    }
+
+    fn slash(
+        &self,
+        evidence: &Bytes,
+        reporter: &mut Account,
+        burned: &mut Amount,
+        writes: &mut Vec<(Key, Value)>,
+    ) -> Result<Option<Failure>, TxError> {
+        let Ok(offense) = self.evidence.verify(evidence) else {
+            return Ok(Some(Failure::InvalidEvidence));
+        };
+        if self.overlay.get(&Key::Slashed(offense.id)).is_some() {
+            return Ok(Some(Failure::AlreadySlashed));
+        }
+        let Some(mut validator) = self.overlay.validator(&offense.offender) else {
+            return Ok(Some(Failure::NotAValidator));
+        };
+        let bps = self.params.slash_fraction_bps as u64;
+        let cut = |a: Amount| a.mul_div(bps, 10_000).ok_or(TxError::Overflow);
+        let mut slashed = cut(validator.stake)?;
+        validator.stake = validator
+            .stake
+            .checked_sub(slashed)
+            .ok_or(TxError::Overflow)?;
+        for entry in &mut validator.unbonding {
+            let c = cut(entry.amount)?;
+            entry.amount = entry.amount.checked_sub(c).ok_or(TxError::Overflow)?;
+            slashed = slashed.checked_add(c).ok_or(TxError::Overflow)?;
+        }
+        validator.jailed = true;
+        let reward = slashed
+            .mul_div(self.params.slash_reporter_reward_bps as u64, 10_000)
+            .ok_or(TxError::Overflow)?;
+        let burn = slashed.checked_sub(reward).ok_or(TxError::Overflow)?;
+        reporter.balance = reporter
+            .balance
+            .checked_add(reward)
+            .ok_or(TxError::Overflow)?;
+        *burned = burned.checked_add(burn).ok_or(TxError::Overflow)?;
+        writes.push((
+            Key::Validator(offense.offender),
+            Value::Validator(validator),
+        ));
+        writes.push((Key::Slashed(offense.id), Value::Slashed(self.env.height)));
+        Ok(None)
+    }
+
+    /// Ends the block: releases due unbonding entries, pays the proposer,
+    /// updates totals, computes roots and the next base fee.
+    pub fn finish(mut self) -> Result<BlockOutput, BlockError> {
+        let height = self.env.height;
+        if let Some(Value::Unbonding(queue)) = self.overlay.get(&Key::Unbonding(height)) {
+            for address in queue {
+                let Some(mut validator) = self.overlay.validator(&address) else {
+                    continue;
+                };
+                let (due, pending): (Vec<UnbondingEntry>, Vec<UnbondingEntry>) = validator
+                    .unbonding
+                    .iter()
+                    .partition(|e| e.release_height <= height);
+                validator.unbonding = pending;
+                let released = due
+                    .iter()
+                    .try_fold(Amount::ZERO, |sum, e| sum.checked_add(e.amount))
+                    .ok_or(BlockError::Overflow)?;
+                let mut account = self.overlay.account(&address);
+                account.balance = account
+                    .balance
+                    .checked_add(released)
+                    .ok_or(BlockError::Overflow)?;
+                self.overlay
+                    .put(Key::Validator(address), Some(Value::Validator(validator)));
+                self.overlay
+                    .put(Key::Account(address), Some(Value::Account(account)));
+            }
+            self.overlay.put(Key::Unbonding(height), None);
+        }
+        let reward = self.params.block_reward;
+        let mut proposer = self.overlay.account(&self.env.proposer);
+        proposer.balance = proposer
+            .balance
+            .checked_add(self.tips)
+            .and_then(|b| b.checked_add(reward))
+            .ok_or(BlockError::Overflow)?;
+        self.overlay.put(
+            Key::Account(self.env.proposer),
+            Some(Value::Account(proposer)),
+        );
+        let totals = self.overlay.totals();
+        let totals = Totals {
+            minted: totals
+                .minted
+                .checked_add(reward)
+                .ok_or(BlockError::Overflow)?,
+            burned: totals
+                .burned
+                .checked_add(self.burned)
+                .ok_or(BlockError::Overflow)?,
+        };
+        self.overlay.put(Key::Totals, Some(Value::Totals(totals)));
+        let tx_root = MerkleTree::<Sha256Hasher>::from_leaf_hashes(self.tx_hashes).root();
+        let receipt_leaves: Vec<Hash> = self
+            .receipts
+            .iter()
+            .map(|r| Sha256Hasher::hash_leaf(&r.encode()))
+            .collect();
+        let receipts_root = MerkleTree::<Sha256Hasher>::from_leaf_hashes(receipt_leaves).root();
+        Ok(BlockOutput {
+            next_base_fee: next_base_fee(self.env.base_fee, self.gas_used, self.params),
+            writes: self.overlay.into_writes(),
+            receipts: self.receipts,
+            tx_root,
+            receipts_root,
+            gas_used: self.gas_used,
+            bytes_used: self.bytes_used,
+            burned: self.burned,
+            tips: self.tips,
+        })
+    }
+}
+
+/// Replays a block: every transaction must apply, or the block is invalid.
+pub fn execute_block<S: StateReader + ?Sized, E: EvidenceVerifier>(
+    state: &S,
+    params: &ChainParams,
+    env: BlockEnv,
+    evidence: &E,
+    txs: &[CheckedTransaction],
+) -> Result<BlockOutput, BlockError> {
+    let mut executor = BlockExecutor::new(state, params, env, evidence);
+    for (index, tx) in txs.iter().enumerate() {
+        executor
+            .apply(tx)
+            .map_err(|error| BlockError::Transaction { index, error })?;
+    }
+    executor.finish()
+}
+
+/// A digest of a block's writes and receipts, for determinism checks.
+pub fn output_digest(out: &BlockOutput) -> Hash {
+    let mut bytes = Vec::new();
+    for (k, v) in &out.writes {
+        bytes.extend_from_slice(&k.encode());
+        match v {
+            Some(v) => {
+                bytes.push(1);
+                bytes.extend_from_slice(&v.encode());
+            }
+            None => bytes.push(0),
+        }
+    }
+    for r in &out.receipts {
+        bytes.extend_from_slice(&r.encode());
+    }
+    hash_tagged(
+        b"terrace/l1/block-output",
+        &[&bytes, out.tx_root.as_ref(), out.receipts_root.as_ref()],
+    )
+}
+
+impl Write for Receipt {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.tx_hash.write(buf);
+        self.failure.map_or(0u8, |f| f as u8).write(buf);
+        UInt(self.gas_used).write(buf);
+        UInt(self.effective_gas_price).write(buf);
+    }
+}
+
+impl EncodeSize for Receipt {
+    fn encode_size(&self) -> usize {
+        32 + 1 + UInt(self.gas_used).encode_size() + UInt(self.effective_gas_price).encode_size()
+    }
+}
+
+impl Read for Receipt {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let tx_hash = Hash::read(buf)?;
+        let failure = match u8::read(buf)? {
+            0 => None,
+            v => Some(Failure::from_u8(v).ok_or(CodecError::InvalidEnum(v))?),
+        };
+        Ok(Self {
+            tx_hash,
+            failure,
+            gas_used: UInt::<u64>::read(buf)?.0,
+            effective_gas_price: UInt::<u64>::read(buf)?.0,
+        })
+    }
+}

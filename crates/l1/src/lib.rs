@@ -1,0 +1,24 @@
+//! Terrace L1 state-transition function: accounts, EIP-1559 fees, staking
+//! and slashing (pure, deterministic).
+//!
+//! No I/O, no clock, no OS randomness, no hash-map iteration: the same
+//! state, block and parameters give byte-identical writes and receipts on
+//! every machine. The node (next crate up) prefetches the keys each
+//! transaction declares, runs [`execute::execute_block`] over them and
+//! commits the returned writes to its authenticated store.
+
+pub mod block;
+pub mod error;
+pub mod execute;
+pub mod fee;
+pub mod genesis;
+pub mod params;
+pub mod staking;
+pub mod state;
+pub mod tx;
+
+pub use error::{BlockError, TxError};
+pub use execute::{BlockEnv, BlockExecutor, BlockOutput, Receipt, execute_block};
+pub use params::ChainParams;
+pub use state::{Account, Key, MemoryState, StateReader, Value};
+pub use tx::{CheckedTransaction, Payload, SignedTransaction, Transaction};

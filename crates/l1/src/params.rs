@@ -1,0 +1,146 @@
+//! Chain parameters: everything a preset may change. Presets change
+//! parameters only, never code paths.
+
+use serde::{Deserialize, Serialize};
+use terrace_primitives::Amount;
+
+/// Gas charged per kind of work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GasSchedule {
+    /// Charged to every transaction.
+    pub tx_base: u64,
+    /// Charged per byte of the signed transaction's encoding: what rollups
+    /// pay for their batch data.
+    pub per_byte: u64,
+    /// Extra for a transfer.
+    pub transfer: u64,
+    /// Extra for staking or unstaking (touches the validator record).
+    pub stake: u64,
+    /// Extra for a slash (evidence verification: two signature checks).
+    pub slash: u64,
+}
+
+impl Default for GasSchedule {
+    fn default() -> Self {
+        Self {
+            tx_base: 21_000,
+            per_byte: 16,
+            transfer: 0,
+            stake: 20_000,
+            slash: 60_000,
+        }
+    }
+}
+
+/// The parameters of one chain. Read from genesis; fixed for the chain's life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChainParams {
+    /// Most gas one block may use.
+    pub block_gas_limit: u64,
+    /// The gas a block aims at; the base fee rises above it and falls below.
+    pub block_gas_target: u64,
+    /// Most bytes of transactions one block may carry.
+    pub block_bytes_max: u64,
+    /// Most bytes one signed transaction may have.
+    pub tx_bytes_max: u64,
+    /// Base fee of the first block.
+    pub initial_base_fee: u64,
+    /// The base fee never falls below this (so it can always rise again).
+    pub min_base_fee: u64,
+    /// The base fee moves by at most 1/this per block (EIP-1559: 8).
+    pub base_fee_change_denominator: u64,
+    /// Minted to the proposer of every block.
+    pub block_reward: Amount,
+    /// Gas costs.
+    pub gas: GasSchedule,
+    /// Blocks between an unstake and the release of its funds; stake stays
+    /// slashable while it unbonds.
+    pub unbonding_delay_blocks: u64,
+    /// Most unbonding entries a validator may have pending.
+    pub unbonding_entries_max: u32,
+    /// Share of a validator's stake (bonded and unbonding) a slash removes,
+    /// in basis points.
+    pub slash_fraction_bps: u32,
+    /// Share of the slashed amount paid to the reporter, in basis points; the
+    /// rest is burned.
+    pub slash_reporter_reward_bps: u32,
+    /// Target time between blocks, in milliseconds (used by the node).
+    pub block_time_ms: u64,
+}
+
+impl Default for ChainParams {
+    fn default() -> Self {
+        Self {
+            block_gas_limit: 300_000_000,
+            block_gas_target: 150_000_000,
+            block_bytes_max: 2 * 1024 * 1024,
+            tx_bytes_max: 128 * 1024,
+            initial_base_fee: 1_000_000_000,
+            min_base_fee: 1,
+            base_fee_change_denominator: 8,
+            block_reward: Amount(2_000_000_000_000_000_000),
+            gas: GasSchedule::default(),
+            unbonding_delay_blocks: 1_000,
+            unbonding_entries_max: 16,
+            slash_fraction_bps: 1_000,
+            slash_reporter_reward_bps: 1_000,
+            block_time_ms: 250,
+        }
+    }
+}
+
+/// Why a set of parameters cannot run a chain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParamsError {
+    /// A parameter is out of its range.
+    #[error("invalid chain parameter `{name}`: {why}")]
+    Invalid {
+        /// Parameter name.
+        name: &'static str,
+        /// What is wrong.
+        why: &'static str,
+    },
+}
+
+impl ChainParams {
+    /// Checks the parameters are consistent.
+    pub fn validate(&self) -> Result<(), ParamsError> {
+        let bad = |name, why| Err(ParamsError::Invalid { name, why });
+        if self.block_gas_limit == 0 {
+            return bad("block_gas_limit", "must be positive");
+        }
+        if self.block_gas_target == 0 || self.block_gas_target > self.block_gas_limit {
+            return bad("block_gas_target", "must be in 1..=block_gas_limit");
+        }
+        if self.tx_bytes_max == 0 || self.tx_bytes_max > self.block_bytes_max {
+            return bad("tx_bytes_max", "must be in 1..=block_bytes_max");
+        }
+        if self.base_fee_change_denominator == 0 {
+            return bad("base_fee_change_denominator", "must be positive");
+        }
+        if self.min_base_fee == 0 {
+            return bad(
+                "min_base_fee",
+                "must be positive, or the base fee could never rise again",
+            );
+        }
+        if self.initial_base_fee < self.min_base_fee {
+            return bad("initial_base_fee", "must be at least min_base_fee");
+        }
+        if self.slash_fraction_bps > 10_000 || self.slash_reporter_reward_bps > 10_000 {
+            return bad("slash_fraction_bps", "basis points are at most 10000");
+        }
+        if self.unbonding_delay_blocks == 0 {
+            return bad(
+                "unbonding_delay_blocks",
+                "must be positive: stake must stay slashable for a while",
+            );
+        }
+        if self.block_time_ms == 0 {
+            return bad("block_time_ms", "must be positive");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,390 @@
+//! The L1 state as typed records under typed keys, read through
+//! [`StateReader`] and changed only by returned writes.
+//!
+//! The node keeps these records in an authenticated store (QMDB) whose root
+//! the header commits to; tests and benches use [`MemoryState`]. Keys and
+//! values have a canonical encoding, which is what the store holds.
+
+use bytes::BufMut;
+use commonware_codec::{
+    Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
+};
+use std::collections::BTreeMap;
+use terrace_primitives::{Address, Amount, Hash, PublicKey};
+
+/// Where a record lives.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Key {
+    /// An account's balance and nonce.
+    Account(Address),
+    /// A validator's stake and unbonding entries.
+    Validator(Address),
+    /// The validators whose unbonding entries mature at this height.
+    Unbonding(u64),
+    /// Marks an offense as punished, so evidence cannot slash twice.
+    Slashed(Hash),
+    /// Chain-wide totals (minted, burned), written once per block.
+    Totals,
+}
+
+/// An account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Account {
+    /// Spendable balance.
+    pub balance: Amount,
+    /// Number of transactions sent; the next must carry this nonce.
+    pub nonce: u64,
+}
+
+/// Funds leaving a validator's stake, released at `release_height`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnbondingEntry {
+    /// Height at whose end the funds return to the balance.
+    pub release_height: u64,
+    /// Amount unbonding (slashable until released).
+    pub amount: Amount,
+}
+
+/// A validator (anyone who staked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validator {
+    /// The consensus key; its address owns the record.
+    pub public_key: PublicKey,
+    /// Bonded stake.
+    pub stake: Amount,
+    /// Pending unbonding entries, oldest first.
+    pub unbonding: Vec<UnbondingEntry>,
+    /// Set by a slash: the validator leaves the committee at the next epoch
+    /// and cannot stake again.
+    pub jailed: bool,
+}
+
+/// Chain-wide totals, for the supply invariant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Totals {
+    /// Genesis supply plus all block rewards.
+    pub minted: Amount,
+    /// All burned base fees and slashes.
+    pub burned: Amount,
+}
+
+/// A record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// Under [`Key::Account`].
+    Account(Account),
+    /// Under [`Key::Validator`].
+    Validator(Validator),
+    /// Under [`Key::Unbonding`]: sorted, without duplicates.
+    Unbonding(Vec<Address>),
+    /// Under [`Key::Slashed`]: the height the offense was punished at.
+    Slashed(u64),
+    /// Under [`Key::Totals`].
+    Totals(Totals),
+}
+
+/// Read access to the state as of the parent block.
+pub trait StateReader {
+    /// The record under `key`, if any.
+    fn get(&self, key: &Key) -> Option<Value>;
+
+    /// The account at `address` (an absent account is empty).
+    fn account(&self, address: &Address) -> Account {
+        match self.get(&Key::Account(*address)) {
+            Some(Value::Account(a)) => a,
+            _ => Account::default(),
+        }
+    }
+
+    /// The validator at `address`, if it ever staked.
+    fn validator(&self, address: &Address) -> Option<Validator> {
+        match self.get(&Key::Validator(*address)) {
+            Some(Value::Validator(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Chain totals.
+    fn totals(&self) -> Totals {
+        match self.get(&Key::Totals) {
+            Some(Value::Totals(t)) => t,
+            _ => Totals::default(),
+        }
+    }
+}
+
+/// Writes a block produces: `None` deletes.
+pub type Writes = BTreeMap<Key, Option<Value>>;
+
+/// An in-memory state: the backing for tests, benches and the lab.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryState {
+    records: BTreeMap<Key, Value>,
+}
+
+impl MemoryState {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Applies a block's writes.
+    pub fn apply(&mut self, writes: &Writes) {
+        for (key, value) in writes {
+            match value {
+                Some(v) => {
+                    self.records.insert(key.clone(), v.clone());
+                }
+                None => {
+                    self.records.remove(key);
+                }
+            }
+        }
+    }
+
+    /// All records in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
+        self.records.iter()
+    }
+
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Σ balances + Σ stakes + Σ unbonding: must equal minted − burned.
+    pub fn circulating(&self) -> Option<Amount> {
+        let mut total = Amount::ZERO;
+        for value in self.records.values() {
+            match value {
+                Value::Account(a) => total = total.checked_add(a.balance)?,
+                Value::Validator(v) => {
+                    total = total.checked_add(v.stake)?;
+                    for e in &v.unbonding {
+                        total = total.checked_add(e.amount)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some(total)
+    }
+
+    /// A digest of every record, for determinism checks (not the
+    /// authenticated state root, which the node's store computes).
+    pub fn digest(&self) -> Hash {
+        use commonware_codec::Encode as _;
+        let mut bytes = Vec::new();
+        for (k, v) in &self.records {
+            bytes.extend_from_slice(&k.encode());
+            bytes.extend_from_slice(&v.encode());
+        }
+        terrace_primitives::hash_tagged(b"terrace/l1/memory-state", &[&bytes])
+    }
+}
+
+impl StateReader for MemoryState {
+    fn get(&self, key: &Key) -> Option<Value> {
+        self.records.get(key).cloned()
+    }
+}
+
+/// A view of `base` with pending writes on top.
+#[derive(Debug)]
+pub struct Overlay<'a, S: StateReader + ?Sized> {
+    base: &'a S,
+    writes: Writes,
+}
+
+impl<'a, S: StateReader + ?Sized> Overlay<'a, S> {
+    /// An overlay with no writes.
+    pub fn new(base: &'a S) -> Self {
+        Self {
+            base,
+            writes: Writes::new(),
+        }
+    }
+
+    /// Records a write.
+    pub fn put(&mut self, key: Key, value: Option<Value>) {
+        self.writes.insert(key, value);
+    }
+
+    /// The pending writes.
+    pub fn writes(&self) -> &Writes {
+        &self.writes
+    }
+
+    /// Takes the pending writes.
+    pub fn into_writes(self) -> Writes {
+        self.writes
+    }
+}
+
+impl<S: StateReader + ?Sized> StateReader for Overlay<'_, S> {
+    fn get(&self, key: &Key) -> Option<Value> {
+        match self.writes.get(key) {
+            Some(v) => v.clone(),
+            None => self.base.get(key),
+        }
+    }
+}
+
+// ---- codec -------------------------------------------------------------
+
+/// Most addresses one unbonding-queue record may list (decoding bound).
+pub const UNBONDING_QUEUE_MAX: usize = 1 << 20;
+/// Most unbonding entries one validator record may hold (decoding bound).
+pub const UNBONDING_ENTRIES_MAX: usize = 1 << 10;
+
+impl Write for Key {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Key::Account(a) => {
+                0u8.write(buf);
+                a.write(buf);
+            }
+            Key::Validator(a) => {
+                1u8.write(buf);
+                a.write(buf);
+            }
+            Key::Unbonding(h) => {
+                2u8.write(buf);
+                // Fixed-width big-endian so the store orders queues by height.
+                buf.put_u64(*h);
+            }
+            Key::Slashed(id) => {
+                3u8.write(buf);
+                id.write(buf);
+            }
+            Key::Totals => 4u8.write(buf),
+        }
+    }
+}
+
+impl EncodeSize for Key {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Key::Account(_) | Key::Validator(_) => Address::LEN,
+            Key::Unbonding(_) => 8,
+            Key::Slashed(_) => 32,
+            Key::Totals => 0,
+        }
+    }
+}
+
+impl Read for Key {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            0 => Key::Account(Address::read(buf)?),
+            1 => Key::Validator(Address::read(buf)?),
+            2 => Key::Unbonding(u64::from_be_bytes(<[u8; 8]>::read(buf)?)),
+            3 => Key::Slashed(Hash::read(buf)?),
+            4 => Key::Totals,
+            t => return Err(CodecError::InvalidEnum(t)),
+        })
+    }
+}
+
+impl Write for UnbondingEntry {
+    fn write(&self, buf: &mut impl BufMut) {
+        UInt(self.release_height).write(buf);
+        self.amount.write(buf);
+    }
+}
+
+impl EncodeSize for UnbondingEntry {
+    fn encode_size(&self) -> usize {
+        UInt(self.release_height).encode_size() + self.amount.encode_size()
+    }
+}
+
+impl Read for UnbondingEntry {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            release_height: UInt::<u64>::read(buf)?.0,
+            amount: Amount::read(buf)?,
+        })
+    }
+}
+
+impl Write for Value {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Value::Account(a) => {
+                0u8.write(buf);
+                a.balance.write(buf);
+                UInt(a.nonce).write(buf);
+            }
+            Value::Validator(v) => {
+                1u8.write(buf);
+                v.public_key.write(buf);
+                v.stake.write(buf);
+                v.unbonding.write(buf);
+                v.jailed.write(buf);
+            }
+            Value::Unbonding(list) => {
+                2u8.write(buf);
+                list.write(buf);
+            }
+            Value::Slashed(h) => {
+                3u8.write(buf);
+                UInt(*h).write(buf);
+            }
+            Value::Totals(t) => {
+                4u8.write(buf);
+                t.minted.write(buf);
+                t.burned.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Value {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Value::Account(a) => a.balance.encode_size() + UInt(a.nonce).encode_size(),
+            Value::Validator(v) => {
+                v.public_key.encode_size() + v.stake.encode_size() + v.unbonding.encode_size() + 1
+            }
+            Value::Unbonding(list) => list.encode_size(),
+            Value::Slashed(h) => UInt(*h).encode_size(),
+            Value::Totals(t) => t.minted.encode_size() + t.burned.encode_size(),
+        }
+    }
+}
+
+impl Read for Value {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            0 => Value::Account(Account {
+                balance: Amount::read(buf)?,
+                nonce: UInt::<u64>::read(buf)?.0,
+            }),
+            1 => Value::Validator(Validator {
+                public_key: PublicKey::read(buf)?,
+                stake: Amount::read(buf)?,
+                unbonding: Vec::read_cfg(buf, &(RangeCfg::new(0..=UNBONDING_ENTRIES_MAX), ()))?,
+                jailed: bool::read(buf)?,
+            }),
+            2 => Value::Unbonding(Vec::read_cfg(
+                buf,
+                &(RangeCfg::new(0..=UNBONDING_QUEUE_MAX), ()),
+            )?),
+            3 => Value::Slashed(UInt::<u64>::read(buf)?.0),
+            4 => Value::Totals(Totals {
+                minted: Amount::read(buf)?,
+                burned: Amount::read(buf)?,
+            }),
+            t => return Err(CodecError::InvalidEnum(t)),
+        })
+    }
+}

@@ -1,0 +1,432 @@
+//! Transactions: what a user signs, how it is encoded, and the stateless
+//! checks every node runs before looking at state.
+
+use crate::{error::TxError, params::ChainParams, state::Key};
+use bytes::{BufMut, Bytes};
+use commonware_codec::{
+    Buf, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write,
+    varint::UInt,
+};
+use terrace_primitives::{
+    Address, Amount, ChainId, Hash, PrivateKey, PublicKey, Signature,
+    codec::{decode_bounded, read_version},
+    hash_tagged,
+    keys::{self, Signer as _},
+};
+
+/// Namespace of transaction signatures: a transaction signature can never
+/// pass for a consensus vote or anything else signed with the same key.
+pub const TX_NAMESPACE: &[u8] = b"terrace/l1/tx";
+/// Encoding version of [`Transaction`].
+pub const TX_VERSION: u8 = 1;
+/// Most bytes of slashing evidence a transaction may carry (decoding bound).
+pub const EVIDENCE_BYTES_MAX: usize = 16 * 1024;
+
+/// What a transaction does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Payload {
+    /// Move `amount` to `to`.
+    Transfer {
+        /// Recipient.
+        to: Address,
+        /// Amount moved.
+        amount: Amount,
+    },
+    /// Bond `amount` of the sender's balance as validator stake.
+    Stake {
+        /// Amount bonded.
+        amount: Amount,
+    },
+    /// Start unbonding `amount` of stake; it returns to the balance after
+    /// the unbonding delay, and stays slashable until then.
+    Unstake {
+        /// Amount unbonded.
+        amount: Amount,
+    },
+    /// Report equivocation: the evidence is checked by the consensus
+    /// engine's [`crate::staking::EvidenceVerifier`].
+    Slash {
+        /// Encoded evidence.
+        evidence: Bytes,
+    },
+}
+
+impl Payload {
+    /// Funds the payload moves out of the sender's balance (beyond fees).
+    pub fn value(&self) -> Amount {
+        match self {
+            Payload::Transfer { amount, .. } | Payload::Stake { amount } => *amount,
+            Payload::Unstake { .. } | Payload::Slash { .. } => Amount::ZERO,
+        }
+    }
+
+    /// Gas for the payload's own work, beyond the base and byte charges.
+    pub fn gas(&self, params: &ChainParams) -> u64 {
+        match self {
+            Payload::Transfer { .. } => params.gas.transfer,
+            Payload::Stake { .. } | Payload::Unstake { .. } => params.gas.stake,
+            Payload::Slash { .. } => params.gas.slash,
+        }
+    }
+}
+
+/// An unsigned transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transaction {
+    /// The chain it is valid on.
+    pub chain_id: ChainId,
+    /// The sender's nonce.
+    pub nonce: u64,
+    /// Most the sender pays per gas (base fee + tip).
+    pub max_fee_per_gas: u64,
+    /// Most the sender tips the proposer per gas.
+    pub max_priority_fee_per_gas: u64,
+    /// Most gas the transaction may use.
+    pub gas_limit: u64,
+    /// What it does.
+    pub payload: Payload,
+}
+
+impl Transaction {
+    /// Signs the transaction.
+    pub fn sign(self, key: &PrivateKey) -> SignedTransaction {
+        let signature = key.sign(TX_NAMESPACE, &self.encode());
+        SignedTransaction {
+            tx: self,
+            public_key: key.public_key(),
+            signature,
+        }
+    }
+}
+
+/// A transaction with its sender's key and signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTransaction {
+    /// The signed transaction.
+    pub tx: Transaction,
+    /// The sender's key; the sender is its address.
+    pub public_key: PublicKey,
+    /// Signature over the transaction's encoding under [`TX_NAMESPACE`].
+    pub signature: Signature,
+}
+
+impl SignedTransaction {
+    /// The transaction id: a hash of the whole signed encoding.
+    pub fn hash(&self) -> Hash {
+        hash_tagged(b"terrace/l1/txid", &[&self.encode()])
+    }
+
+    /// The sender's address.
+    pub fn sender(&self) -> Address {
+        Address::from_public_key(&self.public_key)
+    }
+
+    /// Decodes a signed transaction from untrusted bytes.
+    pub fn decode_bounded(bytes: &[u8], params: &ChainParams) -> Result<Self, TxError> {
+        let max = usize::try_from(params.tx_bytes_max).unwrap_or(usize::MAX);
+        decode_bounded(bytes, max, &()).map_err(TxError::from)
+    }
+
+    /// Decodes untrusted bytes and runs every stateless check, signature included.
+    pub fn decode_and_check(
+        bytes: Bytes,
+        chain_id: ChainId,
+        params: &ChainParams,
+    ) -> Result<CheckedTransaction, TxError> {
+        let signed = Self::decode_bounded(&bytes, params)?;
+        let checked = check_fields_encoded(signed, bytes, chain_id, params)?;
+        verify_signature(&checked)?;
+        Ok(checked)
+    }
+}
+
+/// A transaction that passed the stateless checks, with what they derived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedTransaction {
+    /// The transaction.
+    pub signed: SignedTransaction,
+    /// Its encoding.
+    pub bytes: Bytes,
+    /// Its id.
+    pub hash: Hash,
+    /// Its sender.
+    pub sender: Address,
+    /// Gas it uses: base + bytes + payload (also its minimum gas limit).
+    pub intrinsic_gas: u64,
+}
+
+impl CheckedTransaction {
+    /// The encoded length in bytes (what counts against the block byte limit).
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Never true: a transaction has at least a version byte.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// The transaction body.
+    pub fn tx(&self) -> &Transaction {
+        &self.signed.tx
+    }
+
+    /// The state keys it touches, apart from slash targets (which need the
+    /// evidence decoded: see [`crate::execute::touched_keys`]).
+    pub fn base_keys(&self, height: u64, params: &ChainParams) -> Vec<Key> {
+        let sender = Key::Account(self.sender);
+        match &self.tx().payload {
+            Payload::Transfer { to, .. } => vec![sender, Key::Account(*to)],
+            Payload::Stake { .. } => vec![sender, Key::Validator(self.sender)],
+            Payload::Unstake { .. } => vec![
+                sender,
+                Key::Validator(self.sender),
+                Key::Unbonding(height.saturating_add(params.unbonding_delay_blocks)),
+            ],
+            Payload::Slash { .. } => vec![sender],
+        }
+    }
+}
+
+/// Intrinsic gas of a transaction of `len` encoded bytes.
+pub fn intrinsic_gas(payload: &Payload, len: usize, params: &ChainParams) -> Option<u64> {
+    params
+        .gas
+        .tx_base
+        .checked_add(params.gas.per_byte.checked_mul(len as u64)?)?
+        .checked_add(payload.gas(params))
+}
+
+/// Every check that needs no state, except the signature (which is checked
+/// in batches by [`check_signatures`] or alone by [`check`]).
+pub fn check_fields(
+    signed: SignedTransaction,
+    chain_id: ChainId,
+    params: &ChainParams,
+) -> Result<CheckedTransaction, TxError> {
+    let bytes = signed.encode();
+    check_fields_encoded(signed, bytes, chain_id, params)
+}
+
+/// As [`check_fields`], for a transaction decoded from `bytes` (its exact
+/// encoding), which saves encoding it again.
+pub fn check_fields_encoded(
+    signed: SignedTransaction,
+    bytes: Bytes,
+    chain_id: ChainId,
+    params: &ChainParams,
+) -> Result<CheckedTransaction, TxError> {
+    debug_assert_eq!(bytes, signed.encode());
+    let tx = &signed.tx;
+    if tx.chain_id != chain_id {
+        return Err(TxError::WrongChain {
+            expected: chain_id,
+            got: tx.chain_id,
+        });
+    }
+    if bytes.len() as u64 > params.tx_bytes_max {
+        return Err(TxError::TooLarge {
+            len: bytes.len(),
+            max: params.tx_bytes_max,
+        });
+    }
+    if tx.max_priority_fee_per_gas > tx.max_fee_per_gas {
+        return Err(TxError::TipAboveFeeCap {
+            tip: tx.max_priority_fee_per_gas,
+            fee_cap: tx.max_fee_per_gas,
+        });
+    }
+    let intrinsic_gas = intrinsic_gas(&tx.payload, bytes.len(), params).ok_or(TxError::Overflow)?;
+    if tx.gas_limit < intrinsic_gas {
+        return Err(TxError::GasLimitTooLow {
+            gas_limit: tx.gas_limit,
+            intrinsic: intrinsic_gas,
+        });
+    }
+    if tx.gas_limit > params.block_gas_limit {
+        return Err(TxError::GasLimitAboveBlockLimit {
+            gas_limit: tx.gas_limit,
+            block_limit: params.block_gas_limit,
+        });
+    }
+    // gas_limit × max_fee + value must be representable.
+    Amount::from(tx.gas_limit)
+        .checked_mul(tx.max_fee_per_gas as u128)
+        .and_then(|fee| fee.checked_add(tx.payload.value()))
+        .ok_or(TxError::Overflow)?;
+    keys::check_public_key(&signed.public_key).map_err(TxError::BadSignature)?;
+    let hash = hash_tagged(b"terrace/l1/txid", &[&bytes]);
+    let sender = Address::from_public_key(&signed.public_key);
+    Ok(CheckedTransaction {
+        signed,
+        bytes,
+        hash,
+        sender,
+        intrinsic_gas,
+    })
+}
+
+/// All stateless checks for one transaction, signature included.
+pub fn check(
+    signed: SignedTransaction,
+    chain_id: ChainId,
+    params: &ChainParams,
+) -> Result<CheckedTransaction, TxError> {
+    let checked = check_fields(signed, chain_id, params)?;
+    verify_signature(&checked)?;
+    Ok(checked)
+}
+
+/// The bytes a transaction's signature covers: its encoding minus the key
+/// and the signature at the end.
+fn signed_body(t: &CheckedTransaction) -> &[u8] {
+    const TRAILER: usize = keys::PUBLIC_KEY_LEN + keys::SIGNATURE_LEN;
+    &t.bytes[..t.bytes.len() - TRAILER]
+}
+
+/// Verifies one field-checked transaction's signature.
+pub fn verify_signature(t: &CheckedTransaction) -> Result<(), TxError> {
+    keys::verify(
+        &t.signed.public_key,
+        TX_NAMESPACE,
+        signed_body(t),
+        &t.signed.signature,
+    )
+    .map_err(TxError::BadSignature)
+}
+
+/// Verifies the signatures of many field-checked transactions in one batch
+/// on `strategy`'s threads. On failure, names the first invalid one.
+pub fn check_signatures(
+    txs: &[CheckedTransaction],
+    strategy: &impl commonware_parallel::Strategy,
+) -> Result<(), (usize, TxError)> {
+    keys::verify_batch(
+        TX_NAMESPACE,
+        txs,
+        |t| (&t.signed.public_key, signed_body(t), &t.signed.signature),
+        strategy,
+    )
+    .map_err(|e| (e.index, TxError::BadSignature(e.error)))
+}
+
+// ---- codec -------------------------------------------------------------
+
+impl Write for Payload {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            Payload::Transfer { to, amount } => {
+                0u8.write(buf);
+                to.write(buf);
+                amount.write(buf);
+            }
+            Payload::Stake { amount } => {
+                1u8.write(buf);
+                amount.write(buf);
+            }
+            Payload::Unstake { amount } => {
+                2u8.write(buf);
+                amount.write(buf);
+            }
+            Payload::Slash { evidence } => {
+                3u8.write(buf);
+                evidence.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for Payload {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            Payload::Transfer { to, amount } => to.encode_size() + amount.encode_size(),
+            Payload::Stake { amount } | Payload::Unstake { amount } => amount.encode_size(),
+            Payload::Slash { evidence } => evidence.encode_size(),
+        }
+    }
+}
+
+impl Read for Payload {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            0 => Payload::Transfer {
+                to: Address::read(buf)?,
+                amount: Amount::read(buf)?,
+            },
+            1 => Payload::Stake {
+                amount: Amount::read(buf)?,
+            },
+            2 => Payload::Unstake {
+                amount: Amount::read(buf)?,
+            },
+            3 => Payload::Slash {
+                evidence: Bytes::read_cfg(buf, &RangeCfg::new(0..=EVIDENCE_BYTES_MAX))?,
+            },
+            t => return Err(CodecError::InvalidEnum(t)),
+        })
+    }
+}
+
+impl Write for Transaction {
+    fn write(&self, buf: &mut impl BufMut) {
+        TX_VERSION.write(buf);
+        self.chain_id.write(buf);
+        UInt(self.nonce).write(buf);
+        UInt(self.max_fee_per_gas).write(buf);
+        UInt(self.max_priority_fee_per_gas).write(buf);
+        UInt(self.gas_limit).write(buf);
+        self.payload.write(buf);
+    }
+}
+
+impl EncodeSize for Transaction {
+    fn encode_size(&self) -> usize {
+        1 + self.chain_id.encode_size()
+            + UInt(self.nonce).encode_size()
+            + UInt(self.max_fee_per_gas).encode_size()
+            + UInt(self.max_priority_fee_per_gas).encode_size()
+            + UInt(self.gas_limit).encode_size()
+            + self.payload.encode_size()
+    }
+}
+
+impl Read for Transaction {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        read_version(buf, "Transaction", TX_VERSION)?;
+        Ok(Self {
+            chain_id: ChainId::read(buf)?,
+            nonce: UInt::<u64>::read(buf)?.0,
+            max_fee_per_gas: UInt::<u64>::read(buf)?.0,
+            max_priority_fee_per_gas: UInt::<u64>::read(buf)?.0,
+            gas_limit: UInt::<u64>::read(buf)?.0,
+            payload: Payload::read(buf)?,
+        })
+    }
+}
+
+impl Write for SignedTransaction {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.tx.write(buf);
+        self.public_key.write(buf);
+        self.signature.write(buf);
+    }
+}
+
+impl EncodeSize for SignedTransaction {
+    fn encode_size(&self) -> usize {
+        self.tx.encode_size() + keys::PUBLIC_KEY_LEN + keys::SIGNATURE_LEN
+    }
+}
+
+impl Read for SignedTransaction {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            tx: Transaction::read(buf)?,
+            public_key: PublicKey::read(buf)?,
+            signature: Signature::read(buf)?,
+        })
+    }
+}
