@@ -1,0 +1,685 @@
+//! The L1 state-transition function end to end: each rule, each rejection,
+//! the supply invariant over random block sequences, determinism, and the
+//! pinned wire format.
+
+use bytes::Bytes;
+use commonware_codec::Encode as _;
+use commonware_parallel::Sequential;
+use terrace_l1::{
+    BlockEnv, BlockError, ChainParams, MemoryState, Payload, StateReader, Transaction, TxError,
+    block::{Block, Header},
+    execute::{BlockExecutor, Failure, check_transactions, execute_block, output_digest},
+    genesis::{Genesis, GenesisAccount, GenesisValidator},
+    staking::{DoubleVote, DoubleVoteVerifier},
+    state::Key,
+    tx::{SignedTransaction, check},
+};
+use terrace_primitives::{
+    Address, Amount, ChainId, PrivateKey, codec::to_hex, hash, keys::Signer as _,
+    keys::private_key_from_seed,
+};
+
+const CHAIN: ChainId = ChainId(1337);
+const ETHER: u128 = 1_000_000_000_000_000_000;
+
+fn key(i: u32) -> PrivateKey {
+    let mut seed = [0u8; 32];
+    seed[..4].copy_from_slice(&i.to_le_bytes());
+    seed[31] = 0xaa;
+    private_key_from_seed(seed)
+}
+
+fn addr(k: &PrivateKey) -> Address {
+    Address::from_public_key(&k.public_key())
+}
+
+struct Chain {
+    state: MemoryState,
+    params: ChainParams,
+    height: u64,
+    base_fee: u64,
+    proposer: Address,
+}
+
+impl Chain {
+    fn new(accounts: u32, validators: u32) -> Self {
+        let genesis = Genesis {
+            chain_id: CHAIN,
+            timestamp_ms: 0,
+            params: ChainParams::default(),
+            accounts: (0..accounts)
+                .map(|i| GenesisAccount {
+                    address: addr(&key(i)),
+                    balance: Amount(1_000 * ETHER),
+                })
+                .collect(),
+            validators: (0..validators)
+                .map(|i| GenesisValidator {
+                    public_key: to_hex(key(10_000 + i).public_key().as_ref()),
+                    stake: Amount(100 * ETHER),
+                })
+                .collect(),
+        };
+        let text = genesis.to_toml();
+        let genesis = Genesis::from_toml(&text).expect("genesis roundtrips through TOML");
+        Self {
+            state: genesis.state().unwrap(),
+            base_fee: genesis.params.initial_base_fee,
+            params: genesis.params,
+            height: 0,
+            proposer: addr(&key(10_000)),
+        }
+    }
+
+    fn env(&self) -> BlockEnv {
+        BlockEnv {
+            chain_id: CHAIN,
+            height: self.height + 1,
+            proposer: self.proposer,
+            base_fee: self.base_fee,
+        }
+    }
+
+    fn tx(&self, from: &PrivateKey, payload: Payload) -> SignedTransaction {
+        let nonce = self.state.account(&addr(from)).nonce;
+        self.tx_nonce(from, nonce, payload)
+    }
+
+    fn tx_nonce(&self, from: &PrivateKey, nonce: u64, payload: Payload) -> SignedTransaction {
+        Transaction {
+            chain_id: CHAIN,
+            nonce,
+            max_fee_per_gas: self.base_fee * 2,
+            max_priority_fee_per_gas: 1_000,
+            gas_limit: 200_000,
+            payload,
+        }
+        .sign(from)
+    }
+
+    /// Checks, executes and commits a block; returns its receipts' failures.
+    fn block(
+        &mut self,
+        txs: Vec<SignedTransaction>,
+    ) -> Result<terrace_l1::BlockOutput, BlockError> {
+        let raw: Vec<Bytes> = txs.iter().map(|t| t.encode()).collect();
+        let checked = check_transactions(&raw, CHAIN, &self.params, &Sequential)?;
+        let out = execute_block(
+            &self.state,
+            &self.params,
+            self.env(),
+            &DoubleVoteVerifier,
+            &checked,
+        )?;
+        self.state.apply(&out.writes);
+        self.height += 1;
+        self.base_fee = out.next_base_fee;
+        self.assert_supply();
+        Ok(out)
+    }
+
+    fn assert_supply(&self) {
+        let totals = self.state.totals();
+        let circulating = self.state.circulating().expect("no overflow");
+        assert_eq!(
+            totals.minted.checked_sub(totals.burned),
+            Some(circulating),
+            "supply invariant broken at height {}",
+            self.height
+        );
+    }
+}
+
+fn transfer(to: Address, amount: u128) -> Payload {
+    Payload::Transfer {
+        to,
+        amount: Amount(amount),
+    }
+}
+
+#[test]
+fn transfer_moves_value_burns_base_fee_and_tips_the_proposer() {
+    let mut c = Chain::new(3, 1);
+    let (a, b) = (key(0), key(1));
+    let before_a = c.state.account(&addr(&a)).balance;
+    let before_p = c.state.account(&c.proposer).balance;
+    let base_fee = c.base_fee;
+    let out = c
+        .block(vec![c.tx(&a, transfer(addr(&b), 5 * ETHER))])
+        .unwrap();
+    let r = &out.receipts[0];
+    assert!(r.success());
+    assert_eq!(r.effective_gas_price, base_fee + 1_000);
+    let fee = r.gas_used as u128 * r.effective_gas_price as u128;
+    assert_eq!(
+        c.state.account(&addr(&a)).balance.0,
+        before_a.0 - 5 * ETHER - fee
+    );
+    assert_eq!(c.state.account(&addr(&a)).nonce, 1);
+    assert_eq!(c.state.account(&addr(&b)).balance.0, 1_005 * ETHER);
+    assert_eq!(out.burned.0, r.gas_used as u128 * base_fee as u128);
+    assert_eq!(
+        c.state.account(&c.proposer).balance.0,
+        before_p.0 + r.gas_used as u128 * 1_000 + c.params.block_reward.0
+    );
+    // Intrinsic gas: base + per byte of the signed encoding.
+    let len = c.tx(&a, transfer(addr(&b), 5 * ETHER)).encode().len() as u64;
+    assert_eq!(r.gas_used, 21_000 + 16 * len);
+}
+
+#[test]
+fn a_transfer_to_oneself_only_costs_the_fee() {
+    let mut c = Chain::new(1, 1);
+    let a = key(0);
+    let out = c
+        .block(vec![c.tx(&a, transfer(addr(&a), 7 * ETHER))])
+        .unwrap();
+    let fee = out.receipts[0].gas_used as u128 * out.receipts[0].effective_gas_price as u128;
+    assert_eq!(c.state.account(&addr(&a)).balance.0, 1_000 * ETHER - fee);
+}
+
+/// Applies `tx` alone and expects `want`; the executor's state must be unchanged.
+fn expect_refused(c: &Chain, tx: SignedTransaction, want: impl Fn(&TxError) -> bool) {
+    let err = match check(tx, CHAIN, &c.params) {
+        Err(e) => e,
+        Ok(checked) => {
+            let mut ex = BlockExecutor::new(&c.state, &c.params, c.env(), &DoubleVoteVerifier);
+            let err = ex.apply(&checked).expect_err("must be refused");
+            assert!(
+                ex.state().writes().is_empty(),
+                "a refused transaction changed state"
+            );
+            err
+        }
+    };
+    assert!(want(&err), "unexpected error: {err}");
+    assert!(!err.to_string().is_empty());
+}
+
+#[test]
+fn every_bad_transaction_gets_a_typed_error_and_changes_nothing() {
+    let c = Chain::new(2, 1);
+    let (a, b) = (key(0), key(1));
+    let ok = c.tx(&a, transfer(addr(&b), 1));
+
+    // Wrong chain.
+    let mut tx = ok.tx.clone();
+    tx.chain_id = ChainId(1);
+    expect_refused(&c, tx.sign(&a), |e| matches!(e, TxError::WrongChain { .. }));
+    // Bad signature: signed by someone else.
+    let mut forged = ok.clone();
+    forged.signature = ok.tx.clone().sign(&b).signature;
+    expect_refused(&c, forged, |e| matches!(e, TxError::BadSignature(_)));
+    // Nonce too low and too high.
+    expect_refused(&c, c.tx_nonce(&a, 5, transfer(addr(&b), 1)), |e| {
+        matches!(
+            e,
+            TxError::NonceTooHigh {
+                expected: 0,
+                got: 5
+            }
+        )
+    });
+    let mut advanced = Chain::new(2, 1);
+    advanced
+        .block(vec![advanced.tx(&a, transfer(addr(&b), 1))])
+        .unwrap();
+    expect_refused(
+        &advanced,
+        advanced.tx_nonce(&a, 0, transfer(addr(&b), 1)),
+        |e| {
+            matches!(
+                e,
+                TxError::NonceTooLow {
+                    expected: 1,
+                    got: 0
+                }
+            )
+        },
+    );
+    // Fee cap below base fee.
+    let mut tx = ok.tx.clone();
+    tx.max_fee_per_gas = c.base_fee - 1;
+    tx.max_priority_fee_per_gas = 0;
+    expect_refused(&c, tx.sign(&a), |e| {
+        matches!(e, TxError::FeeCapBelowBaseFee { .. })
+    });
+    // Tip above fee cap.
+    let mut tx = ok.tx.clone();
+    tx.max_priority_fee_per_gas = tx.max_fee_per_gas + 1;
+    expect_refused(&c, tx.sign(&a), |e| {
+        matches!(e, TxError::TipAboveFeeCap { .. })
+    });
+    // Insufficient balance for gas limit × max fee + value.
+    expect_refused(&c, c.tx(&a, transfer(addr(&b), 1_000 * ETHER)), |e| {
+        matches!(e, TxError::InsufficientBalance { .. })
+    });
+    // Gas limit below intrinsic gas, and above the block limit.
+    let mut tx = ok.tx.clone();
+    tx.gas_limit = 21_000;
+    expect_refused(&c, tx.sign(&a), |e| {
+        matches!(e, TxError::GasLimitTooLow { .. })
+    });
+    let mut tx = ok.tx.clone();
+    tx.gas_limit = c.params.block_gas_limit + 1;
+    expect_refused(&c, tx.sign(&a), |e| {
+        matches!(e, TxError::GasLimitAboveBlockLimit { .. })
+    });
+    // Arithmetic overflow of gas limit × fee cap + value.
+    let mut tx = ok.tx.clone();
+    tx.payload = transfer(addr(&b), u128::MAX);
+    expect_refused(&c, tx.sign(&a), |e| matches!(e, TxError::Overflow));
+    // Unknown sender (empty account) cannot pay.
+    expect_refused(&c, c.tx(&key(99), transfer(addr(&b), 1)), |e| {
+        matches!(e, TxError::InsufficientBalance { .. })
+    });
+}
+
+#[test]
+fn undecodable_and_oversized_bytes_are_refused() {
+    let c = Chain::new(1, 1);
+    let good = c.tx(&key(0), transfer(addr(&key(0)), 1)).encode();
+    for cut in [0, 1, 5, good.len() - 1] {
+        let err =
+            SignedTransaction::decode_and_check(good.slice(..cut), CHAIN, &c.params).unwrap_err();
+        assert!(matches!(err, TxError::Malformed(_)), "{err}");
+    }
+    let mut extra = good.to_vec();
+    extra.push(0);
+    assert!(matches!(
+        SignedTransaction::decode_and_check(extra.into(), CHAIN, &c.params),
+        Err(TxError::Malformed(_))
+    ));
+    let mut bad_version = good.to_vec();
+    bad_version[0] = 9;
+    assert!(matches!(
+        SignedTransaction::decode_and_check(bad_version.into(), CHAIN, &c.params),
+        Err(TxError::Malformed(_))
+    ));
+    let huge = Bytes::from(vec![0u8; c.params.tx_bytes_max as usize + 1]);
+    assert!(matches!(
+        SignedTransaction::decode_and_check(huge, CHAIN, &c.params),
+        Err(TxError::TooLarge { .. })
+    ));
+    assert!(SignedTransaction::decode_and_check(good, CHAIN, &c.params).is_ok());
+}
+
+#[test]
+fn a_block_with_one_bad_signature_is_invalid_and_names_it() {
+    let c = Chain::new(4, 1);
+    let mut txs: Vec<SignedTransaction> = (0..4)
+        .map(|i| c.tx(&key(i), transfer(addr(&key(0)), 1)))
+        .collect();
+    txs[2].signature = txs[1].signature.clone();
+    let raw: Vec<Bytes> = txs.iter().map(|t| t.encode()).collect();
+    let err = check_transactions(&raw, CHAIN, &c.params, &Sequential).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BlockError::Transaction {
+                index: 2,
+                error: TxError::BadSignature(_)
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_block_that_replays_a_transaction_is_invalid() {
+    let mut c = Chain::new(2, 1);
+    let tx = c.tx(&key(0), transfer(addr(&key(1)), 1));
+    let before = c.state.clone();
+    let err = c.block(vec![tx.clone(), tx]).unwrap_err();
+    assert!(matches!(
+        err,
+        BlockError::Transaction {
+            index: 1,
+            error: TxError::NonceTooLow { .. }
+        }
+    ));
+    assert_eq!(c.state, before);
+}
+
+#[test]
+fn block_gas_and_byte_limits_hold() {
+    let mut c = Chain::new(3, 1);
+    // Each transaction declares 200k gas and uses ~23k: the third no longer
+    // fits in what the first two left (Ethereum's rule: gas limit ≤ gas left).
+    c.params.block_gas_limit = 240_000;
+    c.params.block_gas_target = 120_000;
+    let txs: Vec<SignedTransaction> = (0..3)
+        .map(|i| c.tx(&key(i), transfer(addr(&key(0)), 1)))
+        .collect();
+    let err = c.block(txs.clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BlockError::Transaction {
+                index: 2,
+                error: TxError::BlockGasExhausted { .. }
+            }
+        ),
+        "{err}"
+    );
+    let mut c = Chain::new(3, 1);
+    c.params.block_bytes_max = 2 * txs[0].encode().len() as u64 + 10;
+    c.params.tx_bytes_max = c.params.block_bytes_max;
+    let err = c.block(txs).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BlockError::Transaction {
+                index: 2,
+                error: TxError::BlockBytesExhausted { .. }
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn stake_unstake_and_release_after_the_unbonding_delay() {
+    let mut c = Chain::new(2, 1);
+    c.params.unbonding_delay_blocks = 3;
+    let v = key(0);
+    c.block(vec![c.tx(
+        &v,
+        Payload::Stake {
+            amount: Amount(50 * ETHER),
+        },
+    )])
+    .unwrap();
+    assert_eq!(c.state.validator(&addr(&v)).unwrap().stake.0, 50 * ETHER);
+    let out = c
+        .block(vec![c.tx(
+            &v,
+            Payload::Unstake {
+                amount: Amount(20 * ETHER),
+            },
+        )])
+        .unwrap();
+    assert!(out.receipts[0].success());
+    let unstaked_at = c.height;
+    let rec = c.state.validator(&addr(&v)).unwrap();
+    assert_eq!(rec.stake.0, 30 * ETHER);
+    assert_eq!(rec.unbonding[0].release_height, unstaked_at + 3);
+    // Over-unstaking is included as a failure and still pays its fee.
+    let out = c
+        .block(vec![c.tx(
+            &v,
+            Payload::Unstake {
+                amount: Amount(31 * ETHER),
+            },
+        )])
+        .unwrap();
+    assert_eq!(out.receipts[0].failure, Some(Failure::InsufficientStake));
+    assert_eq!(c.state.account(&addr(&v)).nonce, 3);
+    let balance_before = c.state.account(&addr(&v)).balance;
+    while c.height < unstaked_at + 3 {
+        c.block(vec![]).unwrap();
+    }
+    let rec = c.state.validator(&addr(&v)).unwrap();
+    assert!(rec.unbonding.is_empty());
+    assert_eq!(
+        c.state.account(&addr(&v)).balance.0,
+        balance_before.0 + 20 * ETHER
+    );
+    assert!(
+        c.state.get(&Key::Unbonding(unstaked_at + 3)).is_none(),
+        "queue record is deleted once served"
+    );
+    // Unstaking from an account that never staked fails.
+    let out = c
+        .block(vec![c.tx(&key(1), Payload::Unstake { amount: Amount(1) })])
+        .unwrap();
+    assert_eq!(out.receipts[0].failure, Some(Failure::NotAValidator));
+}
+
+#[test]
+fn equivocation_is_slashed_once_and_jails_the_offender() {
+    let mut c = Chain::new(2, 2);
+    let offender = key(10_001);
+    let reporter = key(0);
+    let ev = DoubleVote::sign(&offender, 9, hash(&[b"x"]), hash(&[b"y"]));
+    let stake = c.state.validator(&addr(&offender)).unwrap().stake;
+    let before = c.state.account(&addr(&reporter)).balance;
+    let burned_before = c.state.totals().burned;
+    let out = c
+        .block(vec![c.tx(
+            &reporter,
+            Payload::Slash {
+                evidence: ev.to_bytes(),
+            },
+        )])
+        .unwrap();
+    let r = &out.receipts[0];
+    assert!(r.success(), "{:?}", r.failure);
+    let slashed = stake.0 * c.params.slash_fraction_bps as u128 / 10_000;
+    let reward = slashed * c.params.slash_reporter_reward_bps as u128 / 10_000;
+    let rec = c.state.validator(&addr(&offender)).unwrap();
+    assert!(rec.jailed);
+    assert_eq!(rec.stake.0, stake.0 - slashed);
+    let fee = r.gas_used as u128 * r.effective_gas_price as u128;
+    assert_eq!(
+        c.state.account(&addr(&reporter)).balance.0,
+        before.0 - fee + reward
+    );
+    let base_burn = r.gas_used as u128 * (r.effective_gas_price as u128 - 1_000);
+    assert_eq!(
+        c.state.totals().burned.0,
+        burned_before.0 + base_burn + slashed - reward
+    );
+    // The same offense again (other blocks, same view) is refused.
+    let ev2 = DoubleVote::sign(&offender, 9, hash(&[b"z"]), hash(&[b"w"]));
+    let out = c
+        .block(vec![c.tx(
+            &reporter,
+            Payload::Slash {
+                evidence: ev2.to_bytes(),
+            },
+        )])
+        .unwrap();
+    assert_eq!(out.receipts[0].failure, Some(Failure::AlreadySlashed));
+    // A jailed validator cannot stake again.
+    let mut c2 = c;
+    let fund = c2.tx(&reporter, transfer(addr(&offender), 10 * ETHER));
+    c2.block(vec![fund]).unwrap();
+    let out = c2
+        .block(vec![c2.tx(
+            &offender,
+            Payload::Stake {
+                amount: Amount(ETHER),
+            },
+        )])
+        .unwrap();
+    assert_eq!(out.receipts[0].failure, Some(Failure::Jailed));
+}
+
+#[test]
+fn forged_evidence_pays_its_fee_and_slashes_nobody() {
+    let mut c = Chain::new(1, 1);
+    let victim = key(10_000);
+    let mut ev = DoubleVote::sign(&victim, 1, hash(&[b"a"]), hash(&[b"b"]));
+    ev.signature_b = key(5).sign(terrace_l1::staking::VOTE_NAMESPACE, b"whatever");
+    let stake = c.state.validator(&addr(&victim)).unwrap().stake;
+    let out = c
+        .block(vec![c.tx(
+            &key(0),
+            Payload::Slash {
+                evidence: ev.to_bytes(),
+            },
+        )])
+        .unwrap();
+    assert_eq!(out.receipts[0].failure, Some(Failure::InvalidEvidence));
+    assert_eq!(c.state.validator(&addr(&victim)).unwrap().stake, stake);
+}
+
+#[test]
+fn unbonding_stake_stays_slashable() {
+    let mut c = Chain::new(1, 1);
+    let v = key(10_000);
+    let fund = c.tx(&key(0), transfer(addr(&v), 10 * ETHER));
+    c.block(vec![fund]).unwrap();
+    c.block(vec![c.tx(
+        &v,
+        Payload::Unstake {
+            amount: Amount(100 * ETHER),
+        },
+    )])
+    .unwrap();
+    let ev = DoubleVote::sign(&v, 3, hash(&[b"a"]), hash(&[b"b"]));
+    c.block(vec![c.tx(
+        &key(0),
+        Payload::Slash {
+            evidence: ev.to_bytes(),
+        },
+    )])
+    .unwrap();
+    let rec = c.state.validator(&addr(&v)).unwrap();
+    assert_eq!(rec.unbonding[0].amount.0, 90 * ETHER);
+}
+
+/// A deterministic generator for the randomized tests.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Random blocks of transfers, stakes, unstakes and slashes; some
+/// transactions are invalid and must be refused by the proposer's executor.
+fn random_chain(seed: u64, blocks: usize) -> (Chain, Vec<terrace_primitives::Hash>) {
+    let mut rng = Rng(seed);
+    let mut c = Chain::new(12, 3);
+    c.params.unbonding_delay_blocks = 4;
+    let mut digests = Vec::new();
+    let mut nonces: Vec<u64> = vec![0; 12];
+    for _ in 0..blocks {
+        let mut ex = BlockExecutor::new(&c.state, &c.params, c.env(), &DoubleVoteVerifier);
+        let mut included = Vec::new();
+        for _ in 0..rng.below(30) {
+            let s = rng.below(12) as usize;
+            let from = key(s as u32);
+            let payload = match rng.below(10) {
+                0 => Payload::Stake {
+                    amount: Amount(rng.below(50) as u128 * ETHER),
+                },
+                1 => Payload::Unstake {
+                    amount: Amount(rng.below(60) as u128 * ETHER),
+                },
+                2 => {
+                    let v = key(10_000 + rng.below(3) as u32);
+                    let view = rng.below(4);
+                    Payload::Slash {
+                        evidence: DoubleVote::sign(&v, view, hash(&[b"a"]), hash(&[b"b"]))
+                            .to_bytes(),
+                    }
+                }
+                _ => transfer(
+                    addr(&key(rng.below(14) as u32)),
+                    rng.below(400) as u128 * ETHER,
+                ),
+            };
+            // Sometimes a stale or future nonce.
+            let nonce = match rng.below(20) {
+                0 => nonces[s].saturating_sub(1),
+                1 => nonces[s] + 1,
+                _ => nonces[s],
+            };
+            let signed = c.tx_nonce(&from, nonce, payload);
+            let Ok(checked) = check(signed, CHAIN, &c.params) else {
+                continue;
+            };
+            if ex.apply(&checked).is_ok() {
+                nonces[s] += 1;
+                included.push(checked);
+            }
+        }
+        let proposed = ex.finish().unwrap();
+        // A validator replaying the same transactions gets the same output.
+        let replayed =
+            execute_block(&c.state, &c.params, c.env(), &DoubleVoteVerifier, &included).unwrap();
+        assert_eq!(output_digest(&proposed), output_digest(&replayed));
+        digests.push(output_digest(&replayed));
+        c.state.apply(&replayed.writes);
+        c.height += 1;
+        c.base_fee = replayed.next_base_fee;
+        c.assert_supply();
+    }
+    (c, digests)
+}
+
+#[test]
+fn supply_is_conserved_after_every_block_of_random_sequences() {
+    for seed in [1, 2, 3, 42, 1337] {
+        random_chain(seed, 40);
+    }
+}
+
+#[test]
+fn execution_is_deterministic() {
+    let (a, da) = random_chain(7, 30);
+    let (b, db) = random_chain(7, 30);
+    assert_eq!(
+        da, db,
+        "same inputs must give byte-identical writes and receipts"
+    );
+    assert_eq!(a.state.digest(), b.state.digest());
+}
+
+#[test]
+fn the_wire_format_is_pinned() {
+    // Changing any encoding is a visible decision: update these on purpose.
+    let k = private_key_from_seed([1; 32]);
+    let tx = Transaction {
+        chain_id: CHAIN,
+        nonce: 7,
+        max_fee_per_gas: 2_000_000_000,
+        max_priority_fee_per_gas: 1_000_000,
+        gas_limit: 30_000,
+        payload: transfer(Address([0x11; 20]), 12_345_678_901_234_567_890),
+    };
+    let signed = tx.clone().sign(&k);
+    let header = Header {
+        chain_id: CHAIN,
+        height: 5,
+        parent: hash(&[b"parent"]),
+        timestamp_ms: 1_700_000_000_000,
+        proposer: Address([0x22; 20]),
+        tx_root: hash(&[b"tx"]),
+        receipts_root: hash(&[b"receipts"]),
+        state_root: hash(&[b"state"]),
+        base_fee: 875_000_000,
+        gas_used: 123_456,
+    };
+    let block = Block {
+        header: header.clone(),
+        transactions: vec![signed.encode()],
+    };
+    let digest = |b: &[u8]| to_hex(hash(&[b]).as_ref());
+    assert_eq!(
+        to_hex(&tx.encode()),
+        "01b90a0780a8d6b907c0843db0ea01001111111111111111111111111111111111111111d295fcd8ceb1aaaaab01"
+    );
+    assert_eq!(signed.encode().len(), 46 + 96);
+    assert_eq!(digest(&signed.encode()), PINNED_SIGNED_TX);
+    assert_eq!(digest(&header.encode()), PINNED_HEADER);
+    assert_eq!(digest(&block.encode()), PINNED_BLOCK);
+    assert_eq!(
+        Block::decode_bounded(&block.encode(), &ChainParams::default()).unwrap(),
+        block
+    );
+}
+
+const PINNED_SIGNED_TX: &str = "f1d67b387d3488a9d2bcbacac839702adad6439e3890e71fd42b1659ae46a72e";
+const PINNED_HEADER: &str = "cb9bf68f184dcd572e357c0dedfa5af30e01508c81b1704a8af5723a9c175700";
+const PINNED_BLOCK: &str = "75f1ae6fc3c27f7cf684d0b6bce345a7f8cf639711556f538a18378969be1a04";
