@@ -395,7 +395,10 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
             .balance
             .checked_sub(amount)
             .ok_or(TxError::Overflow)?;
-        writes.push((Key::Validator(tx.sender), Value::Validator(validator)));
+        writes.push((
+            Key::Validator(tx.sender),
+            Value::Validator(Box::new(validator)),
+        ));
         Ok(None)
     }
 
@@ -433,7 +436,10 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         if let Err(pos) = queue.binary_search(&tx.sender) {
             queue.insert(pos, tx.sender);
         }
-        writes.push((Key::Validator(tx.sender), Value::Validator(validator)));
+        writes.push((
+            Key::Validator(tx.sender),
+            Value::Validator(Box::new(validator)),
+        ));
         writes.push((Key::Unbonding(release_height), Value::Unbonding(queue)));
         Ok(None)
     }
@@ -478,7 +484,7 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         *burned = burned.checked_add(burn).ok_or(TxError::Overflow)?;
         writes.push((
             Key::Validator(offense.offender),
-            Value::Validator(validator),
+            Value::Validator(Box::new(validator)),
         ));
         writes.push((Key::Slashed(offense.id), Value::Slashed(self.env.height)));
         Ok(None)
@@ -507,8 +513,10 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
                     .balance
                     .checked_add(released)
                     .ok_or(BlockError::Overflow)?;
-                self.overlay
-                    .put(Key::Validator(address), Some(Value::Validator(validator)));
+                self.overlay.put(
+                    Key::Validator(address),
+                    Some(Value::Validator(Box::new(validator))),
+                );
                 self.overlay
                     .put(Key::Account(address), Some(Value::Account(account)));
             }

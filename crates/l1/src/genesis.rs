@@ -174,7 +174,10 @@ impl Genesis {
                 unbonding: Vec::new(),
                 jailed: false,
             };
-            writes.insert(Key::Validator(address), Some(Value::Validator(record)));
+            writes.insert(
+                Key::Validator(address),
+                Some(Value::Validator(Box::new(record))),
+            );
         }
         writes.insert(
             Key::Totals,

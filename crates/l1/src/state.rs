@@ -73,8 +73,8 @@ pub struct Totals {
 pub enum Value {
     /// Under [`Key::Account`].
     Account(Account),
-    /// Under [`Key::Validator`].
-    Validator(Validator),
+    /// Under [`Key::Validator`]; boxed to keep the hot account records small.
+    Validator(Box<Validator>),
     /// Under [`Key::Unbonding`]: sorted, without duplicates.
     Unbonding(Vec<Address>),
     /// Under [`Key::Slashed`]: the height the offense was punished at.
@@ -99,7 +99,7 @@ pub trait StateReader {
     /// The validator at `address`, if it ever staked.
     fn validator(&self, address: &Address) -> Option<Validator> {
         match self.get(&Key::Validator(*address)) {
-            Some(Value::Validator(v)) => Some(v),
+            Some(Value::Validator(v)) => Some(*v),
             _ => None,
         }
     }
@@ -369,12 +369,12 @@ impl Read for Value {
                 balance: Amount::read(buf)?,
                 nonce: UInt::<u64>::read(buf)?.0,
             }),
-            1 => Value::Validator(Validator {
+            1 => Value::Validator(Box::new(Validator {
                 public_key: PublicKey::read(buf)?,
                 stake: Amount::read(buf)?,
                 unbonding: Vec::read_cfg(buf, &(RangeCfg::new(0..=UNBONDING_ENTRIES_MAX), ()))?,
                 jailed: bool::read(buf)?,
-            }),
+            })),
             2 => Value::Unbonding(Vec::read_cfg(
                 buf,
                 &(RangeCfg::new(0..=UNBONDING_QUEUE_MAX), ()),

@@ -2,6 +2,8 @@
 //! the supply invariant over random block sequences, determinism, and the
 //! pinned wire format.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use bytes::Bytes;
 use commonware_codec::Encode as _;
 use commonware_parallel::Sequential;

@@ -31,9 +31,7 @@ use std::{
     sync::Arc,
 };
 use terrace_l1::{
-    BlockExecutor, StateReader, TxError,
-    fee::effective_tip,
-    staking::EvidenceVerifier,
+    BlockExecutor, StateReader, TxError, fee::effective_tip, staking::EvidenceVerifier,
     tx::CheckedTransaction,
 };
 use terrace_primitives::{Address, Amount, Hash};
@@ -53,7 +51,12 @@ pub struct PoolConfig {
 
 impl Default for PoolConfig {
     fn default() -> Self {
-        Self { max_txs: 50_000, max_per_sender: 64, max_nonce_gap: 64, replacement_bump_pct: 10 }
+        Self {
+            max_txs: 50_000,
+            max_per_sender: 64,
+            max_nonce_gap: 64,
+            replacement_bump_pct: 10,
+        }
     }
 }
 
@@ -68,7 +71,9 @@ pub enum Rejection {
     #[error("transaction {0} is already in the pool")]
     AlreadyKnown(Hash),
     /// A replacement must pay more.
-    #[error("replacement underpriced: needs max_fee_per_gas ≥ {min_fee_cap} and max_priority_fee_per_gas ≥ {min_tip}")]
+    #[error(
+        "replacement underpriced: needs max_fee_per_gas ≥ {min_fee_cap} and max_priority_fee_per_gas ≥ {min_tip}"
+    )]
     ReplacementUnderpriced {
         /// Minimum fee cap.
         min_fee_cap: u64,
@@ -179,14 +184,22 @@ impl Mempool {
     }
 
     /// Admits a stateless-checked transaction against `state` (the latest block's).
-    pub fn insert(&mut self, tx: CheckedTransaction, state: &impl StateReader) -> Result<Inserted, Rejection> {
+    pub fn insert(
+        &mut self,
+        tx: CheckedTransaction,
+        state: &impl StateReader,
+    ) -> Result<Inserted, Rejection> {
         if self.by_hash.contains_key(&tx.hash) {
             return Err(Rejection::AlreadyKnown(tx.hash));
         }
         let body = tx.tx();
         let account = state.account(&tx.sender);
         if body.nonce < account.nonce {
-            return Err(TxError::NonceTooLow { expected: account.nonce, got: body.nonce }.into());
+            return Err(TxError::NonceTooLow {
+                expected: account.nonce,
+                got: body.nonce,
+            }
+            .into());
         }
         if body.nonce - account.nonce > self.config.max_nonce_gap {
             return Err(Rejection::NonceGapTooLarge {
@@ -196,24 +209,47 @@ impl Mempool {
             });
         }
         if body.max_fee_per_gas < self.base_fee {
-            return Err(TxError::FeeCapBelowBaseFee { fee_cap: body.max_fee_per_gas, base_fee: self.base_fee }.into());
+            return Err(TxError::FeeCapBelowBaseFee {
+                fee_cap: body.max_fee_per_gas,
+                base_fee: self.base_fee,
+            }
+            .into());
         }
         let needed = max_cost(&tx).ok_or(TxError::Overflow)?;
         if account.balance < needed {
-            return Err(TxError::InsufficientBalance { sender: tx.sender, balance: account.balance, needed }.into());
+            return Err(TxError::InsufficientBalance {
+                sender: tx.sender,
+                balance: account.balance,
+                needed,
+            }
+            .into());
         }
         let seq = self.next_seq;
-        let entry = Entry { tx: Arc::new(tx), seq };
+        let entry = Entry {
+            tx: Arc::new(tx),
+            seq,
+        };
         let (sender, nonce) = (entry.tx.sender, entry.tx.tx().nonce);
 
         // Replacement.
         if let Some(old) = self.senders.get(&sender).and_then(|q| q.get(&nonce)) {
-            let (old_fee, old_tip) = (old.tx.tx().max_fee_per_gas, old.tx.tx().max_priority_fee_per_gas);
-            let bump = |v: u64| v.saturating_add(v.saturating_mul(self.config.replacement_bump_pct).div_ceil(100));
+            let (old_fee, old_tip) = (
+                old.tx.tx().max_fee_per_gas,
+                old.tx.tx().max_priority_fee_per_gas,
+            );
+            let bump = |v: u64| {
+                v.saturating_add(
+                    v.saturating_mul(self.config.replacement_bump_pct)
+                        .div_ceil(100),
+                )
+            };
             let (min_fee_cap, min_tip) = (bump(old_fee), bump(old_tip));
             let new = entry.tx.tx();
             if new.max_fee_per_gas < min_fee_cap || new.max_priority_fee_per_gas < min_tip {
-                return Err(Rejection::ReplacementUnderpriced { min_fee_cap, min_tip });
+                return Err(Rejection::ReplacementUnderpriced {
+                    min_fee_cap,
+                    min_tip,
+                });
             }
             let old_hash = old.tx.hash;
             self.remove(&old_hash);
@@ -224,7 +260,9 @@ impl Mempool {
 
         let sender_len = self.senders.get(&sender).map_or(0, BTreeMap::len);
         if sender_len >= self.config.max_per_sender {
-            return Err(Rejection::SenderFull { limit: self.config.max_per_sender });
+            return Err(Rejection::SenderFull {
+                limit: self.config.max_per_sender,
+            });
         }
         if self.len() >= self.config.max_txs {
             let Some(&cheapest) = self.prices.first() else {
@@ -232,7 +270,9 @@ impl Mempool {
             };
             let new_key = self.price_key(&entry);
             if new_key.0 <= cheapest.0 {
-                return Err(Rejection::PoolFull { min_tip: cheapest.0 });
+                return Err(Rejection::PoolFull {
+                    min_tip: cheapest.0,
+                });
             }
             self.evict_with_successors(&cheapest.3);
         }
@@ -263,7 +303,9 @@ impl Mempool {
 
     /// Evicts `hash` and the same sender's later nonces.
     fn evict_with_successors(&mut self, hash: &Hash) {
-        let Some(&(sender, nonce)) = self.by_hash.get(hash) else { return };
+        let Some(&(sender, nonce)) = self.by_hash.get(hash) else {
+            return;
+        };
         let doomed: Vec<Hash> = self
             .senders
             .get(&sender)
@@ -306,7 +348,11 @@ impl Mempool {
         for h in doomed {
             self.remove(&h);
         }
-        let entries: Vec<Entry> = self.senders.values().flat_map(|q| q.values().cloned()).collect();
+        let entries: Vec<Entry> = self
+            .senders
+            .values()
+            .flat_map(|q| q.values().cloned())
+            .collect();
         self.prices = entries.iter().map(|e| self.price_key(e)).collect();
     }
 
@@ -327,7 +373,11 @@ impl Mempool {
         }
         let base_fee = self.base_fee;
         let candidate = |e: &Entry| Candidate {
-            tip: effective_tip(e.tx.tx().max_fee_per_gas, e.tx.tx().max_priority_fee_per_gas, base_fee),
+            tip: effective_tip(
+                e.tx.tx().max_fee_per_gas,
+                e.tx.tx().max_priority_fee_per_gas,
+                base_fee,
+            ),
             earlier: std::cmp::Reverse(e.seq),
             sender: e.tx.sender,
             nonce: e.tx.tx().nonce,
@@ -341,8 +391,12 @@ impl Mempool {
         }
         let mut out = Vec::new();
         while let Some(c) = heap.pop() {
-            let Some(queue) = self.senders.get(&c.sender) else { continue };
-            let Some(e) = queue.get(&c.nonce) else { continue };
+            let Some(queue) = self.senders.get(&c.sender) else {
+                continue;
+            };
+            let Some(e) = queue.get(&c.nonce) else {
+                continue;
+            };
             if executor.apply(&e.tx).is_ok() {
                 out.push(e.tx.clone());
                 if let Some(next) = queue.get(&(c.nonce + 1)) {
@@ -357,5 +411,7 @@ impl Mempool {
 /// gas_limit × max_fee + value: what the sender must hold for the transaction.
 fn max_cost(tx: &CheckedTransaction) -> Option<Amount> {
     let body = tx.tx();
-    Amount::from(body.gas_limit).checked_mul(body.max_fee_per_gas as u128)?.checked_add(body.payload.value())
+    Amount::from(body.gas_limit)
+        .checked_mul(body.max_fee_per_gas as u128)?
+        .checked_add(body.payload.value())
 }

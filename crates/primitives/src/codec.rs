@@ -72,7 +72,7 @@ pub fn to_hex(bytes: &[u8]) -> String {
 /// non-hex digit.
 pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     let s = s.strip_prefix("0x").unwrap_or(s);
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| -> Option<u8> {

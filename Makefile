@@ -1,0 +1,34 @@
+# The recipes CI uses. `make ci` is what .ci/run runs.
+CARGO ?= cargo
+
+.PHONY: ci fmt clippy test test-slow bench bench-stf fuzz-smoke
+
+ci: fmt clippy test
+
+fmt:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# The README's test command.
+test:
+	$(CARGO) test --workspace --release
+
+# Long simulations and sweeps, kept out of the default run.
+test-slow:
+	$(CARGO) test --workspace --release -- --ignored
+
+bench:
+	$(CARGO) bench -p terrace-l1
+
+bench-stf:
+	$(CARGO) run --release -p terrace-cli -- bench stf
+
+# A short libFuzzer run of every target (needs cargo-fuzz; stable toolchain
+# with RUSTC_BOOTSTRAP=1 for the sanitizer flags).
+FUZZ_SECONDS ?= 60
+fuzz-smoke:
+	cd fuzz && for t in $$(RUSTC_BOOTSTRAP=1 $(CARGO) fuzz list); do \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done

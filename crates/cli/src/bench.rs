@@ -1,0 +1,349 @@
+//! `terrace bench stf`: the L1 state-transition function on blocks of signed
+//! transfers, measured on the wall clock.
+//!
+//! Setup (not timed): `accounts` funded accounts with real ed25519 keys, and
+//! `blocks` blocks of `block_txs` signed transfers with Zipf-distributed
+//! senders and uniform receivers, encoded as they travel. Timed, per block:
+//! decoding and stateless checks (signatures in one parallel batch), block
+//! execution, and applying the writes to the in-memory state. The
+//! authenticated-store commit is the node's and is measured there.
+//!
+//! The physical limit is measured in the same run: the raw ed25519 batch
+//! verification rate on the same signatures and threads.
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use commonware_codec::Encode as _;
+use commonware_parallel::Rayon;
+use serde::Serialize;
+use std::{num::NonZeroUsize, time::Instant};
+use terrace_l1::{
+    BlockEnv, ChainParams, MemoryState, Payload, StateReader, Transaction,
+    execute::{check_transactions, execute_block},
+    staking::DoubleVoteVerifier,
+    state::{Account, Key, Totals, Value, Writes},
+    tx::check_signatures,
+};
+use terrace_primitives::{
+    Address, Amount, ChainId, PrivateKey, hash_tagged, keys::Signer as _,
+    keys::private_key_from_seed,
+};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct StfBenchConfig {
+    /// Funded accounts.
+    pub accounts: usize,
+    /// Transfers per block.
+    pub block_txs: usize,
+    /// Blocks executed (timed).
+    pub blocks: usize,
+    /// Worker threads for checks and signature batches.
+    pub threads: usize,
+    /// Zipf exponent of the sender distribution.
+    pub zipf_exponent: f64,
+    /// Workload seed.
+    pub seed: u64,
+}
+
+/// What was measured (wall clock).
+#[derive(Debug, Clone, Serialize)]
+pub struct StfBenchReport {
+    /// Always "wall-clock".
+    pub clock: &'static str,
+    /// Funded accounts.
+    pub accounts: usize,
+    /// Transfers per block.
+    pub block_txs: usize,
+    /// Blocks timed.
+    pub blocks: usize,
+    /// Threads used.
+    pub threads: usize,
+    /// Distinct senders in the workload.
+    pub distinct_senders: usize,
+    /// End-to-end STF throughput: check + execute + apply writes.
+    pub transfers_per_s: f64,
+    /// Raw ed25519 batch verification on the same signatures and threads.
+    pub ed25519_batch_verify_per_s: f64,
+    /// transfers_per_s / ed25519_batch_verify_per_s.
+    pub ratio: f64,
+    /// Seconds in decoding and stateless checks (signatures included).
+    pub stateless_s: f64,
+    /// Seconds in block execution.
+    pub execute_s: f64,
+    /// Seconds applying writes to the in-memory state.
+    pub apply_s: f64,
+    /// Mean encoded transaction size.
+    pub tx_bytes: f64,
+    /// Gas per transfer.
+    pub gas_per_transfer: u64,
+    /// Peak resident memory of the process (VmHWM), bytes.
+    pub peak_rss_bytes: u64,
+    /// Seconds spent generating keys and signing (not in the figures).
+    pub setup_s: f64,
+}
+
+struct SplitMix(u64);
+impl SplitMix {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Samples ranks 0..n with P(k) ∝ 1 / (k+1)^s.
+struct Zipf {
+    cdf: Vec<f64>,
+}
+
+impl Zipf {
+    fn new(n: usize, s: f64) -> Self {
+        let mut cdf = Vec::with_capacity(n);
+        let mut total = 0.0;
+        for k in 0..n {
+            total += 1.0 / ((k + 1) as f64).powf(s);
+            cdf.push(total);
+        }
+        for c in &mut cdf {
+            *c /= total;
+        }
+        Self { cdf }
+    }
+    fn sample(&self, rng: &mut SplitMix) -> usize {
+        let u = rng.unit();
+        self.cdf.partition_point(|c| *c < u).min(self.cdf.len() - 1)
+    }
+}
+
+fn account_key(i: usize) -> PrivateKey {
+    private_key_from_seed(hash_tagged(b"terrace/bench/account", &[&(i as u64).to_le_bytes()]).0)
+}
+
+/// Runs `f(i)` for i in 0..n on `threads` threads, in order.
+fn par_map<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let chunk = n.div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .step_by(chunk)
+            .map(|start| {
+                let f = &f;
+                s.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<T>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
+/// Peak resident set size of this process, from /proc (0 where unavailable).
+pub fn peak_rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Runs the benchmark.
+pub fn run(cfg: &StfBenchConfig, progress: impl Fn(&str)) -> Result<StfBenchReport> {
+    if cfg.accounts < 2 || cfg.block_txs == 0 || cfg.blocks == 0 {
+        bail!("need at least 2 accounts, 1 transaction per block and 1 block");
+    }
+    let threads = cfg.threads.max(1);
+    let strategy = Rayon::new(NonZeroUsize::new(threads).unwrap_or(NonZeroUsize::MIN))
+        .context("thread pool")?;
+    let setup = Instant::now();
+    let chain_id = ChainId(4242);
+    let params = ChainParams::default();
+
+    // Workload: who sends, to whom, in which block (before any key exists).
+    let mut rng = SplitMix(cfg.seed);
+    let zipf = Zipf::new(cfg.accounts, cfg.zipf_exponent);
+    let total = cfg.block_txs * cfg.blocks;
+    let pairs: Vec<(usize, usize)> = (0..total)
+        .map(|_| {
+            (
+                zipf.sample(&mut rng),
+                (rng.next_u64() % cfg.accounts as u64) as usize,
+            )
+        })
+        .collect();
+    let mut senders: Vec<usize> = pairs.iter().map(|p| p.0).collect();
+    senders.sort_unstable();
+    senders.dedup();
+
+    progress(&format!("deriving {} account keys", cfg.accounts));
+    let addresses: Vec<Address> = par_map(cfg.accounts, threads, |i| {
+        Address::from_public_key(&account_key(i).public_key())
+    });
+    let sender_keys: std::collections::HashMap<usize, PrivateKey> = senders
+        .iter()
+        .zip(par_map(senders.len(), threads, |j| account_key(senders[j])))
+        .map(|(i, k)| (*i, k))
+        .collect();
+
+    let funding = Amount(1_000 * 10u128.pow(18));
+    let mut state = MemoryState::new();
+    let mut genesis = Writes::new();
+    for a in &addresses {
+        genesis.insert(
+            Key::Account(*a),
+            Some(Value::Account(Account {
+                balance: funding,
+                nonce: 0,
+            })),
+        );
+    }
+    let minted = funding
+        .checked_mul(cfg.accounts as u128)
+        .context("supply overflow")?;
+    genesis.insert(
+        Key::Totals,
+        Some(Value::Totals(Totals {
+            minted,
+            burned: Amount::ZERO,
+        })),
+    );
+    state.apply(&genesis);
+    drop(genesis);
+
+    progress(&format!("signing {total} transfers"));
+    let mut nonces = vec![0u64; cfg.accounts];
+    let unsigned: Vec<(usize, Transaction)> = pairs
+        .iter()
+        .map(|&(from, to)| {
+            let nonce = nonces[from];
+            nonces[from] += 1;
+            let tx = Transaction {
+                chain_id,
+                nonce,
+                max_fee_per_gas: params.initial_base_fee * 10,
+                max_priority_fee_per_gas: 1_000,
+                gas_limit: 30_000,
+                payload: Payload::Transfer {
+                    to: addresses[to],
+                    amount: Amount(1 + (nonce as u128 % 1_000)),
+                },
+            };
+            (from, tx)
+        })
+        .collect();
+    let raw: Vec<Bytes> = par_map(unsigned.len(), threads, |i| {
+        let (from, tx) = &unsigned[i];
+        tx.clone().sign(&sender_keys[from]).encode()
+    });
+    drop(unsigned);
+    let tx_bytes = raw.iter().map(Bytes::len).sum::<usize>() as f64 / raw.len() as f64;
+    let setup_s = setup.elapsed().as_secs_f64();
+
+    let (mut stateless_s, mut execute_s, mut apply_s) = (0.0, 0.0, 0.0);
+    let mut base_fee = params.initial_base_fee;
+    let mut gas_per_transfer = 0;
+    let mut last_checked = Vec::new();
+    for (b, block) in raw.chunks(cfg.block_txs).enumerate() {
+        progress(&format!("block {}/{}", b + 1, cfg.blocks));
+        let t0 = Instant::now();
+        let checked = check_transactions(block, chain_id, &params, &strategy)?;
+        let t1 = Instant::now();
+        let env = BlockEnv {
+            chain_id,
+            height: b as u64 + 1,
+            proposer: addresses[0],
+            base_fee,
+        };
+        let out = execute_block(&state, &params, env, &DoubleVoteVerifier, &checked)?;
+        let t2 = Instant::now();
+        state.apply(&out.writes);
+        let t3 = Instant::now();
+        stateless_s += (t1 - t0).as_secs_f64();
+        execute_s += (t2 - t1).as_secs_f64();
+        apply_s += (t3 - t2).as_secs_f64();
+        base_fee = out.next_base_fee;
+        gas_per_transfer = out.receipts.first().map_or(0, |r| r.gas_used);
+        last_checked = checked;
+    }
+    // The supply invariant holds after the run, or the figures mean nothing.
+    let totals = state.totals();
+    if totals.minted.checked_sub(totals.burned) != state.circulating() {
+        bail!("supply invariant broken after the benchmark");
+    }
+    let elapsed = stateless_s + execute_s + apply_s;
+    let transfers_per_s = total as f64 / elapsed;
+
+    progress("measuring raw ed25519 batch verification");
+    let mut best = f64::INFINITY;
+    for _ in 0..3 {
+        let t = Instant::now();
+        check_signatures(&last_checked, &strategy)
+            .map_err(|(i, e)| anyhow::anyhow!("signature {i}: {e}"))?;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let ed25519_batch_verify_per_s = last_checked.len() as f64 / best;
+
+    Ok(StfBenchReport {
+        clock: "wall-clock",
+        accounts: cfg.accounts,
+        block_txs: cfg.block_txs,
+        blocks: cfg.blocks,
+        threads,
+        distinct_senders: senders.len(),
+        transfers_per_s,
+        ed25519_batch_verify_per_s,
+        ratio: transfers_per_s / ed25519_batch_verify_per_s,
+        stateless_s,
+        execute_s,
+        apply_s,
+        tx_bytes,
+        gas_per_transfer,
+        peak_rss_bytes: peak_rss_bytes(),
+        setup_s,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zipf_prefers_low_ranks() {
+        let z = Zipf::new(1000, 1.0);
+        let mut rng = SplitMix(1);
+        let samples: Vec<usize> = (0..10_000).map(|_| z.sample(&mut rng)).collect();
+        let top = samples.iter().filter(|&&k| k == 0).count();
+        let tail = samples.iter().filter(|&&k| k == 999).count();
+        assert!(
+            top > 100 * tail.max(1) / 2,
+            "rank 0: {top}, rank 999: {tail}"
+        );
+        assert!(samples.iter().all(|&k| k < 1000));
+    }
+
+    #[test]
+    fn a_small_run_reports_consistent_figures() {
+        let cfg = StfBenchConfig {
+            accounts: 200,
+            block_txs: 100,
+            blocks: 2,
+            threads: 2,
+            zipf_exponent: 1.0,
+            seed: 3,
+        };
+        let r = run(&cfg, |_| {}).unwrap();
+        assert!(r.transfers_per_s > 0.0 && r.ed25519_batch_verify_per_s > 0.0);
+        assert!((r.ratio - r.transfers_per_s / r.ed25519_batch_verify_per_s).abs() < 1e-9);
+        assert!(r.distinct_senders <= 200);
+        assert!(r.gas_per_transfer > 21_000);
+    }
+}

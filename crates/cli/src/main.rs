@@ -1,0 +1,254 @@
+//! The `terrace` binary: keys, genesis and benchmarks. The devnet, node,
+//! wallet and L2 commands arrive with their crates.
+
+mod bench;
+mod genesis;
+mod keystore;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use terrace_primitives::{codec::to_hex, keys::private_key_seed};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "terrace",
+    version,
+    about = "Terrace: a layered blockchain and a lab for comparing scaling designs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage encrypted keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Create genesis files.
+    #[command(subcommand)]
+    Genesis(GenesisCommand),
+    /// Measure the real code.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(clap::Args, Debug)]
+struct KeystoreArgs {
+    /// Key directory [default: $TERRACE_HOME/keystore, or ~/.terrace/keystore].
+    #[arg(long)]
+    keystore: Option<PathBuf>,
+    /// Read the password from this file (first line) instead of prompting.
+    /// TERRACE_PASSWORD in the environment also works.
+    #[arg(long)]
+    password_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Generate a key and store it encrypted.
+    New {
+        #[command(flatten)]
+        store: KeystoreArgs,
+        /// Cheap key derivation: for throwaway test keys only.
+        #[arg(long, hide = true)]
+        insecure_fast_kdf: bool,
+    },
+    /// List stored keys (addresses only).
+    List {
+        #[command(flatten)]
+        store: KeystoreArgs,
+    },
+    /// Show a stored key's public key; the secret only with --reveal-secret.
+    Show {
+        /// The key's address.
+        address: String,
+        #[command(flatten)]
+        store: KeystoreArgs,
+        /// Decrypt and print the secret seed.
+        #[arg(long)]
+        reveal_secret: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GenesisCommand {
+    /// Write a devnet genesis with funded dev accounts and validators.
+    Init(genesis::InitArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// The L1 state-transition function on blocks of signed transfers (wall clock).
+    Stf {
+        /// Funded accounts.
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Transfers per block.
+        #[arg(long, default_value_t = 10_000)]
+        block_txs: usize,
+        /// Blocks to execute.
+        #[arg(long, default_value_t = 5)]
+        blocks: usize,
+        /// Worker threads [default: all cores].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Zipf exponent of the sender distribution.
+        #[arg(long, default_value_t = 1.0)]
+        zipf: f64,
+        /// Workload seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn keystore_dir(arg: &Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(p) = arg {
+        return Ok(p.clone());
+    }
+    if let Some(home) = std::env::var_os("TERRACE_HOME") {
+        return Ok(PathBuf::from(home).join("keystore"));
+    }
+    let home =
+        std::env::var_os("HOME").context("neither --keystore, TERRACE_HOME nor HOME is set")?;
+    Ok(PathBuf::from(home).join(".terrace").join("keystore"))
+}
+
+fn password(args: &KeystoreArgs, confirm: bool) -> Result<Vec<u8>> {
+    if let Some(path) = &args.password_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().as_bytes().to_vec());
+    }
+    if let Ok(p) = std::env::var("TERRACE_PASSWORD") {
+        return Ok(p.into_bytes());
+    }
+    let p = rpassword::prompt_password("Password: ")
+        .context("no password: use --password-file, TERRACE_PASSWORD, or run in a terminal")?;
+    if confirm && rpassword::prompt_password("Repeat password: ")? != p {
+        bail!("passwords differ");
+    }
+    if confirm && p.is_empty() {
+        bail!("refusing an empty password");
+    }
+    Ok(p.into_bytes())
+}
+
+fn find_key(dir: &Path, address: &str) -> Result<keystore::KeyFile> {
+    let address: terrace_primitives::Address = address.parse()?;
+    keystore::list(dir)?
+        .into_iter()
+        .find(|(_, k)| k.address == address)
+        .map(|(_, k)| k)
+        .with_context(|| format!("no key for {address} in {}", dir.display()))
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Keys(KeysCommand::New {
+            store,
+            insecure_fast_kdf,
+        }) => {
+            let dir = keystore_dir(&store.keystore)?;
+            let pw = password(&store, true)?;
+            let cost = if insecure_fast_kdf {
+                keystore::KdfCost::fast()
+            } else {
+                keystore::KdfCost::STANDARD
+            };
+            let key = keystore::generate()?;
+            let file = keystore::KeyFile::seal(&key, &pw, cost)?;
+            let path = file.write_to(&dir)?;
+            println!("address: {}", file.address);
+            println!("file:    {}", path.display());
+        }
+        Command::Keys(KeysCommand::List { store }) => {
+            let dir = keystore_dir(&store.keystore)?;
+            let keys = keystore::list(&dir)?;
+            if keys.is_empty() {
+                eprintln!("no keys in {}", dir.display());
+            }
+            for (path, k) in keys {
+                println!("{}  {}", k.address, path.display());
+            }
+        }
+        Command::Keys(KeysCommand::Show {
+            address,
+            store,
+            reveal_secret,
+        }) => {
+            let dir = keystore_dir(&store.keystore)?;
+            let file = find_key(&dir, &address)?;
+            println!("address:    {}", file.address);
+            println!("public key: {}", file.public_key);
+            if reveal_secret {
+                let key = file.open(&password(&store, false)?)?;
+                println!("secret:     {}", to_hex(&private_key_seed(&key).0));
+            }
+        }
+        Command::Genesis(GenesisCommand::Init(args)) => genesis::init(&args)?,
+        Command::Bench(BenchCommand::Stf {
+            accounts,
+            block_txs,
+            blocks,
+            threads,
+            zipf,
+            seed,
+            json,
+        }) => {
+            let threads = threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let cfg = bench::StfBenchConfig {
+                accounts,
+                block_txs,
+                blocks,
+                threads,
+                zipf_exponent: zipf,
+                seed,
+            };
+            let report = bench::run(&cfg, |msg| {
+                if !json {
+                    eprintln!("… {msg}");
+                }
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_stf(&report);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_stf(r: &bench::StfBenchReport) {
+    println!("terrace bench stf ({} clock)", r.clock);
+    println!(
+        "  workload            {} blocks × {} transfers, {} accounts, {} distinct senders (Zipf)",
+        r.blocks, r.block_txs, r.accounts, r.distinct_senders
+    );
+    println!("  threads             {}", r.threads);
+    println!("  transfers/s         {:.0}", r.transfers_per_s);
+    println!(
+        "  ed25519 batch/s     {:.0}   (raw verification, same signatures and threads)",
+        r.ed25519_batch_verify_per_s
+    );
+    println!("  ratio               {:.2}", r.ratio);
+    println!(
+        "  time split          checks {:.3} s, execute {:.3} s, apply {:.3} s",
+        r.stateless_s, r.execute_s, r.apply_s
+    );
+    println!(
+        "  transfer            {:.0} bytes, {} gas",
+        r.tx_bytes, r.gas_per_transfer
+    );
+    println!(
+        "  peak RSS            {:.1} MiB",
+        r.peak_rss_bytes as f64 / (1024.0 * 1024.0)
+    );
+}
