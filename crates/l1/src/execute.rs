@@ -30,9 +30,12 @@ use bytes::{BufMut, Bytes};
 use commonware_codec::{
     Buf, Encode as _, EncodeSize, Error as CodecError, Read, ReadExt as _, Write, varint::UInt,
 };
-use commonware_parallel::Strategy;
 use terrace_merkle::{MerkleHasher as _, MerkleTree, Sha256Hasher};
-use terrace_primitives::{Address, Amount, ChainId, Hash, hash_tagged};
+use terrace_primitives::{
+    Address, Amount, ChainId, Hash, hash_tagged,
+    keys::KeyCache,
+    par::{Threads, map_chunks},
+};
 
 /// What a block's execution needs to know besides the state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,27 +131,38 @@ pub struct BlockOutput {
 }
 
 /// Stateless checks for a block's encoded transactions, in parallel on
-/// `strategy`: decoding and field checks per transaction, then all
-/// signatures in one batch.
+/// `threads`: decoding (senders' keys through `keys`) and field checks per
+/// transaction, then all signatures in one batch.
 pub fn check_transactions(
     raw: &[Bytes],
     chain_id: ChainId,
     params: &ChainParams,
-    strategy: &impl Strategy,
+    keys: &KeyCache,
+    threads: Threads,
 ) -> Result<Vec<CheckedTransaction>, BlockError> {
-    const CHUNK: usize = 256;
-    let chunks: Vec<(usize, &[Bytes])> = raw
-        .chunks(CHUNK)
-        .enumerate()
-        .map(|(i, c)| (i * CHUNK, c))
-        .collect();
+    let checked = check_transaction_fields(raw, chain_id, params, keys, threads)?;
+    check_signatures(&checked, threads)
+        .map_err(|(index, error)| BlockError::Transaction { index, error })?;
+    Ok(checked)
+}
+
+/// Decoding and field checks for a block's transactions, in parallel on
+/// `threads`; signatures are left to [`check_signatures`] or
+/// [`verify_and_execute`].
+pub fn check_transaction_fields(
+    raw: &[Bytes],
+    chain_id: ChainId,
+    params: &ChainParams,
+    keys: &KeyCache,
+    threads: Threads,
+) -> Result<Vec<CheckedTransaction>, BlockError> {
     let checked: Vec<Result<Vec<CheckedTransaction>, BlockError>> =
-        strategy.map_collect_vec(chunks, |(offset, chunk)| {
+        map_chunks(raw, threads, 256, |offset, chunk| {
             chunk
                 .iter()
                 .enumerate()
                 .map(|(i, bytes)| {
-                    SignedTransaction::decode_bounded(bytes, params)
+                    SignedTransaction::decode_cached(bytes, params, keys)
                         .and_then(|signed| {
                             check_fields_encoded(signed, bytes.clone(), chain_id, params)
                         })
@@ -163,9 +177,32 @@ pub fn check_transactions(
     for part in checked {
         out.extend(part?);
     }
-    check_signatures(&out, strategy)
-        .map_err(|(index, error)| BlockError::Transaction { index, error })?;
     Ok(out)
+}
+
+/// Replays a block of field-checked transactions while their signatures
+/// are verified on `threads`, so the sequential execution
+/// overlaps the parallel verification. The output is used only if every
+/// signature verifies; a bad signature is reported before any execution
+/// error. Same result as [`check_signatures`] then [`execute_block`].
+pub fn verify_and_execute<S: StateReader + ?Sized, E: EvidenceVerifier>(
+    txs: &[CheckedTransaction],
+    state: &S,
+    params: &ChainParams,
+    env: BlockEnv,
+    evidence: &E,
+    threads: Threads,
+) -> Result<BlockOutput, BlockError> {
+    let (signatures, output) = std::thread::scope(|scope| {
+        let signatures = scope.spawn(|| check_signatures(txs, threads));
+        let output = execute_block(state, params, env, evidence, txs);
+        (signatures.join(), output)
+    });
+    match signatures {
+        Ok(Ok(())) => output,
+        Ok(Err((index, error))) => Err(BlockError::Transaction { index, error }),
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
 }
 
 /// The state keys a transaction touches at `height`: what a node prefetches
@@ -545,6 +582,8 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
                 .ok_or(BlockError::Overflow)?,
         };
         self.overlay.put(Key::Totals, Some(Value::Totals(totals)));
+        // The transaction ids are the leaves: their preimages start with the
+        // txid tag's length byte (0x0f), never the node prefix (0x01).
         let tx_root = MerkleTree::<Sha256Hasher>::from_leaf_hashes(self.tx_hashes).root();
         let receipt_leaves: Vec<Hash> = self
             .receipts

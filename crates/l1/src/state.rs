@@ -116,16 +116,35 @@ pub trait StateReader {
 /// Writes a block produces: `None` deletes.
 pub type Writes = BTreeMap<Key, Option<Value>>;
 
-/// An in-memory state: the backing for tests, benches and the lab.
+/// An in-memory state: the backing for tests, benches and the lab, and the
+/// shape of the prefetched view a node executes over.
+///
+/// A hash map, because execution only ever looks keys up; everything that
+/// walks the records ([`MemoryState::iter`], [`MemoryState::digest`]) sorts
+/// them first, so no hash order can reach a result.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryState {
-    records: BTreeMap<Key, Value>,
+    records: std::collections::HashMap<Key, Value, ahash::RandomState>,
 }
 
 impl MemoryState {
     /// An empty state.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Applies a block's writes, taking them.
+    pub fn apply_owned(&mut self, writes: Writes) {
+        for (key, value) in writes {
+            match value {
+                Some(v) => {
+                    self.records.insert(key, v);
+                }
+                None => {
+                    self.records.remove(&key);
+                }
+            }
+        }
     }
 
     /// Applies a block's writes.
@@ -144,7 +163,10 @@ impl MemoryState {
 
     /// All records in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> {
-        self.records.iter()
+        let mut all: Vec<(&Key, &Value)> = self.records.iter().collect();
+        // Sorted: hash order must never reach a result.
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter()
     }
 
     /// Number of records.
@@ -180,7 +202,7 @@ impl MemoryState {
     pub fn digest(&self) -> Hash {
         use commonware_codec::Encode as _;
         let mut bytes = Vec::new();
-        for (k, v) in &self.records {
+        for (k, v) in self.iter() {
             bytes.extend_from_slice(&k.encode());
             bytes.extend_from_slice(&v.encode());
         }
@@ -198,7 +220,10 @@ impl StateReader for MemoryState {
 #[derive(Debug)]
 pub struct Overlay<'a, S: StateReader + ?Sized> {
     base: &'a S,
-    writes: Writes,
+    /// Hashed for fast lookups (aHash, randomly keyed, so crafted keys
+    /// cannot collide on purpose); never iterated except to sort into
+    /// [`Writes`].
+    writes: std::collections::HashMap<Key, Option<Value>, ahash::RandomState>,
 }
 
 impl<'a, S: StateReader + ?Sized> Overlay<'a, S> {
@@ -206,7 +231,7 @@ impl<'a, S: StateReader + ?Sized> Overlay<'a, S> {
     pub fn new(base: &'a S) -> Self {
         Self {
             base,
-            writes: Writes::new(),
+            writes: std::collections::HashMap::default(),
         }
     }
 
@@ -215,14 +240,17 @@ impl<'a, S: StateReader + ?Sized> Overlay<'a, S> {
         self.writes.insert(key, value);
     }
 
-    /// The pending writes.
-    pub fn writes(&self) -> &Writes {
-        &self.writes
+    /// Number of keys written so far.
+    pub fn pending(&self) -> usize {
+        self.writes.len()
     }
 
-    /// Takes the pending writes.
+    /// Takes the pending writes, in key order.
     pub fn into_writes(self) -> Writes {
-        self.writes
+        let mut sorted: Vec<(Key, Option<Value>)> = self.writes.into_iter().collect();
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        // Already sorted and unique: the map is built in one pass.
+        sorted.into_iter().collect()
     }
 }
 

@@ -2,16 +2,18 @@
 //! checks every node runs before looking at state.
 
 use crate::{error::TxError, params::ChainParams, state::Key};
-use bytes::{BufMut, Bytes};
+use bytes::{Buf as _, BufMut, Bytes};
 use commonware_codec::{
-    Buf, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write,
-    varint::UInt,
+    Buf, Copying, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _,
+    Write, varint::UInt,
 };
 use terrace_primitives::{
     Address, Amount, ChainId, Hash, PrivateKey, PublicKey, Signature,
     codec::{decode_bounded, read_version},
     hash_tagged,
+    keys::KeyCache,
     keys::{self, Signer as _},
+    par::Threads,
 };
 
 /// Namespace of transaction signatures: a transaction signature can never
@@ -125,6 +127,36 @@ impl SignedTransaction {
     pub fn decode_bounded(bytes: &[u8], params: &ChainParams) -> Result<Self, TxError> {
         let max = usize::try_from(params.tx_bytes_max).unwrap_or(usize::MAX);
         decode_bounded(bytes, max, &()).map_err(TxError::from)
+    }
+
+    /// Decodes untrusted bytes, taking the sender's key from `keys` when it
+    /// was seen before (see [`KeyCache`]).
+    pub fn decode_cached(
+        bytes: &[u8],
+        params: &ChainParams,
+        keys: &KeyCache,
+    ) -> Result<Self, TxError> {
+        let max = usize::try_from(params.tx_bytes_max).unwrap_or(usize::MAX);
+        if bytes.len() > max {
+            return Err(TxError::TooLarge {
+                len: bytes.len(),
+                max: params.tx_bytes_max,
+            });
+        }
+        let mut buf = Copying(bytes);
+        let malformed = |e: CodecError| TxError::Malformed(e.to_string());
+        let tx = Transaction::read(&mut buf).map_err(malformed)?;
+        let raw = <[u8; 32]>::read(&mut buf).map_err(malformed)?;
+        let public_key = keys.decode(&raw).map_err(malformed)?;
+        let signature = Signature::read(&mut buf).map_err(malformed)?;
+        if buf.0.has_remaining() {
+            return Err(malformed(CodecError::ExtraData(buf.0.remaining())));
+        }
+        Ok(Self {
+            tx,
+            public_key,
+            signature,
+        })
     }
 
     /// Decodes untrusted bytes and runs every stateless check, signature included.
@@ -295,17 +327,17 @@ pub fn verify_signature(t: &CheckedTransaction) -> Result<(), TxError> {
     .map_err(TxError::BadSignature)
 }
 
-/// Verifies the signatures of many field-checked transactions in one batch
-/// on `strategy`'s threads. On failure, names the first invalid one.
+/// Verifies the signatures of many field-checked transactions in batches
+/// on `threads`. On failure, names the first invalid one.
 pub fn check_signatures(
     txs: &[CheckedTransaction],
-    strategy: &impl commonware_parallel::Strategy,
+    threads: Threads,
 ) -> Result<(), (usize, TxError)> {
     keys::verify_batch(
         TX_NAMESPACE,
         txs,
         |t| (&t.signed.public_key, signed_body(t), &t.signed.signature),
-        strategy,
+        threads,
     )
     .map_err(|e| (e.index, TxError::BadSignature(e.error)))
 }

@@ -6,7 +6,6 @@
 
 use bytes::Bytes;
 use commonware_codec::Encode as _;
-use commonware_parallel::Sequential;
 use terrace_l1::{
     BlockEnv, BlockError, ChainParams, MemoryState, Payload, StateReader, Transaction, TxError,
     block::{Block, Header},
@@ -20,6 +19,7 @@ use terrace_primitives::{
     Address, Amount, ChainId, PrivateKey, codec::to_hex, hash, keys::Signer as _,
     keys::private_key_from_seed,
 };
+use terrace_primitives::{keys::KeyCache, par::Threads};
 
 const CHAIN: ChainId = ChainId(1337);
 const ETHER: u128 = 1_000_000_000_000_000_000;
@@ -105,7 +105,13 @@ impl Chain {
         txs: Vec<SignedTransaction>,
     ) -> Result<terrace_l1::BlockOutput, BlockError> {
         let raw: Vec<Bytes> = txs.iter().map(|t| t.encode()).collect();
-        let checked = check_transactions(&raw, CHAIN, &self.params, &Sequential)?;
+        let checked = check_transactions(
+            &raw,
+            CHAIN,
+            &self.params,
+            &KeyCache::default(),
+            Threads::new(2),
+        )?;
         let out = execute_block(
             &self.state,
             &self.params,
@@ -187,8 +193,9 @@ fn expect_refused(c: &Chain, tx: SignedTransaction, want: impl Fn(&TxError) -> b
         Ok(checked) => {
             let mut ex = BlockExecutor::new(&c.state, &c.params, c.env(), &DoubleVoteVerifier);
             let err = ex.apply(&checked).expect_err("must be refused");
-            assert!(
-                ex.state().writes().is_empty(),
+            assert_eq!(
+                ex.state().pending(),
+                0,
                 "a refused transaction changed state"
             );
             err
@@ -314,7 +321,14 @@ fn a_block_with_one_bad_signature_is_invalid_and_names_it() {
         .collect();
     txs[2].signature = txs[1].signature.clone();
     let raw: Vec<Bytes> = txs.iter().map(|t| t.encode()).collect();
-    let err = check_transactions(&raw, CHAIN, &c.params, &Sequential).unwrap_err();
+    let err = check_transactions(
+        &raw,
+        CHAIN,
+        &c.params,
+        &KeyCache::default(),
+        Threads::new(2),
+    )
+    .unwrap_err();
     assert!(
         matches!(
             err,

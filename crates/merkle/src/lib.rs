@@ -19,7 +19,7 @@ use commonware_codec::{
     varint::UInt,
 };
 use std::fmt::Debug;
-use terrace_primitives::{Hash, hash_tagged};
+use terrace_primitives::{Hash, hash};
 
 /// The most levels a proof may have: lists hold fewer than 2^64 items.
 pub const MAX_PROOF_DEPTH: usize = 64;
@@ -36,7 +36,9 @@ pub trait MerkleHasher {
     fn hash_root(leaf_count: u64, top: Option<&Self::Digest>) -> Self::Digest;
 }
 
-/// SHA-256 with domain tags: the hash of every L1 list.
+/// SHA-256 with one-byte domain prefixes (as RFC 6962): `0x00` for
+/// leaves, `0x01` for inner nodes, `0x02` for the root. One byte keeps a
+/// short leaf inside a single SHA-256 block; the hash of every L1 list.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sha256Hasher;
 
@@ -44,18 +46,18 @@ impl MerkleHasher for Sha256Hasher {
     type Digest = Hash;
 
     fn hash_leaf(data: &[u8]) -> Hash {
-        hash_tagged(b"terrace/merkle/leaf", &[data])
+        hash(&[&[0x00], data])
     }
 
     fn hash_node(left: &Hash, right: &Hash) -> Hash {
-        hash_tagged(b"terrace/merkle/node", &[left.as_ref(), right.as_ref()])
+        hash(&[&[0x01], left.as_ref(), right.as_ref()])
     }
 
     fn hash_root(leaf_count: u64, top: Option<&Hash>) -> Hash {
         let count = leaf_count.to_le_bytes();
         match top {
-            Some(top) => hash_tagged(b"terrace/merkle/root", &[&count, top.as_ref()]),
-            None => hash_tagged(b"terrace/merkle/root", &[&count]),
+            Some(top) => hash(&[&[0x02], &count, top.as_ref()]),
+            None => hash(&[&[0x02], &count]),
         }
     }
 }
@@ -98,7 +100,9 @@ impl<H: MerkleHasher> MerkleTree<H> {
         Self::from_leaf_hashes(leaves.iter().map(|l| H::hash_leaf(l.as_ref())).collect())
     }
 
-    /// Builds the tree over leaves already hashed with [`MerkleHasher::hash_leaf`].
+    /// Builds the tree over leaves already hashed, with
+    /// [`MerkleHasher::hash_leaf`] or any hash whose preimages can never be
+    /// inner-node preimages (a differently tagged hash).
     pub fn from_leaf_hashes(leaf_hashes: Vec<H::Digest>) -> Self {
         let leaf_count = leaf_hashes.len() as u64;
         let mut levels = vec![leaf_hashes];

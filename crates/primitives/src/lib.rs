@@ -12,6 +12,7 @@ pub mod chain;
 pub mod codec;
 pub mod hash;
 pub mod keys;
+pub mod par;
 
 pub use address::Address;
 pub use amount::Amount;
