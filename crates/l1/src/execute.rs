@@ -233,6 +233,19 @@ pub fn block_keys(env: &BlockEnv) -> Vec<Key> {
     ]
 }
 
+/// The keys the end of block `env.height` touches to release matured
+/// unbonding entries: known only once [`Key::Unbonding`] of that height is
+/// read, so a node prefetches them in a second step.
+pub fn release_keys(state: &(impl StateReader + ?Sized), env: &BlockEnv) -> Vec<Key> {
+    match state.get(&Key::Unbonding(env.height)) {
+        Some(Value::Unbonding(queue)) => queue
+            .iter()
+            .flat_map(|a| [Key::Validator(*a), Key::Account(*a)])
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Executes one block's transactions one at a time over an overlay.
 ///
 /// The proposer uses [`BlockExecutor::apply`] to try mempool transactions

@@ -6,10 +6,14 @@
 
 use bytes::Bytes;
 use commonware_codec::Encode as _;
+use std::{cell::RefCell, collections::BTreeSet};
 use terrace_l1::{
     BlockEnv, BlockError, ChainParams, MemoryState, Payload, StateReader, Transaction, TxError,
     block::{Block, Header},
-    execute::{BlockExecutor, Failure, check_transactions, execute_block, output_digest},
+    execute::{
+        BlockExecutor, Failure, block_keys, check_transactions, execute_block, output_digest,
+        release_keys, touched_keys,
+    },
     genesis::{Genesis, GenesisAccount, GenesisValidator},
     staking::{DoubleVote, DoubleVoteVerifier},
     state::Key,
@@ -556,6 +560,19 @@ fn unbonding_stake_stays_slashable() {
     assert_eq!(rec.unbonding[0].amount.0, 90 * ETHER);
 }
 
+/// Records every key execution reads.
+struct Recording<'a> {
+    inner: &'a MemoryState,
+    reads: RefCell<BTreeSet<Key>>,
+}
+
+impl StateReader for Recording<'_> {
+    fn get(&self, key: &Key) -> Option<terrace_l1::Value> {
+        self.reads.borrow_mut().insert(key.clone());
+        self.inner.get(key)
+    }
+}
+
 /// A deterministic generator for the randomized tests.
 struct Rng(u64);
 impl Rng {
@@ -621,9 +638,40 @@ fn random_chain(seed: u64, blocks: usize) -> (Chain, Vec<terrace_primitives::Has
             }
         }
         let proposed = ex.finish().unwrap();
-        // A validator replaying the same transactions gets the same output.
-        let replayed =
-            execute_block(&c.state, &c.params, c.env(), &DoubleVoteVerifier, &included).unwrap();
+        // A validator replaying the same transactions gets the same output,
+        // reading only the keys the block and its transactions declare.
+        let recording = Recording {
+            inner: &c.state,
+            reads: Default::default(),
+        };
+        let replayed = execute_block(
+            &recording,
+            &c.params,
+            c.env(),
+            &DoubleVoteVerifier,
+            &included,
+        )
+        .unwrap();
+        let mut declared: BTreeSet<Key> = block_keys(&c.env()).into_iter().collect();
+        declared.extend(release_keys(&c.state, &c.env()));
+        for tx in &included {
+            declared.extend(touched_keys(
+                tx,
+                c.env().height,
+                &c.params,
+                &DoubleVoteVerifier,
+            ));
+        }
+        let undeclared: Vec<Key> = recording
+            .reads
+            .borrow()
+            .difference(&declared)
+            .cloned()
+            .collect();
+        assert!(
+            undeclared.is_empty(),
+            "execution read undeclared keys: {undeclared:?}"
+        );
         assert_eq!(output_digest(&proposed), output_digest(&replayed));
         digests.push(output_digest(&replayed));
         c.state.apply(&replayed.writes);
