@@ -2,7 +2,7 @@
 //! transactions. Transactions travel as their exact bytes so a validator
 //! checks, hashes and verifies them without re-encoding.
 
-use crate::{error::BlockError, params::ChainParams};
+use crate::{error::BlockError, execute::BlockOutput, fee::next_base_fee, params::ChainParams};
 use bytes::{BufMut, Bytes};
 use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
@@ -44,6 +44,89 @@ pub struct Header {
 }
 
 impl Header {
+    /// Checks what a header derives from its parent: same chain, next
+    /// height, parent hash, the EIP-1559 base fee, a timestamp at least one
+    /// block time later, gas under the limit.
+    pub fn check_child_of(&self, parent: &Header, params: &ChainParams) -> Result<(), BlockError> {
+        let mismatch = |field: &'static str, expected: String, got: String| {
+            Err(BlockError::HeaderMismatch {
+                field,
+                expected,
+                got,
+            })
+        };
+        if self.chain_id != parent.chain_id {
+            return mismatch(
+                "chain_id",
+                parent.chain_id.to_string(),
+                self.chain_id.to_string(),
+            );
+        }
+        if Some(self.height) != parent.height.checked_add(1) {
+            return mismatch(
+                "height",
+                format!("{}", parent.height.saturating_add(1)),
+                self.height.to_string(),
+            );
+        }
+        if self.parent != parent.hash() {
+            return mismatch("parent", parent.hash().to_string(), self.parent.to_string());
+        }
+        let expected = next_base_fee(parent.base_fee, parent.gas_used, params);
+        if self.base_fee != expected {
+            return Err(BlockError::WrongBaseFee {
+                expected,
+                got: self.base_fee,
+            });
+        }
+        let earliest = parent.timestamp_ms.saturating_add(params.block_time_ms);
+        if self.timestamp_ms < earliest {
+            return mismatch(
+                "timestamp_ms",
+                format!(">= {earliest}"),
+                self.timestamp_ms.to_string(),
+            );
+        }
+        if self.gas_used > params.block_gas_limit {
+            return mismatch(
+                "gas_used",
+                format!("<= {}", params.block_gas_limit),
+                self.gas_used.to_string(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Checks the header commits to what executing its block produced (the
+    /// state root is the store's, checked by the node).
+    pub fn check_output(&self, out: &BlockOutput) -> Result<(), BlockError> {
+        let mismatch = |field: &'static str, expected: String, got: String| {
+            Err(BlockError::HeaderMismatch {
+                field,
+                expected,
+                got,
+            })
+        };
+        if self.tx_root != out.tx_root {
+            return mismatch("tx_root", out.tx_root.to_string(), self.tx_root.to_string());
+        }
+        if self.receipts_root != out.receipts_root {
+            return mismatch(
+                "receipts_root",
+                out.receipts_root.to_string(),
+                self.receipts_root.to_string(),
+            );
+        }
+        if self.gas_used != out.gas_used {
+            return mismatch(
+                "gas_used",
+                out.gas_used.to_string(),
+                self.gas_used.to_string(),
+            );
+        }
+        Ok(())
+    }
+
     /// The block hash.
     pub fn hash(&self) -> Hash {
         use commonware_codec::Encode as _;

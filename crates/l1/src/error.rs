@@ -149,6 +149,16 @@ pub enum BlockError {
         /// Limit.
         max: usize,
     },
+    /// A header field is not what its parent or its execution implies.
+    #[error("header {field} is {got}, expected {expected}")]
+    HeaderMismatch {
+        /// The field.
+        field: &'static str,
+        /// What it should be.
+        expected: String,
+        /// What it is.
+        got: String,
+    },
     /// The bytes are not a block.
     #[error("undecodable block: {0}")]
     Malformed(String),

@@ -172,22 +172,47 @@ impl SignedTransaction {
     }
 }
 
-/// A transaction that passed the stateless checks, with what they derived.
+/// A transaction that passed the field checks ([`check_fields`]), with what
+/// they derived. Only this crate builds one, from the exact encoding, so
+/// its bytes, id and sender always belong to its transaction. The signature
+/// is verified separately: [`check`] and the block paths
+/// ([`crate::execute::check_transactions`],
+/// [`crate::execute::verify_and_execute`]) always do it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckedTransaction {
-    /// The transaction.
-    pub signed: SignedTransaction,
-    /// Its encoding.
-    pub bytes: Bytes,
-    /// Its id.
-    pub hash: Hash,
-    /// Its sender.
-    pub sender: Address,
-    /// Gas it uses: base + bytes + payload (also its minimum gas limit).
-    pub intrinsic_gas: u64,
+    pub(crate) signed: SignedTransaction,
+    pub(crate) bytes: Bytes,
+    pub(crate) hash: Hash,
+    pub(crate) sender: Address,
+    pub(crate) intrinsic_gas: u64,
 }
 
 impl CheckedTransaction {
+    /// The signed transaction.
+    pub fn signed(&self) -> &SignedTransaction {
+        &self.signed
+    }
+
+    /// Its exact encoding.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Its id.
+    pub fn hash(&self) -> Hash {
+        self.hash
+    }
+
+    /// Its sender.
+    pub fn sender(&self) -> Address {
+        self.sender
+    }
+
+    /// Gas it uses: base + bytes + payload (also its minimum gas limit).
+    pub fn intrinsic_gas(&self) -> u64 {
+        self.intrinsic_gas
+    }
+
     /// The encoded length in bytes (what counts against the block byte limit).
     pub fn len(&self) -> usize {
         self.bytes.len()
@@ -242,7 +267,7 @@ pub fn check_fields(
 
 /// As [`check_fields`], for a transaction decoded from `bytes` (its exact
 /// encoding), which saves encoding it again.
-pub fn check_fields_encoded(
+pub(crate) fn check_fields_encoded(
     signed: SignedTransaction,
     bytes: Bytes,
     chain_id: ChainId,

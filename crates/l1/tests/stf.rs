@@ -747,3 +747,70 @@ fn the_wire_format_is_pinned() {
 const PINNED_SIGNED_TX: &str = "f1d67b387d3488a9d2bcbacac839702adad6439e3890e71fd42b1659ae46a72e";
 const PINNED_HEADER: &str = "cb9bf68f184dcd572e357c0dedfa5af30e01508c81b1704a8af5723a9c175700";
 const PINNED_BLOCK: &str = "75f1ae6fc3c27f7cf684d0b6bce345a7f8cf639711556f538a18378969be1a04";
+
+#[test]
+fn a_header_must_follow_its_parent_and_commit_to_its_execution() {
+    let mut c = Chain::new(2, 1);
+    let parent = Header {
+        chain_id: CHAIN,
+        height: 0,
+        parent: hash(&[b"genesis"]),
+        timestamp_ms: 1_000,
+        proposer: c.proposer,
+        tx_root: hash(&[b"t"]),
+        receipts_root: hash(&[b"r"]),
+        state_root: hash(&[b"s"]),
+        base_fee: c.base_fee,
+        gas_used: c.params.block_gas_limit,
+    };
+    let out = c
+        .block(vec![c.tx(&key(0), transfer(addr(&key(1)), 1))])
+        .unwrap();
+    let child = Header {
+        chain_id: CHAIN,
+        height: 1,
+        parent: parent.hash(),
+        timestamp_ms: 1_000 + c.params.block_time_ms,
+        proposer: c.proposer,
+        tx_root: out.tx_root,
+        receipts_root: out.receipts_root,
+        state_root: hash(&[b"s1"]),
+        // A full parent raises the base fee by 1/8.
+        base_fee: parent.base_fee + parent.base_fee / 8,
+        gas_used: out.gas_used,
+    };
+    assert_eq!(child.check_child_of(&parent, &c.params), Ok(()));
+    assert_eq!(child.check_output(&out), Ok(()));
+    let bad = |f: &dyn Fn(&mut Header)| {
+        let mut h = child.clone();
+        f(&mut h);
+        h
+    };
+    assert!(matches!(
+        bad(&|h| h.base_fee += 1).check_child_of(&parent, &c.params),
+        Err(BlockError::WrongBaseFee { .. })
+    ));
+    for (field, h) in [
+        ("height", bad(&|h| h.height = 5)),
+        ("parent", bad(&|h| h.parent = hash(&[b"x"]))),
+        ("timestamp_ms", bad(&|h| h.timestamp_ms = 1_001)),
+        ("chain_id", bad(&|h| h.chain_id = ChainId(1))),
+    ] {
+        let err = h.check_child_of(&parent, &c.params).unwrap_err();
+        assert!(
+            matches!(err, BlockError::HeaderMismatch { field: f, .. } if f == field),
+            "{err}"
+        );
+    }
+    for (field, h) in [
+        ("tx_root", bad(&|h| h.tx_root = hash(&[b"x"]))),
+        ("receipts_root", bad(&|h| h.receipts_root = hash(&[b"x"]))),
+        ("gas_used", bad(&|h| h.gas_used += 1)),
+    ] {
+        let err = h.check_output(&out).unwrap_err();
+        assert!(
+            matches!(err, BlockError::HeaderMismatch { field: f, .. } if f == field),
+            "{err}"
+        );
+    }
+}

@@ -179,7 +179,7 @@ impl Mempool {
             effective_tip(t.max_fee_per_gas, t.max_priority_fee_per_gas, self.base_fee),
             t.max_fee_per_gas,
             std::cmp::Reverse(e.seq),
-            e.tx.hash,
+            e.tx.hash(),
         )
     }
 
@@ -189,11 +189,11 @@ impl Mempool {
         tx: CheckedTransaction,
         state: &impl StateReader,
     ) -> Result<Inserted, Rejection> {
-        if self.by_hash.contains_key(&tx.hash) {
-            return Err(Rejection::AlreadyKnown(tx.hash));
+        if self.by_hash.contains_key(&tx.hash()) {
+            return Err(Rejection::AlreadyKnown(tx.hash()));
         }
         let body = tx.tx();
-        let account = state.account(&tx.sender);
+        let account = state.account(&tx.sender());
         if body.nonce < account.nonce {
             return Err(TxError::NonceTooLow {
                 expected: account.nonce,
@@ -218,7 +218,7 @@ impl Mempool {
         let needed = max_cost(&tx).ok_or(TxError::Overflow)?;
         if account.balance < needed {
             return Err(TxError::InsufficientBalance {
-                sender: tx.sender,
+                sender: tx.sender(),
                 balance: account.balance,
                 needed,
             }
@@ -229,7 +229,7 @@ impl Mempool {
             tx: Arc::new(tx),
             seq,
         };
-        let (sender, nonce) = (entry.tx.sender, entry.tx.tx().nonce);
+        let (sender, nonce) = (entry.tx.sender(), entry.tx.tx().nonce);
 
         // Replacement.
         if let Some(old) = self.senders.get(&sender).and_then(|q| q.get(&nonce)) {
@@ -251,7 +251,7 @@ impl Mempool {
                     min_tip,
                 });
             }
-            let old_hash = old.tx.hash;
+            let old_hash = old.tx.hash();
             self.remove(&old_hash);
             self.add(entry);
             self.next_seq += 1;
@@ -283,7 +283,7 @@ impl Mempool {
 
     fn add(&mut self, entry: Entry) {
         let key = self.price_key(&entry);
-        let (sender, nonce, hash) = (entry.tx.sender, entry.tx.tx().nonce, entry.tx.hash);
+        let (sender, nonce, hash) = (entry.tx.sender(), entry.tx.tx().nonce, entry.tx.hash());
         self.prices.insert(key);
         self.by_hash.insert(hash, (sender, nonce));
         self.senders.entry(sender).or_default().insert(nonce, entry);
@@ -309,7 +309,7 @@ impl Mempool {
         let doomed: Vec<Hash> = self
             .senders
             .get(&sender)
-            .map(|q| q.range(nonce..).map(|(_, e)| e.tx.hash).collect())
+            .map(|q| q.range(nonce..).map(|(_, e)| e.tx.hash()).collect())
             .unwrap_or_default();
         for h in doomed {
             self.remove(&h);
@@ -329,7 +329,7 @@ impl Mempool {
             let mut broken = false;
             for (nonce, e) in queue {
                 if *nonce < account.nonce {
-                    doomed.push(e.tx.hash);
+                    doomed.push(e.tx.hash());
                     continue;
                 }
                 // Cumulative: the whole queue must be payable in order.
@@ -340,7 +340,7 @@ impl Mempool {
                     Some(total) if !broken => spent = total,
                     _ => {
                         broken = true;
-                        doomed.push(e.tx.hash);
+                        doomed.push(e.tx.hash());
                     }
                 }
             }
@@ -379,7 +379,7 @@ impl Mempool {
                 base_fee,
             ),
             earlier: std::cmp::Reverse(e.seq),
-            sender: e.tx.sender,
+            sender: e.tx.sender(),
             nonce: e.tx.tx().nonce,
         };
         let mut heap = BinaryHeap::new();

@@ -74,7 +74,7 @@ fn build(pool: &Mempool, state: &MemoryState, params: &ChainParams) -> Vec<(Addr
     let mut ex = BlockExecutor::new(state, params, env(1), &DoubleVoteVerifier);
     pool.build(&mut ex)
         .iter()
-        .map(|t| (t.sender, t.tx().nonce))
+        .map(|t| (t.sender(), t.tx().nonce))
         .collect()
 }
 
@@ -104,7 +104,7 @@ fn replacement_needs_a_ten_percent_bump_on_both_caps() {
     let (state, _) = setup(1, 10u128.pow(20));
     let mut pool = Mempool::new(PoolConfig::default(), BASE_FEE);
     let first = tx(0, 0, 2_000, 100);
-    let first_hash = first.hash;
+    let first_hash = first.hash();
     pool.insert(first, &state).unwrap();
     assert_eq!(
         pool.insert(tx(0, 0, 2_199, 110), &state),
@@ -156,7 +156,7 @@ fn typed_rejections_for_bad_transactions() {
     pool.insert(t.clone(), &state).unwrap();
     assert_eq!(
         pool.insert(t.clone(), &state),
-        Err(Rejection::AlreadyKnown(t.hash))
+        Err(Rejection::AlreadyKnown(t.hash()))
     );
     assert!(matches!(
         pool.insert(tx(1, 0, 999, 0), &state),
@@ -186,7 +186,7 @@ fn typed_rejections_for_bad_transactions() {
         }))
     ));
     for e in [
-        Rejection::AlreadyKnown(t.hash),
+        Rejection::AlreadyKnown(t.hash()),
         Rejection::PoolFull { min_tip: 3 },
         Rejection::SenderFull { limit: 2 },
     ] {
@@ -217,7 +217,7 @@ fn limits_per_sender_and_in_total_evict_the_cheapest() {
         Err(Rejection::PoolFull { min_tip: 5 })
     );
     // One tipping more evicts the cheapest (sender 0, nonce 1).
-    let cheap = tx(0, 1, 5_000, 5).hash;
+    let cheap = tx(0, 1, 5_000, 5).hash();
     assert_eq!(
         pool.insert(tx(3, 0, 5_000, 40), &state),
         Ok(Inserted::Added)
@@ -272,7 +272,7 @@ fn after_a_block_mined_and_unpayable_transactions_are_dropped() {
     next.apply(&w);
     pool.on_block(&next, out.next_base_fee);
     assert_eq!(pool.len(), 1);
-    assert!(pool.contains(&tx(0, 2, 2_000, 10).hash));
+    assert!(pool.contains(&tx(0, 2, 2_000, 10).hash()));
     assert_eq!(pool.base_fee(), out.next_base_fee);
     let _ = params;
 }
@@ -281,7 +281,7 @@ fn after_a_block_mined_and_unpayable_transactions_are_dropped() {
 fn a_built_block_stays_under_the_gas_and_byte_limits() {
     let (state, mut params) = setup(50, 10u128.pow(20));
     let one = tx(0, 0, 2_000, 10);
-    let per_tx_bytes = one.signed.encode().len() as u64;
+    let per_tx_bytes = one.signed().encode().len() as u64;
     params.block_bytes_max = per_tx_bytes * 7 + 3;
     params.tx_bytes_max = params.block_bytes_max;
     let mut pool = Mempool::new(PoolConfig::default(), BASE_FEE);
@@ -297,6 +297,6 @@ fn a_built_block_stays_under_the_gas_and_byte_limits() {
     params.block_gas_target = 30_000;
     assert_eq!(
         build(&pool, &state, &params).len(),
-        5 + (30_000 * 5 - 5 * one.intrinsic_gas) as usize / 30_000
+        5 + (30_000 * 5 - 5 * one.intrinsic_gas()) as usize / 30_000
     );
 }
