@@ -300,3 +300,61 @@ fn a_built_block_stays_under_the_gas_and_byte_limits() {
         5 + (30_000 * 5 - 5 * one.intrinsic_gas()) as usize / 30_000
     );
 }
+
+/// Random inserts, blocks and re-validations keep the pool's promises:
+/// bounded, no mined nonce survives a block, every built block executes,
+/// and each sender's transactions leave in nonce order.
+#[test]
+fn random_operations_keep_the_pool_consistent() {
+    let (mut state, params) = setup(8, 10u128.pow(19));
+    let config = PoolConfig {
+        max_txs: 40,
+        max_per_sender: 8,
+        max_nonce_gap: 6,
+        replacement_bump_pct: 10,
+    };
+    let mut pool = Mempool::new(config.clone(), BASE_FEE);
+    let mut seed = 0x5eed_u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut mined = 0;
+    for height in 1..=60u64 {
+        for _ in 0..(next() % 25) {
+            let from = (next() % 8) as u8;
+            let nonce = state.account(&addr(from)).nonce + next() % 8;
+            let fee_cap = BASE_FEE + next() % 3_000;
+            let tip = next() % (fee_cap - BASE_FEE + 1);
+            let _ = pool.insert(tx(from, nonce, fee_cap, tip), &state);
+            assert!(pool.len() <= config.max_txs);
+        }
+        let env = BlockEnv {
+            chain_id: CHAIN,
+            height,
+            proposer: addr(250),
+            base_fee: pool.base_fee(),
+        };
+        let mut ex = BlockExecutor::new(&state, &params, env, &DoubleVoteVerifier);
+        let built = pool.build(&mut ex);
+        mined += built.len();
+        let mut last_nonce: std::collections::BTreeMap<Address, u64> = Default::default();
+        for t in &built {
+            if let Some(prev) = last_nonce.insert(t.sender(), t.tx().nonce) {
+                assert_eq!(t.tx().nonce, prev + 1, "nonce order within a sender");
+            }
+        }
+        let out = ex.finish().unwrap();
+        state.apply(&out.writes);
+        pool.on_block(&state, out.next_base_fee);
+        for t in &built {
+            assert!(
+                !pool.contains(&t.hash()),
+                "a mined transaction stayed in the pool"
+            );
+        }
+    }
+    assert!(mined > 100, "the pool mined only {mined} transactions");
+}
