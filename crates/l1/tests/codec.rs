@@ -117,8 +117,10 @@ fn unbonding_keys_order_by_height_in_the_store() {
 
 #[test]
 fn a_block_with_too_many_transactions_is_refused_before_decoding_them() {
-    let mut params = ChainParams::default();
-    params.block_bytes_max = 1_000;
+    let params = ChainParams {
+        block_bytes_max: 1_000,
+        ..ChainParams::default()
+    };
     let header = Header {
         chain_id: ChainId(1),
         height: 1,
