@@ -24,7 +24,10 @@ use crate::{
     params::ChainParams,
     staking::EvidenceVerifier,
     state::{Account, Key, Overlay, StateReader, Totals, UnbondingEntry, Validator, Value, Writes},
-    tx::{CheckedTransaction, Payload, SignedTransaction, check_fields_encoded, check_signatures},
+    tx::{
+        CheckedTransaction, Payload, SignedTransaction, check_fields_encoded, check_signatures,
+        check_signatures_beside,
+    },
 };
 use bytes::{BufMut, Bytes};
 use commonware_codec::{
@@ -193,15 +196,12 @@ pub fn verify_and_execute<S: StateReader + ?Sized, E: EvidenceVerifier>(
     evidence: &E,
     threads: Threads,
 ) -> Result<BlockOutput, BlockError> {
-    let (signatures, output) = std::thread::scope(|scope| {
-        let signatures = scope.spawn(|| check_signatures(txs, threads));
-        let output = execute_block(state, params, env, evidence, txs);
-        (signatures.join(), output)
+    let (output, signatures) = check_signatures_beside(txs, threads, || {
+        execute_block(state, params, env, evidence, txs)
     });
     match signatures {
-        Ok(Ok(())) => output,
-        Ok(Err((index, error))) => Err(BlockError::Transaction { index, error }),
-        Err(panic) => std::panic::resume_unwind(panic),
+        Ok(()) => output,
+        Err((index, error)) => Err(BlockError::Transaction { index, error }),
     }
 }
 

@@ -358,13 +358,27 @@ pub fn check_signatures(
     txs: &[CheckedTransaction],
     threads: Threads,
 ) -> Result<(), (usize, TxError)> {
-    keys::verify_batch(
+    check_signatures_beside(txs, threads, || ()).1
+}
+
+/// As [`check_signatures`], while the caller's thread runs `side` and then
+/// helps verify.
+pub fn check_signatures_beside<A>(
+    txs: &[CheckedTransaction],
+    threads: Threads,
+    side: impl FnOnce() -> A,
+) -> (A, Result<(), (usize, TxError)>) {
+    let (side_result, verdict) = keys::verify_batch_beside(
         TX_NAMESPACE,
         txs,
         |t| (&t.signed.public_key, signed_body(t), &t.signed.signature),
         threads,
+        side,
+    );
+    (
+        side_result,
+        verdict.map_err(|e| (e.index, TxError::BadSignature(e.error))),
     )
-    .map_err(|e| (e.index, TxError::BadSignature(e.error)))
 }
 
 // ---- codec -------------------------------------------------------------

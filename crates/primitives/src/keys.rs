@@ -20,7 +20,7 @@
 //! `S = 0` for every message — anyone could spend from its address.
 
 use crate::hash::hash_tagged;
-use crate::par::{Threads, map_chunks};
+use crate::par::{Threads, map_chunks_beside};
 use commonware_codec::{DecodeExt as _, Encode as _, FixedSize as _};
 use commonware_cryptography::{BatchEntry, BatchVerifier as _};
 use commonware_parallel::Sequential;
@@ -227,12 +227,33 @@ where
     T: Sync,
     F: Fn(&'a T) -> BatchItem<'a> + Sync,
 {
-    const MIN_CHUNK: usize = 64;
-    map_chunks(items, threads, MIN_CHUNK, |offset, chunk| {
-        verify_chunk(namespace, chunk, &project, offset)
-    })
-    .into_iter()
-    .collect()
+    verify_batch_beside(namespace, items, project, threads, || ()).1
+}
+
+/// As [`verify_batch`], while the caller's thread runs `side` first (for
+/// example, executing the block whose signatures these are) and then helps.
+pub fn verify_batch_beside<'a, T, F, A>(
+    namespace: &'a [u8],
+    items: &'a [T],
+    project: F,
+    threads: Threads,
+    side: impl FnOnce() -> A,
+) -> (A, Result<(), BatchError>)
+where
+    T: Sync,
+    F: Fn(&'a T) -> BatchItem<'a> + Sync,
+{
+    // Batch equations get cheaper per signature as they grow; below a few
+    // hundred the gain is small, so chunks stay at least this long.
+    const MIN_CHUNK: usize = 256;
+    let (side_result, verdicts) = map_chunks_beside(
+        items,
+        threads,
+        MIN_CHUNK,
+        |offset, chunk| verify_chunk(namespace, chunk, &project, offset),
+        side,
+    );
+    (side_result, verdicts.into_iter().collect())
 }
 
 fn verify_chunk<'a, T, F>(

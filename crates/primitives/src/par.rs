@@ -28,39 +28,95 @@ impl Threads {
     }
 }
 
-/// Maps `f(offset, chunk)` over at most `threads` contiguous chunks of
-/// `items`, each at least `min_chunk` long, and returns the results in
-/// order. With one chunk it runs on the caller's thread.
+/// Maps `f(offset, chunk)` over contiguous chunks of `items` (each at
+/// least `min_chunk` long) on up to `threads` threads, and returns the
+/// results in chunk order. Chunks are handed out one at a time, so a thread
+/// slowed by other work does not hold everyone up. With one chunk it runs on
+/// the caller's thread.
 pub fn map_chunks<'a, T, R, F>(items: &'a [T], threads: Threads, min_chunk: usize, f: F) -> Vec<R>
 where
     T: Sync,
     R: Send,
     F: Fn(usize, &'a [T]) -> R + Sync,
 {
-    let chunks = threads.get().min(items.len() / min_chunk.max(1)).max(1);
-    if chunks == 1 {
-        return vec![f(0, items)];
+    map_chunks_beside(items, threads, min_chunk, f, || ()).1
+}
+
+/// As [`map_chunks`], while the caller's thread first runs `side` (a
+/// sequential job) and then helps with the remaining chunks: `threads`
+/// workers start on the chunks at once.
+pub fn map_chunks_beside<'a, T, R, F, A, S>(
+    items: &'a [T],
+    threads: Threads,
+    min_chunk: usize,
+    f: F,
+    side: S,
+) -> (A, Vec<R>)
+where
+    T: Sync,
+    R: Send,
+    F: Fn(usize, &'a [T]) -> R + Sync,
+    S: FnOnce() -> A,
+{
+    use std::sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    };
+    // About four chunks per thread: small enough to balance, large enough
+    // that per-chunk work (a batch equation) stays efficient.
+    let chunk_len = items
+        .len()
+        .div_ceil(threads.get() * 4)
+        .max(min_chunk)
+        .max(1);
+    let chunks: Vec<(usize, &'a [T])> = items
+        .chunks(chunk_len)
+        .enumerate()
+        .map(|(i, c)| (i * chunk_len, c))
+        .collect();
+    if chunks.len() <= 1 {
+        let side_result = side();
+        let out = match chunks.first() {
+            Some(&(offset, chunk)) => vec![f(offset, chunk)],
+            None => vec![f(0, items)],
+        };
+        return (side_result, out);
     }
-    let size = items.len().div_ceil(chunks);
-    std::thread::scope(|scope| {
-        let f = &f;
-        let handles: Vec<_> = items
-            .chunks(size)
-            .enumerate()
-            .skip(1)
-            .map(|(i, chunk)| scope.spawn(move || f(i * size, chunk)))
-            .collect();
-        // The caller works on the first chunk instead of waiting.
-        let mut out = Vec::with_capacity(chunks);
-        out.push(f(0, &items[..size.min(items.len())]));
-        for h in handles {
-            out.push(
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            );
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<R>>> = chunks.iter().map(|_| Mutex::new(None)).collect();
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(offset, chunk)) = chunks.get(i) else {
+                break;
+            };
+            let r = f(offset, chunk);
+            if let Ok(mut slot) = slots[i].lock() {
+                *slot = Some(r);
+            }
         }
-        out
-    })
+    };
+    let side_result = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.get()).map(|_| scope.spawn(work)).collect();
+        let side_result = side();
+        work();
+        for w in workers {
+            if let Err(panic) = w.join() {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        side_result
+    });
+    let out = slots
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| unreachable!("every chunk is mapped before the scope ends"))
+        })
+        .collect();
+    (side_result, out)
 }
 
 #[cfg(test)]
@@ -75,11 +131,10 @@ mod tests {
                 (off, c.iter().sum::<u64>())
             });
             assert_eq!(sums.iter().map(|s| s.1).sum::<u64>(), 499_500);
-            let mut expected_off = 0;
-            for (off, _) in &sums {
-                assert_eq!(*off, expected_off);
-                expected_off += items.len().div_ceil(sums.len());
-            }
+            let offsets: Vec<usize> = sums.iter().map(|s| s.0).collect();
+            let mut sorted = offsets.clone();
+            sorted.sort_unstable();
+            assert_eq!(offsets, sorted, "results come back in chunk order");
         }
         assert_eq!(
             map_chunks(&[] as &[u8], Threads::new(4), 1, |_, c| c.len()),
