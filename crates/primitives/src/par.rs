@@ -141,4 +141,24 @@ mod tests {
             vec![0]
         );
     }
+
+    #[test]
+    fn the_side_job_runs_once_beside_the_chunks() {
+        let items: Vec<u64> = (0..10_000).collect();
+        let runs = std::sync::atomic::AtomicUsize::new(0);
+        let (side, sums) = map_chunks_beside(
+            &items,
+            Threads::new(2),
+            100,
+            |_, c| c.iter().sum::<u64>(),
+            || {
+                runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                "side done"
+            },
+        );
+        assert_eq!(side, "side done");
+        assert_eq!(runs.into_inner(), 1);
+        assert_eq!(sums.iter().sum::<u64>(), 49_995_000);
+        assert!(sums.len() > 2, "work is split into several chunks");
+    }
 }
