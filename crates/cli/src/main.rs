@@ -150,8 +150,19 @@ fn find_key(dir: &Path, address: &str) -> Result<keystore::KeyFile> {
         .with_context(|| format!("no key for {address} in {}", dir.display()))
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+/// Errors print as one line with their causes (`error: …: …`), not as a
+/// backtrace, and exit with status 1.
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keys(KeysCommand::New {
             store,
