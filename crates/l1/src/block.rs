@@ -43,18 +43,20 @@ pub struct Header {
     pub gas_used: u64,
 }
 
+/// A header field that is not what it should be.
+fn mismatch(field: &'static str, expected: String, got: String) -> Result<(), BlockError> {
+    Err(BlockError::HeaderMismatch {
+        field,
+        expected,
+        got,
+    })
+}
+
 impl Header {
     /// Checks what a header derives from its parent: same chain, next
     /// height, parent hash, the EIP-1559 base fee, a timestamp at least one
     /// block time later, gas under the limit.
     pub fn check_child_of(&self, parent: &Header, params: &ChainParams) -> Result<(), BlockError> {
-        let mismatch = |field: &'static str, expected: String, got: String| {
-            Err(BlockError::HeaderMismatch {
-                field,
-                expected,
-                got,
-            })
-        };
         if self.chain_id != parent.chain_id {
             return mismatch(
                 "chain_id",
@@ -100,13 +102,6 @@ impl Header {
     /// Checks the header commits to what executing its block produced (the
     /// state root is the store's, checked by the node).
     pub fn check_output(&self, out: &BlockOutput) -> Result<(), BlockError> {
-        let mismatch = |field: &'static str, expected: String, got: String| {
-            Err(BlockError::HeaderMismatch {
-                field,
-                expected,
-                got,
-            })
-        };
         if self.tx_root != out.tx_root {
             return mismatch("tx_root", out.tx_root.to_string(), self.tx_root.to_string());
         }

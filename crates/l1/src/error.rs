@@ -141,14 +141,6 @@ pub enum BlockError {
         /// Given.
         got: u64,
     },
-    /// Too many transactions to decode.
-    #[error("block carries {count} transactions, over the limit of {max}")]
-    TooManyTransactions {
-        /// Count.
-        count: usize,
-        /// Limit.
-        max: usize,
-    },
     /// A header field is not what its parent or its execution implies.
     #[error("header {field} is {got}, expected {expected}")]
     HeaderMismatch {

@@ -115,7 +115,7 @@ pub struct SignedTransaction {
 impl SignedTransaction {
     /// The transaction id: a hash of the whole signed encoding.
     pub fn hash(&self) -> Hash {
-        hash_tagged(b"terrace/l1/txid", &[&self.encode()])
+        tx_id(&self.encode())
     }
 
     /// The sender's address.
@@ -245,6 +245,11 @@ impl CheckedTransaction {
     }
 }
 
+/// The id of a signed transaction from its exact encoding.
+fn tx_id(bytes: &[u8]) -> Hash {
+    hash_tagged(b"terrace/l1/txid", &[bytes])
+}
+
 /// Intrinsic gas of a transaction of `len` encoded bytes.
 pub fn intrinsic_gas(payload: &Payload, len: usize, params: &ChainParams) -> Option<u64> {
     params
@@ -312,7 +317,7 @@ pub(crate) fn check_fields_encoded(
         .and_then(|fee| fee.checked_add(tx.payload.value()))
         .ok_or(TxError::Overflow)?;
     keys::check_public_key(&signed.public_key).map_err(TxError::BadSignature)?;
-    let hash = hash_tagged(b"terrace/l1/txid", &[&bytes]);
+    let hash = tx_id(&bytes);
     let sender = Address::from_public_key(&signed.public_key);
     Ok(CheckedTransaction {
         signed,

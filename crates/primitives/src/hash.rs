@@ -30,13 +30,6 @@ pub fn hash_tagged(tag: &[u8], parts: &[&[u8]]) -> Hash {
     hasher.finalize().1
 }
 
-/// Parses a 32-byte hash from hex (with or without `0x`).
-pub fn hash_from_hex(s: &str) -> Option<Hash> {
-    let bytes = crate::codec::from_hex(s)?;
-    let arr: [u8; 32] = bytes.try_into().ok()?;
-    Some(commonware_cryptography::sha256::Digest(arr))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
