@@ -8,13 +8,13 @@ use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
 };
 use terrace_primitives::{
-    Address, ChainId, Hash,
+    Address, ChainId, Hash, PublicKey,
     codec::{DecodeError, decode_bounded, read_version},
     hash_tagged,
 };
 
 /// Encoding version of [`Header`].
-pub const HEADER_VERSION: u8 = 1;
+pub const HEADER_VERSION: u8 = 2;
 /// The smallest possible signed transaction (a bound for decoding counts).
 pub const MIN_TX_BYTES: usize = 100;
 
@@ -29,18 +29,58 @@ pub struct Header {
     pub parent: Hash,
     /// Proposer's timestamp, milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
-    /// Receives tips and the block reward.
-    pub proposer: Address,
+    /// The consensus round the block was proposed in, and the view of the
+    /// parent it names: the header carries the whole consensus context, so
+    /// the block hash commits to it and a node can re-check it.
+    pub round: ConsensusRound,
+    /// The proposer's consensus key; its address receives tips and the
+    /// block reward.
+    pub proposer: PublicKey,
     /// Merkle root of the transaction ids.
     pub tx_root: Hash,
     /// Merkle root of the receipts.
     pub receipts_root: Hash,
-    /// Root of the authenticated state after this block.
+    /// Root of the authenticated state after this block; account and
+    /// record proofs verify against it.
     pub state_root: Hash,
+    /// The state store's operation log after this block (its root and the
+    /// live range), which state sync verifies fetched operations against.
+    pub state_log: StateLog,
     /// This block's base fee.
     pub base_fee: u64,
     /// Gas used by this block's transactions.
     pub gas_used: u64,
+}
+
+/// Where a block sits in consensus: its epoch and view, and the view of
+/// the parent it builds on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConsensusRound {
+    /// The epoch (committee period).
+    pub epoch: u64,
+    /// The view within the epoch.
+    pub view: u64,
+    /// The parent's view.
+    pub parent_view: u64,
+}
+
+/// A commitment to the state store's operation log: its root and the range
+/// of operations still live. Opaque to the state-transition function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateLog {
+    /// Root over the operation log.
+    pub root: Hash,
+    /// First live operation.
+    pub start: u64,
+    /// One past the last operation.
+    pub end: u64,
+}
+
+impl Header {
+    /// The address paid for this block.
+    pub fn proposer_address(&self) -> Address {
+        Address::from_public_key(&self.proposer)
+    }
 }
 
 /// A header field that is not what it should be.
@@ -145,6 +185,8 @@ pub struct BlockLimits {
     pub txs_max: usize,
     /// Most bytes per transaction.
     pub tx_bytes_max: usize,
+    /// Most transaction bytes in all.
+    pub block_bytes_max: usize,
 }
 
 impl BlockLimits {
@@ -154,6 +196,7 @@ impl BlockLimits {
         Self {
             txs_max: block_bytes / MIN_TX_BYTES,
             tx_bytes_max: usize::try_from(params.tx_bytes_max).unwrap_or(usize::MAX),
+            block_bytes_max: block_bytes,
         }
     }
 }
@@ -182,10 +225,16 @@ impl Write for Header {
         UInt(self.height).write(buf);
         self.parent.write(buf);
         UInt(self.timestamp_ms).write(buf);
+        UInt(self.round.epoch).write(buf);
+        UInt(self.round.view).write(buf);
+        UInt(self.round.parent_view).write(buf);
         self.proposer.write(buf);
         self.tx_root.write(buf);
         self.receipts_root.write(buf);
         self.state_root.write(buf);
+        self.state_log.root.write(buf);
+        UInt(self.state_log.start).write(buf);
+        UInt(self.state_log.end).write(buf);
         UInt(self.base_fee).write(buf);
         UInt(self.gas_used).write(buf);
     }
@@ -197,8 +246,13 @@ impl EncodeSize for Header {
             + UInt(self.height).encode_size()
             + 32
             + UInt(self.timestamp_ms).encode_size()
-            + Address::LEN
-            + 3 * 32
+            + UInt(self.round.epoch).encode_size()
+            + UInt(self.round.view).encode_size()
+            + UInt(self.round.parent_view).encode_size()
+            + self.proposer.encode_size()
+            + 4 * 32
+            + UInt(self.state_log.start).encode_size()
+            + UInt(self.state_log.end).encode_size()
             + UInt(self.base_fee).encode_size()
             + UInt(self.gas_used).encode_size()
     }
@@ -213,10 +267,20 @@ impl Read for Header {
             height: UInt::<u64>::read(buf)?.0,
             parent: Hash::read(buf)?,
             timestamp_ms: UInt::<u64>::read(buf)?.0,
-            proposer: Address::read(buf)?,
+            round: ConsensusRound {
+                epoch: UInt::<u64>::read(buf)?.0,
+                view: UInt::<u64>::read(buf)?.0,
+                parent_view: UInt::<u64>::read(buf)?.0,
+            },
+            proposer: PublicKey::read(buf)?,
             tx_root: Hash::read(buf)?,
             receipts_root: Hash::read(buf)?,
             state_root: Hash::read(buf)?,
+            state_log: StateLog {
+                root: Hash::read(buf)?,
+                start: UInt::<u64>::read(buf)?.0,
+                end: UInt::<u64>::read(buf)?.0,
+            },
             base_fee: UInt::<u64>::read(buf)?.0,
             gas_used: UInt::<u64>::read(buf)?.0,
         })
@@ -247,6 +311,15 @@ impl Read for Block {
                 RangeCfg::new(1..=limits.tx_bytes_max),
             ),
         )?;
+        let total = transactions
+            .iter()
+            .try_fold(0usize, |sum, tx| sum.checked_add(tx.len()));
+        if total.is_none_or(|total| total > limits.block_bytes_max) {
+            return Err(CodecError::Invalid(
+                "Block",
+                "transaction bytes over the block limit",
+            ));
+        }
         Ok(Self {
             header,
             transactions,

@@ -246,7 +246,7 @@ impl CheckedTransaction {
 }
 
 /// The id of a signed transaction from its exact encoding.
-fn tx_id(bytes: &[u8]) -> Hash {
+pub fn tx_id(bytes: &[u8]) -> Hash {
     hash_tagged(b"terrace/l1/txid", &[bytes])
 }
 

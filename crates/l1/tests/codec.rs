@@ -9,11 +9,12 @@ use commonware_codec::Encode as _;
 use proptest::prelude::*;
 use terrace_l1::{
     ChainParams, Payload, SignedTransaction, Transaction,
-    block::{Block, Header},
+    block::{Block, ConsensusRound, Header, StateLog},
     state::{Account, Key, UnbondingEntry, Validator, Value},
 };
 use terrace_primitives::{
-    Address, Amount, ChainId, codec::decode_bounded, hash, keys::private_key_from_seed,
+    Address, Amount, ChainId, codec::decode_bounded, hash, keys::Signer as _,
+    keys::private_key_from_seed,
 };
 
 fn payload() -> impl Strategy<Value = Payload> {
@@ -86,7 +87,6 @@ proptest! {
     #[test]
     fn state_records_roundtrip(balance in any::<u128>(), nonce in any::<u64>(), h in any::<u64>(), a in any::<[u8; 20]>()) {
         let key = private_key_from_seed([9; 32]);
-        use terrace_primitives::keys::Signer as _;
         let values = [
             Value::Account(Account { balance: Amount(balance), nonce }),
             Value::Validator(Box::new(Validator {
@@ -126,10 +126,16 @@ fn a_block_with_too_many_transactions_is_refused_before_decoding_them() {
         height: 1,
         parent: hash(&[b"p"]),
         timestamp_ms: 0,
-        proposer: Address([0; 20]),
+        round: ConsensusRound::default(),
+        proposer: private_key_from_seed([0; 32]).public_key(),
         tx_root: hash(&[b"t"]),
         receipts_root: hash(&[b"r"]),
         state_root: hash(&[b"s"]),
+        state_log: StateLog {
+            root: hash(&[b"l"]),
+            start: 0,
+            end: 1,
+        },
         base_fee: 1,
         gas_used: 0,
     };

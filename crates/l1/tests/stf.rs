@@ -9,7 +9,7 @@ use commonware_codec::Encode as _;
 use std::{cell::RefCell, collections::BTreeSet};
 use terrace_l1::{
     BlockEnv, BlockError, ChainParams, MemoryState, Payload, StateReader, Transaction, TxError,
-    block::{Block, Header},
+    block::{Block, ConsensusRound, Header, StateLog},
     execute::{
         BlockExecutor, Failure, block_keys, check_transactions, execute_block, output_digest,
         release_keys, touched_keys,
@@ -718,10 +718,20 @@ fn the_wire_format_is_pinned() {
         height: 5,
         parent: hash(&[b"parent"]),
         timestamp_ms: 1_700_000_000_000,
-        proposer: Address([0x22; 20]),
+        round: ConsensusRound {
+            epoch: 1,
+            view: 9,
+            parent_view: 7,
+        },
+        proposer: key(0x22).public_key(),
         tx_root: hash(&[b"tx"]),
         receipts_root: hash(&[b"receipts"]),
         state_root: hash(&[b"state"]),
+        state_log: StateLog {
+            root: hash(&[b"log"]),
+            start: 3,
+            end: 17,
+        },
         base_fee: 875_000_000,
         gas_used: 123_456,
     };
@@ -745,21 +755,28 @@ fn the_wire_format_is_pinned() {
 }
 
 const PINNED_SIGNED_TX: &str = "f1d67b387d3488a9d2bcbacac839702adad6439e3890e71fd42b1659ae46a72e";
-const PINNED_HEADER: &str = "cb9bf68f184dcd572e357c0dedfa5af30e01508c81b1704a8af5723a9c175700";
-const PINNED_BLOCK: &str = "75f1ae6fc3c27f7cf684d0b6bce345a7f8cf639711556f538a18378969be1a04";
+const PINNED_HEADER: &str = "4f5c160f08c6d092e10140e67deb2d304c0d15ce2c8faf4033523085f3ed07ba";
+const PINNED_BLOCK: &str = "397c105a8ead7b342e7edebe91b02c9cab7fd7b900ec7b5107580f4a9575eedb";
 
 #[test]
 fn a_header_must_follow_its_parent_and_commit_to_its_execution() {
     let mut c = Chain::new(2, 1);
+    let log = StateLog {
+        root: hash(&[b"l"]),
+        start: 0,
+        end: 1,
+    };
     let parent = Header {
         chain_id: CHAIN,
         height: 0,
         parent: hash(&[b"genesis"]),
         timestamp_ms: 1_000,
-        proposer: c.proposer,
+        round: ConsensusRound::default(),
+        proposer: key(10_000).public_key(),
         tx_root: hash(&[b"t"]),
         receipts_root: hash(&[b"r"]),
         state_root: hash(&[b"s"]),
+        state_log: log,
         base_fee: c.base_fee,
         gas_used: c.params.block_gas_limit,
     };
@@ -771,10 +788,16 @@ fn a_header_must_follow_its_parent_and_commit_to_its_execution() {
         height: 1,
         parent: parent.hash(),
         timestamp_ms: 1_000 + c.params.block_time_ms,
-        proposer: c.proposer,
+        round: ConsensusRound {
+            epoch: 0,
+            view: 1,
+            parent_view: 0,
+        },
+        proposer: key(10_000).public_key(),
         tx_root: out.tx_root,
         receipts_root: out.receipts_root,
         state_root: hash(&[b"s1"]),
+        state_log: log,
         // A full parent raises the base fee by 1/8.
         base_fee: parent.base_fee + parent.base_fee / 8,
         gas_used: out.gas_used,

@@ -31,8 +31,8 @@ use std::{
     sync::Arc,
 };
 use terrace_l1::{
-    BlockExecutor, StateReader, TxError, fee::effective_tip, staking::EvidenceVerifier,
-    tx::CheckedTransaction,
+    BlockExecutor, ChainParams, Key, StateReader, TxError, execute::touched_keys,
+    fee::effective_tip, staking::EvidenceVerifier, tx::CheckedTransaction,
 };
 use terrace_primitives::{Address, Amount, Hash};
 
@@ -171,6 +171,27 @@ impl Mempool {
     /// The base fee the pool prices against.
     pub fn base_fee(&self) -> u64 {
         self.base_fee
+    }
+
+    /// Senders with pooled transactions, in address order: the accounts
+    /// [`Mempool::on_block`] reads.
+    pub fn senders(&self) -> Vec<Address> {
+        self.senders.keys().copied().collect()
+    }
+
+    /// The state keys every pooled transaction touches at `height`, with
+    /// duplicates: what a proposer prefetches before [`Mempool::build`].
+    pub fn touched_keys(
+        &self,
+        height: u64,
+        params: &ChainParams,
+        evidence: &impl EvidenceVerifier,
+    ) -> Vec<Key> {
+        self.senders
+            .values()
+            .flat_map(|queue| queue.values())
+            .flat_map(|e| touched_keys(&e.tx, height, params, evidence))
+            .collect()
     }
 
     fn price_key(&self, e: &Entry) -> PriceKey {
