@@ -1,0 +1,349 @@
+//! What a node's tasks share: the genesis, the transaction pool, the
+//! receipts of executed blocks, the finalized tip and the feed of finalized
+//! blocks. Locks here are never held across an await.
+
+use crate::{block::Block, rpc::BlockInfo};
+use commonware_codec::EncodeSize as _;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard},
+};
+use terrace_l1::{
+    BlockExecutor, ChainParams, Key, Receipt, StateReader,
+    block::{Block as L1Block, ConsensusRound, Header, StateLog},
+    genesis::{Genesis, GenesisError},
+    staking::DoubleVoteVerifier,
+    state::Writes,
+    tx::CheckedTransaction,
+};
+use terrace_mempool::{Inserted, Mempool, PoolConfig, Rejection};
+use terrace_merkle::Sha256Hasher;
+use terrace_primitives::{ChainId, Hash, PublicKey, hash_tagged, keys::KeyCache};
+use tokio::sync::broadcast;
+
+/// Where a finalized transaction sits, with its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Block hash.
+    pub block: Hash,
+    /// Position in the block.
+    pub index: u32,
+    /// Its receipt.
+    pub receipt: Receipt,
+}
+
+/// The finalized tip.
+#[derive(Debug, Clone)]
+pub struct Tip {
+    /// The block.
+    pub block: Block,
+    /// Base fee of the block after it.
+    pub next_base_fee: u64,
+}
+
+#[derive(Debug, Default)]
+struct Index {
+    /// Receipts of executed (not yet finalized) blocks, by block hash,
+    /// with the block height.
+    pending_receipts: HashMap<Hash, (u64, Arc<Vec<Receipt>>)>,
+    /// Finalized transactions.
+    txs: HashMap<Hash, TxLocation>,
+    /// Finalized block hashes by height.
+    heights: HashMap<u64, Hash>,
+}
+
+/// Shared node state.
+pub struct Chain {
+    genesis: Genesis,
+    genesis_writes: Writes,
+    genesis_block: Block,
+    /// Chain parameters.
+    pub params: ChainParams,
+    keys: KeyCache,
+    evidence: DoubleVoteVerifier,
+    threads: usize,
+    pool: Mutex<Mempool>,
+    index: Mutex<Index>,
+    tip: Mutex<Tip>,
+    feed: broadcast::Sender<BlockInfo>,
+    audit: Mutex<Option<Audit>>,
+}
+
+/// Invariant checks on every finalized block, for tests and the lab: the
+/// node reads the records of a known set of addresses after each block.
+#[derive(Debug, Clone, Default)]
+pub struct Audit {
+    /// Every address that can hold funds on the chain under test.
+    pub addresses: Vec<terrace_primitives::Address>,
+    /// Per finalized height: the state digest of the audited records, or
+    /// why the supply invariant failed.
+    pub results: Vec<(u64, Result<Hash, String>)>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("chain_id", &self.genesis.chain_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex, recovering from a poisoned lock (a panicked holder left
+/// only caches behind, never half-applied chain state).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The genesis block: height 0, committing to the genesis allocation. The
+/// store starts empty (as state sync expects) and block 1 applies the
+/// allocation, so the header's state log is the empty store's.
+pub fn genesis_block(genesis: &Genesis, empty_log: StateLog) -> Result<Block, GenesisError> {
+    let state = genesis.state()?;
+    let keys = genesis.validator_keys()?;
+    let proposer = keys.first().cloned().ok_or(GenesisError::Validator {
+        index: 0,
+        why: "a chain needs at least one validator".into(),
+    })?;
+    let empty = terrace_merkle::root::<Sha256Hasher, &[u8]>(&[]);
+    let header = Header {
+        chain_id: genesis.chain_id,
+        height: 0,
+        parent: hash_tagged(
+            b"terrace/l1/genesis-parent",
+            &[&genesis.chain_id.0.to_be_bytes()],
+        ),
+        timestamp_ms: genesis.timestamp_ms,
+        round: ConsensusRound::default(),
+        proposer,
+        tx_root: empty,
+        receipts_root: empty,
+        state_root: hash_tagged(
+            b"terrace/l1/genesis-state",
+            &[state.digest().as_ref(), genesis.to_toml().as_bytes()],
+        ),
+        state_log: empty_log,
+        base_fee: genesis.params.initial_base_fee,
+        gas_used: 0,
+    };
+    Ok(Block::new(L1Block {
+        header,
+        transactions: Vec::new(),
+    }))
+}
+
+impl Chain {
+    /// Shared state for a chain starting at `genesis`; `empty_log` is the
+    /// empty store's sync target.
+    pub fn new(
+        genesis: Genesis,
+        empty_log: StateLog,
+        pool: PoolConfig,
+        threads: usize,
+    ) -> Result<Self, GenesisError> {
+        genesis.validate()?;
+        let genesis_writes = genesis.writes()?;
+        let genesis_block = genesis_block(&genesis, empty_log)?;
+        let params = genesis.params.clone();
+        let (feed, _) = broadcast::channel(1024);
+        Ok(Self {
+            pool: Mutex::new(Mempool::new(pool, params.initial_base_fee)),
+            tip: Mutex::new(Tip {
+                block: genesis_block.clone(),
+                next_base_fee: params.initial_base_fee,
+            }),
+            genesis,
+            genesis_writes,
+            genesis_block,
+            params,
+            keys: KeyCache::new(100_000),
+            evidence: DoubleVoteVerifier,
+            threads: threads.max(1),
+            index: Mutex::new(Index::default()),
+            feed,
+            audit: Mutex::new(None),
+        })
+    }
+
+    /// The genesis file.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> ChainId {
+        self.genesis.chain_id
+    }
+
+    /// The genesis block.
+    pub fn genesis_block(&self) -> &Block {
+        &self.genesis_block
+    }
+
+    /// The genesis allocation as writes.
+    pub fn genesis_writes(&self) -> &Writes {
+        &self.genesis_writes
+    }
+
+    /// The committee's consensus keys (fixed at genesis for now).
+    pub fn committee(&self) -> Vec<PublicKey> {
+        self.genesis.validator_keys().unwrap_or_default()
+    }
+
+    /// Sender-key cache for decoding.
+    pub fn keys(&self) -> &KeyCache {
+        &self.keys
+    }
+
+    /// The slashing-evidence verifier.
+    pub fn evidence(&self) -> &DoubleVoteVerifier {
+        &self.evidence
+    }
+
+    /// Threads for signature checks.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Keys the pooled transactions touch at `height`.
+    pub fn pool_keys(&self, height: u64) -> Vec<Key> {
+        lock(&self.pool).touched_keys(height, &self.params, &self.evidence)
+    }
+
+    /// Senders with pooled transactions.
+    pub fn pool_senders(&self) -> Vec<terrace_primitives::Address> {
+        lock(&self.pool).senders()
+    }
+
+    /// Transactions in the pool.
+    pub fn pool_len(&self) -> usize {
+        lock(&self.pool).len()
+    }
+
+    /// A pooled transaction.
+    pub fn pooled(&self, hash: &Hash) -> Option<Arc<CheckedTransaction>> {
+        lock(&self.pool).get(hash)
+    }
+
+    /// Fills a block from the pool.
+    pub fn build_from_pool<S: StateReader + ?Sized>(
+        &self,
+        executor: &mut BlockExecutor<'_, S, DoubleVoteVerifier>,
+        base_fee: u64,
+    ) -> Vec<Arc<CheckedTransaction>> {
+        let pool = lock(&self.pool);
+        debug_assert!(base_fee > 0);
+        pool.build(executor)
+    }
+
+    /// Admits a checked transaction against the sender's finalized account.
+    pub fn admit(
+        &self,
+        tx: CheckedTransaction,
+        state: &impl StateReader,
+    ) -> Result<Inserted, Rejection> {
+        lock(&self.pool).insert(tx, state)
+    }
+
+    /// Keeps an executed block's receipts until it finalizes.
+    pub fn remember_receipts(&self, block: Hash, height: u64, receipts: Vec<Receipt>) {
+        lock(&self.index)
+            .pending_receipts
+            .insert(block, (height, Arc::new(receipts)));
+    }
+
+    /// Records a finalized block: indexes its transactions, updates the
+    /// pool and the tip, and announces it.
+    pub fn on_finalized(&self, block: &Block, accounts: &impl StateReader, next_base_fee: u64) {
+        let hash = block.hash();
+        let header = block.header();
+        {
+            let mut index = lock(&self.index);
+            if let Some((_, receipts)) = index.pending_receipts.remove(&hash) {
+                for (i, receipt) in receipts.iter().enumerate() {
+                    index.txs.insert(
+                        receipt.tx_hash,
+                        TxLocation {
+                            height: header.height,
+                            block: hash,
+                            index: u32::try_from(i).unwrap_or(u32::MAX),
+                            receipt: receipt.clone(),
+                        },
+                    );
+                }
+            }
+            index.heights.insert(header.height, hash);
+            // Blocks at or below a finalized height can no longer finalize.
+            index
+                .pending_receipts
+                .retain(|_, (height, _)| *height > header.height);
+        }
+        lock(&self.pool).on_block(accounts, next_base_fee);
+        *lock(&self.tip) = Tip {
+            block: block.clone(),
+            next_base_fee,
+        };
+        let info = BlockInfo::new(
+            header,
+            &hash,
+            u64::try_from(block.l1().encode_size()).unwrap_or(u64::MAX),
+            true,
+            block
+                .l1()
+                .transactions
+                .iter()
+                .map(|t| terrace_l1::tx::tx_id(t))
+                .collect(),
+        );
+        let _ = self.feed.send(info);
+    }
+
+    /// The finalized tip.
+    pub fn tip(&self) -> Tip {
+        lock(&self.tip).clone()
+    }
+
+    /// A finalized transaction's location and receipt.
+    pub fn tx_location(&self, hash: &Hash) -> Option<TxLocation> {
+        lock(&self.index).txs.get(hash).cloned()
+    }
+
+    /// A finalized block's hash at `height`, if this node saw it finalize.
+    pub fn hash_at(&self, height: u64) -> Option<Hash> {
+        lock(&self.index).heights.get(&height).copied()
+    }
+
+    /// Turns on the supply audit over `addresses` (tests and the lab).
+    pub fn enable_audit(&self, addresses: Vec<terrace_primitives::Address>) {
+        *lock(&self.audit) = Some(Audit {
+            addresses,
+            results: Vec::new(),
+        });
+    }
+
+    /// The audited addresses, if auditing.
+    pub fn audit_addresses(&self) -> Option<Vec<terrace_primitives::Address>> {
+        lock(&self.audit).as_ref().map(|a| a.addresses.clone())
+    }
+
+    /// Records an audit result.
+    pub fn record_audit(&self, height: u64, result: Result<Hash, String>) {
+        if let Some(a) = lock(&self.audit).as_mut() {
+            a.results.push((height, result));
+        }
+    }
+
+    /// Audit results so far.
+    pub fn audit_results(&self) -> Vec<(u64, Result<Hash, String>)> {
+        lock(&self.audit)
+            .as_ref()
+            .map(|a| a.results.clone())
+            .unwrap_or_default()
+    }
+
+    /// A feed of finalized blocks.
+    pub fn subscribe(&self) -> broadcast::Receiver<BlockInfo> {
+        self.feed.subscribe()
+    }
+}

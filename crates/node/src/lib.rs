@@ -1,0 +1,16 @@
+//! The Terrace L1 node: simplex BFT consensus with marshal as the block
+//! layer, the L1 state-transition function over an authenticated QMDB
+//! store, the mempool, transaction gossip and the JSON-RPC server.
+//!
+//! Everything async is generic over the commonware runtime, so the same
+//! node runs under the deterministic runtime with a simulated network in
+//! tests and under tokio with authenticated TCP in production.
+
+pub mod app;
+pub mod block;
+pub mod chain;
+pub mod engine;
+pub mod gossip;
+pub mod rpc;
+pub mod sim;
+pub mod state;
