@@ -1,9 +1,11 @@
-//! The `terrace` binary: keys, genesis and benchmarks. The devnet, node,
-//! wallet and L2 commands arrive with their crates.
+//! The `terrace` binary: the devnet, L1 commands over JSON-RPC, keys,
+//! genesis and benchmarks. The L2 commands arrive with their crates.
 
 mod bench;
+mod devnet;
 mod genesis;
 mod keystore;
+mod l1;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -23,6 +25,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a local network: N validators on 127.0.0.1 with JSON-RPC.
+    Devnet(devnet::DevnetArgs),
+    /// Talk to an L1 node: balances, transfers, blocks, transactions.
+    #[command(subcommand)]
+    L1(l1::L1Command),
     /// Manage encrypted keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -164,6 +171,8 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Devnet(args) => devnet::run(args)?,
+        Command::L1(cmd) => l1::run(cmd)?,
         Command::Keys(KeysCommand::New {
             store,
             insecure_fast_kdf,

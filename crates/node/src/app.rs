@@ -282,7 +282,7 @@ where
             header,
             transactions: txs.iter().map(|t| t.bytes().clone()).collect(),
         });
-        chain.remember_receipts(block.hash(), height, output.receipts);
+        chain.executed(&block, output.receipts);
         debug!(height, txs = txs.len(), "proposed");
         Some(Proposed { block, merkleized })
     }
@@ -373,7 +373,7 @@ where
             warn!(height = header.height, "state root mismatch");
             return None;
         }
-        chain.remember_receipts(block.hash(), header.height, output.receipts);
+        chain.executed(&block, output.receipts);
         Some(merkleized)
     }
 

@@ -52,6 +52,8 @@ struct Index {
     txs: HashMap<Hash, TxLocation>,
     /// Finalized block hashes by height.
     heights: HashMap<u64, Hash>,
+    /// The highest executed block.
+    latest: Option<Block>,
 }
 
 /// Shared node state.
@@ -246,11 +248,32 @@ impl Chain {
         lock(&self.pool).insert(tx, state)
     }
 
-    /// Keeps an executed block's receipts until it finalizes.
-    pub fn remember_receipts(&self, block: Hash, height: u64, receipts: Vec<Receipt>) {
-        lock(&self.index)
+    /// Keeps an executed block's receipts until it finalizes, and tracks
+    /// the highest executed block.
+    pub fn executed(&self, block: &Block, receipts: Vec<Receipt>) {
+        let height = block.header().height;
+        let mut index = lock(&self.index);
+        index
             .pending_receipts
-            .insert(block, (height, Arc::new(receipts)));
+            .insert(block.hash(), (height, Arc::new(receipts)));
+        if index
+            .latest
+            .as_ref()
+            .is_none_or(|b| b.header().height < height)
+        {
+            index.latest = Some(block.clone());
+        }
+    }
+
+    /// The highest block this node executed (proposed or verified); it may
+    /// not be finalized, and may never be.
+    pub fn latest(&self) -> Block {
+        let latest = lock(&self.index).latest.clone();
+        let tip = self.tip().block;
+        match latest {
+            Some(b) if b.header().height > tip.header().height => b,
+            _ => tip,
+        }
     }
 
     /// Records a finalized block: indexes its transactions, updates the

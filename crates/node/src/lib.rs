@@ -11,6 +11,7 @@ pub mod block;
 pub mod chain;
 pub mod engine;
 pub mod gossip;
+pub mod net;
 pub mod rpc;
 pub mod sim;
 pub mod state;

@@ -360,3 +360,59 @@ fn seven_validators_with_message_loss_stay_safe_and_live() {
     });
     assert!(s.blocks.len() >= 10);
 }
+
+/// One run with faults drawn from `seed`: link latency 20–200 ms with
+/// jitter, 0–5 % loss, and one validator crashed for a while and
+/// restarted. Checks liveness after the faults, the audits and safety.
+fn faulty_run(seed: u64) -> Summary {
+    // SplitMix64: the fault plan is a pure function of the seed.
+    let mut x = seed;
+    let mut next = move || {
+        x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let latency = 20 + next() % 180;
+    let jitter = next() % (latency / 4 + 1);
+    let delivered = 950 + next() % 51;
+    let victim = u8::try_from(next() % 4).unwrap();
+    let down_ms = 1_000 + next() % 20_000;
+    runner(seed).start(|context| async move {
+        let mut net = Net::start(context, 4, sim::link(latency, jitter, delivered)).await;
+        net.wait_height(&[0, 1, 2, 3], 2, Duration::from_secs(300))
+            .await;
+        let live: Vec<usize> = (0..4).filter(|i| *i != usize::from(victim)).collect();
+        net.crash(victim);
+        pay(&net, &live, 6, 0).await;
+        net.context.sleep(Duration::from_millis(down_ms)).await;
+        net.restart(victim).await;
+        let target = net.heights().iter().max().unwrap() + 3;
+        net.wait_height(&[0, 1, 2, 3], target, Duration::from_secs(600))
+            .await;
+        net.summary().await
+    })
+}
+
+#[test]
+fn a_few_seeds_with_random_faults() {
+    for seed in [1, 2, 3] {
+        faulty_run(seed);
+    }
+}
+
+/// The many-seed sweep: `TERRACE_SWEEP_SEEDS` seeds (default 1,000).
+/// Run with `make test-slow`.
+#[test]
+#[ignore]
+fn many_seeds_with_random_faults() {
+    let seeds: u64 = std::env::var("TERRACE_SWEEP_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000);
+    for seed in 0..seeds {
+        let s = faulty_run(1_000 + seed);
+        assert!(!s.blocks.is_empty(), "seed {seed}");
+    }
+}

@@ -4,6 +4,7 @@
 //! The server only translates: everything it answers comes from a
 //! [`Backend`], which the node implements over its stores and pool.
 
+pub mod backend;
 pub mod types;
 
 use futures::future::BoxFuture;

@@ -1,0 +1,284 @@
+//! `terrace devnet`: N validators in one process, each on its own
+//! 127.0.0.1 port over the real authenticated p2p, with a JSON-RPC
+//! endpoint each. Running it again resumes the same chain from its data
+//! directory; `--fresh` starts over.
+
+use crate::genesis::{InitArgs, dev_account_key, dev_validator_key};
+use anyhow::{Context as _, Result, bail};
+use commonware_runtime::{Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
+use serde::{Deserialize, Serialize};
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    path::{Path, PathBuf},
+    sync::Arc,
+};
+use terrace_l1::genesis::Genesis;
+use terrace_mempool::PoolConfig;
+use terrace_node::{
+    chain::Chain,
+    engine::Timeouts,
+    net::{self, Peer},
+    rpc::{self, backend::NodeBackend},
+    state::empty_log,
+};
+use terrace_primitives::{Address, codec::to_hex, keys::Signer as _, keys::private_key_seed};
+
+/// Options of `terrace devnet`.
+#[derive(clap::Args, Debug)]
+pub struct DevnetArgs {
+    /// Validators.
+    #[arg(long, default_value_t = 4)]
+    pub validators: u32,
+    /// Funded dev accounts (on first start).
+    #[arg(long, default_value_t = 10)]
+    pub accounts: u32,
+    /// Chain id (on first start).
+    #[arg(long, default_value_t = 1337)]
+    pub chain_id: u64,
+    /// Where the chain lives [default: $TERRACE_HOME/devnet, or ~/.terrace/devnet].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Delete the data directory and start a new chain.
+    #[arg(long)]
+    pub fresh: bool,
+    /// JSON-RPC port of validator 0 (validator i listens on port + i).
+    #[arg(long, default_value_t = 8545)]
+    pub rpc_port: u16,
+    /// P2P port of validator 0 (validator i listens on port + i).
+    #[arg(long, default_value_t = 30300)]
+    pub p2p_port: u16,
+}
+
+/// What the CLI needs to find a running devnet; written to
+/// `<data dir>/devnet.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DevnetInfo {
+    /// Chain id.
+    pub chain_id: u64,
+    /// JSON-RPC URL of validator 0.
+    pub rpc: String,
+    /// Every validator's JSON-RPC URL.
+    pub rpcs: Vec<String>,
+    /// Dev accounts (`devN`).
+    pub accounts: Vec<Address>,
+    /// Validators (`validatorN`).
+    pub validators: Vec<Address>,
+}
+
+/// The default devnet directory.
+pub fn default_dir() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("TERRACE_HOME") {
+        return Ok(PathBuf::from(home).join("devnet"));
+    }
+    let home =
+        std::env::var_os("HOME").context("neither --data-dir, TERRACE_HOME nor HOME is set")?;
+    Ok(PathBuf::from(home).join(".terrace").join("devnet"))
+}
+
+/// Reads `devnet.json` from `dir` (or the default directory).
+pub fn read_info(dir: Option<&Path>) -> Result<DevnetInfo> {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => default_dir()?,
+    };
+    let path = dir.join("devnet.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "no devnet at {} (start one with `terrace devnet`)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not a devnet file", path.display()))
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Loads the devnet's genesis, creating it on first start.
+fn load_or_create_genesis(args: &DevnetArgs, dir: &Path) -> Result<Genesis> {
+    let path = dir.join("genesis.toml");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)?;
+        let genesis = Genesis::from_toml(&text)
+            .with_context(|| format!("{} is not a valid genesis", path.display()))?;
+        if genesis.validators.len() != args.validators as usize {
+            bail!(
+                "the chain in {} has {} validators, not {}; pass --fresh to start a new chain",
+                dir.display(),
+                genesis.validators.len(),
+                args.validators
+            );
+        }
+        return Ok(genesis);
+    }
+    let mut genesis = crate::genesis::devnet(&InitArgs {
+        out: path.clone(),
+        chain_id: args.chain_id,
+        accounts: args.accounts,
+        validators: args.validators,
+        balance: 10_000,
+        stake: 1_000,
+        force: true,
+    })?;
+    genesis.timestamp_ms = now_ms();
+    std::fs::write(&path, genesis.to_toml())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(genesis)
+}
+
+/// Runs the devnet until Ctrl-C.
+pub fn run(args: DevnetArgs) -> Result<()> {
+    if args.validators == 0 {
+        bail!("a devnet needs at least one validator");
+    }
+    let dir = match &args.data_dir {
+        Some(d) => d.clone(),
+        None => default_dir()?,
+    };
+    if args.fresh && dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .with_context(|| format!("cannot remove {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let resumed = dir.join("store").exists();
+    let genesis = load_or_create_genesis(&args, &dir)?;
+    let n = args.validators;
+    let localhost = |port: u16, i: u32| -> Result<SocketAddr> {
+        let port = u32::from(port)
+            .checked_add(i)
+            .and_then(|p| u16::try_from(p).ok())
+            .context("port out of range")?;
+        Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+    };
+    let peers = (0..n)
+        .map(|i| {
+            Ok(Peer {
+                key: dev_validator_key(i).public_key(),
+                addr: localhost(args.p2p_port, i)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let rpc_addrs = (0..n)
+        .map(|i| localhost(args.rpc_port, i))
+        .collect::<Result<Vec<_>>>()?;
+    let info = DevnetInfo {
+        chain_id: genesis.chain_id.0,
+        rpc: format!("http://{}", rpc_addrs[0]),
+        rpcs: rpc_addrs.iter().map(|a| format!("http://{a}")).collect(),
+        accounts: genesis.accounts.iter().map(|a| a.address).collect(),
+        validators: peers
+            .iter()
+            .map(|p| Address::from_public_key(&p.key))
+            .collect(),
+    };
+    std::fs::write(
+        dir.join("devnet.json"),
+        serde_json::to_string_pretty(&info)?,
+    )?;
+    print_banner(&genesis, &info, &dir, resumed);
+
+    let config = cw_tokio::Config::new()
+        .with_worker_threads(4)
+        .with_storage_directory(dir.join("store"))
+        .with_catch_panics(false);
+    let result: Result<()> = cw_tokio::Runner::new(config).start(|context| async move {
+        let mut servers = Vec::new();
+        let mut engines = Vec::new();
+        for i in 0..n {
+            let chain = Arc::new(Chain::new(
+                genesis.clone(),
+                empty_log::<cw_tokio::Context>(),
+                PoolConfig::default(),
+                2,
+            )?);
+            let validator = net::start_validator(
+                &context,
+                &dev_validator_key(i),
+                peers[i as usize].addr,
+                &peers,
+                chain.clone(),
+                format!("validator-{i}"),
+                Timeouts::LAN,
+                true,
+            )
+            .await?;
+            let backend = Arc::new(NodeBackend::new(
+                chain.clone(),
+                validator.stateful.clone(),
+                validator.gossip.clone(),
+                validator.marshal.clone(),
+            ));
+            let (_, handle) = rpc::serve(rpc_addrs[i as usize], backend)
+                .await
+                .with_context(|| format!("cannot serve JSON-RPC on {}", rpc_addrs[i as usize]))?;
+            servers.push(handle);
+            if i == 0 {
+                let mut feed = chain.subscribe();
+                context.child("log").spawn(move |_| async move {
+                    while let Ok(b) = feed.recv().await {
+                        if !b.transactions.is_empty() {
+                            println!(
+                                "block {:>6}  {} tx  gas {}  base fee {}  {}",
+                                b.height,
+                                b.transactions.len(),
+                                b.gas_used,
+                                b.base_fee,
+                                b.hash
+                            );
+                        }
+                    }
+                });
+            }
+            engines.push(validator.engine);
+        }
+        println!("running; Ctrl-C stops (the chain resumes on the next start)");
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl-C")?;
+        println!("stopping");
+        for s in servers {
+            let _ = s.stop();
+        }
+        for e in engines {
+            e.abort();
+        }
+        Ok(())
+    });
+    result
+}
+
+fn print_banner(genesis: &Genesis, info: &DevnetInfo, dir: &Path, resumed: bool) {
+    println!(
+        "Terrace devnet ({})",
+        if resumed { "resuming" } else { "new chain" }
+    );
+    println!();
+    println!("chain id      {}", genesis.chain_id);
+    println!("validators    {}", info.validators.len());
+    println!("block time    {} ms", genesis.params.block_time_ms);
+    println!("JSON-RPC      {}  (HTTP and WebSocket)", info.rpc);
+    for (i, url) in info.rpcs.iter().enumerate().skip(1) {
+        println!("              {url}  (validator {i})");
+    }
+    println!("data dir      {}", dir.display());
+    println!();
+    println!("Dev accounts (10,000 tokens each; use them as --from devN):");
+    for (i, a) in info.accounts.iter().enumerate() {
+        println!("  dev{i:<3} {a}");
+    }
+    println!();
+    println!(
+        "Dev account secret keys. DEVNET ONLY: derived from public seeds, never hold real value:"
+    );
+    for i in 0..info.accounts.len() {
+        let seed = private_key_seed(&dev_account_key(u32::try_from(i).unwrap_or(u32::MAX)));
+        println!("  dev{i:<3} 0x{}", to_hex(&seed.0));
+    }
+    println!();
+    println!("Try:  terrace l1 send --from dev0 --to dev1 --amount 5 --wait");
+    println!();
+}

@@ -1,0 +1,447 @@
+//! `terrace l1 …`: talk to a node over JSON-RPC. Without `--rpc` it finds
+//! the local devnet (its `devnet.json`), and `devN` / `validatorN` name the
+//! devnet's accounts, so nobody copies a key by hand.
+
+use crate::{
+    devnet::{self, DevnetInfo},
+    genesis::{dev_account_key, dev_validator_key},
+};
+use anyhow::{Context as _, Result, bail};
+use commonware_codec::Encode as _;
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use std::{path::PathBuf, time::Duration};
+use terrace_l1::{Payload, Transaction};
+use terrace_node::rpc::{BlockId, L1ApiClient as _};
+use terrace_primitives::{Address, Amount, ChainId, PrivateKey, codec::to_hex, keys::Signer as _};
+
+/// Where the node is.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Endpoint {
+    /// JSON-RPC URL [default: the local devnet's, else http://127.0.0.1:8545].
+    #[arg(long, env = "TERRACE_RPC")]
+    pub rpc: Option<String>,
+    /// The devnet directory to look for `devnet.json` in.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `terrace l1` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum L1Command {
+    /// Chain status: heights, base fee, committee.
+    Status {
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// An account's balance and nonce (finalized).
+    Balance {
+        /// Address, `devN` or `validatorN`.
+        account: String,
+        /// Also fetch a Merkle proof against the state root.
+        #[arg(long)]
+        proof: bool,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// Send tokens.
+    Send {
+        /// Sender: `devN` or `validatorN` (devnet keys).
+        #[arg(long)]
+        from: String,
+        /// Recipient: address, `devN` or `validatorN`.
+        #[arg(long)]
+        to: String,
+        /// Amount in tokens (decimals allowed, e.g. 0.5).
+        #[arg(long)]
+        amount: String,
+        /// Wait until the transfer is finalized.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// Bond stake (validators).
+    Stake {
+        /// Validator: `validatorN`.
+        #[arg(long)]
+        from: String,
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        /// Wait until finalized.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// Start unbonding stake (validators).
+    Unstake {
+        /// Validator: `validatorN`.
+        #[arg(long)]
+        from: String,
+        /// Amount in tokens.
+        #[arg(long)]
+        amount: String,
+        /// Wait until finalized.
+        #[arg(long)]
+        wait: bool,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// A block: height, hash, `latest` or `finalized` (default).
+    Block {
+        /// Which block.
+        #[arg(default_value = "finalized")]
+        id: String,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+    /// A transaction and its receipt.
+    Tx {
+        /// Transaction hash.
+        hash: String,
+        #[command(flatten)]
+        at: Endpoint,
+    },
+}
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+/// Parses a decimal token amount into base units.
+pub fn parse_tokens(s: &str) -> Result<Amount> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() && frac.is_empty() || frac.len() > 18 {
+        bail!("amount {s:?}: expected tokens with at most 18 decimals, e.g. 5 or 0.25");
+    }
+    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
+    if !digits(whole) || !digits(frac) {
+        bail!("amount {s:?} is not a number");
+    }
+    let whole: u128 = if whole.is_empty() { 0 } else { whole.parse()? };
+    let frac_units: u128 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<18}").parse()?
+    };
+    whole
+        .checked_mul(TOKEN)
+        .and_then(|w| w.checked_add(frac_units))
+        .map(Amount)
+        .context("amount too large")
+}
+
+fn format_tokens(a: Amount) -> String {
+    let whole = a.0 / TOKEN;
+    let frac = a.0 % TOKEN;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let frac = format!("{frac:018}");
+    format!("{whole}.{}", frac.trim_end_matches('0'))
+}
+
+fn dev_index(name: &str, prefix: &str) -> Option<u32> {
+    name.strip_prefix(prefix)?.parse().ok()
+}
+
+/// The devnet key a name refers to.
+fn dev_key(name: &str) -> Result<PrivateKey> {
+    if let Some(i) = dev_index(name, "dev") {
+        return Ok(dev_account_key(i));
+    }
+    if let Some(i) = dev_index(name, "validator") {
+        return Ok(dev_validator_key(i));
+    }
+    bail!("{name:?}: the sender must be a devnet key, devN or validatorN")
+}
+
+fn resolve(name: &str) -> Result<Address> {
+    if name.starts_with("0x") {
+        return name.parse().map_err(Into::into);
+    }
+    Ok(Address::from_public_key(&dev_key(name)?.public_key()))
+}
+
+struct Client {
+    http: HttpClient,
+    json: bool,
+}
+
+fn connect(at: &Endpoint) -> Result<Client> {
+    let url = match &at.rpc {
+        Some(u) => u.clone(),
+        None => devnet::read_info(at.data_dir.as_deref())
+            .map(|i: DevnetInfo| i.rpc)
+            .unwrap_or_else(|_| "http://127.0.0.1:8545".into()),
+    };
+    let http = HttpClientBuilder::default()
+        .request_timeout(Duration::from_secs(30))
+        .build(&url)
+        .with_context(|| format!("bad RPC URL {url}"))?;
+    Ok(Client {
+        http,
+        json: at.json,
+    })
+}
+
+/// A JSON-RPC failure as one line: the server's message and code, or why
+/// the node could not be reached.
+fn rpc(e: jsonrpsee::core::ClientError) -> anyhow::Error {
+    match e {
+        jsonrpsee::core::ClientError::Call(obj) => {
+            anyhow::anyhow!("{} (JSON-RPC error {})", obj.message(), obj.code())
+        }
+        other => anyhow::anyhow!("cannot reach the node: {other}"),
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+/// Runs an `l1` command.
+pub fn run(cmd: L1Command) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run_async(cmd))
+}
+
+async fn send(c: &Client, key: &PrivateKey, payload: Payload, wait: bool) -> Result<()> {
+    let from = Address::from_public_key(&key.public_key());
+    let info = c.http.chain_info().await.map_err(rpc)?;
+    let account = c
+        .http
+        .get_account(from.to_string(), None)
+        .await
+        .map_err(rpc)?;
+    let fee = c.http.estimate_fee().await.map_err(rpc)?;
+    // Only the gas used is charged; the limit covers the byte charge of
+    // any amount's encoding.
+    let gas_limit = match payload {
+        Payload::Transfer { .. } => fee.transfer_gas + 16 * 64,
+        _ => fee.transfer_gas + 20_000 + 16 * 64,
+    };
+    let tx = Transaction {
+        chain_id: ChainId(info.chain_id),
+        nonce: account.nonce,
+        max_fee_per_gas: fee.max_fee_per_gas,
+        max_priority_fee_per_gas: fee.max_priority_fee_per_gas,
+        gas_limit,
+        payload,
+    }
+    .sign(key);
+    let hash = c
+        .http
+        .send_raw_transaction(format!("0x{}", to_hex(&tx.encode())))
+        .await
+        .map_err(rpc)?;
+    if !wait {
+        if c.json {
+            print_json(&serde_json::json!({ "hash": hash }))?;
+        } else {
+            println!("sent {hash}");
+        }
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match c.http.get_transaction(hash.clone()).await {
+            Ok(t) if t.receipt.is_some() => {
+                if c.json {
+                    print_json(&t)?;
+                } else {
+                    let r = t
+                        .receipt
+                        .as_ref()
+                        .map(|r| r.status.clone())
+                        .unwrap_or_default();
+                    println!(
+                        "finalized {hash} in block {} ({r}), fee {} base units",
+                        t.block_height.unwrap_or(0),
+                        t.receipt.map(|r| r.fee).unwrap_or(Amount::ZERO)
+                    );
+                }
+                return Ok(());
+            }
+            _ if std::time::Instant::now() > deadline => {
+                bail!("{hash} not finalized within 60 s")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+async fn run_async(cmd: L1Command) -> Result<()> {
+    match cmd {
+        L1Command::Status { at } => {
+            let c = connect(&at)?;
+            let i = c.http.chain_info().await.map_err(rpc)?;
+            if c.json {
+                return print_json(&i);
+            }
+            println!("chain id          {}", i.chain_id);
+            println!("height            {}", i.height);
+            println!(
+                "finalized height  {}  {}",
+                i.finalized_height, i.finalized_hash
+            );
+            println!("base fee          {} per gas", i.base_fee);
+            println!("block time        {} ms", i.block_time_ms);
+            println!("epoch             {}", i.epoch);
+            println!("pending txs       {}", i.pending_transactions);
+            println!("committee         {} validators", i.committee.len());
+            for m in &i.committee {
+                println!("  {}  stake {}", m.address, format_tokens(m.stake));
+            }
+        }
+        L1Command::Balance { account, proof, at } => {
+            let c = connect(&at)?;
+            let a = c
+                .http
+                .get_account(resolve(&account)?.to_string(), Some(proof))
+                .await
+                .map_err(rpc)?;
+            if c.json {
+                return print_json(&a);
+            }
+            println!("address   {}", a.address);
+            println!(
+                "balance   {} tokens ({} base units)",
+                format_tokens(a.balance),
+                a.balance
+            );
+            println!("nonce     {}", a.nonce);
+            if let Some(s) = a.stake {
+                println!("stake     {} tokens", format_tokens(s));
+            }
+            println!("at block  {} (state root {})", a.height, a.state_root);
+            if let Some(p) = a.proof {
+                println!("proof     {p}");
+            }
+        }
+        L1Command::Send {
+            from,
+            to,
+            amount,
+            wait,
+            at,
+        } => {
+            let c = connect(&at)?;
+            let payload = Payload::Transfer {
+                to: resolve(&to)?,
+                amount: parse_tokens(&amount)?,
+            };
+            send(&c, &dev_key(&from)?, payload, wait).await?;
+        }
+        L1Command::Stake {
+            from,
+            amount,
+            wait,
+            at,
+        } => {
+            let c = connect(&at)?;
+            let payload = Payload::Stake {
+                amount: parse_tokens(&amount)?,
+            };
+            send(&c, &dev_key(&from)?, payload, wait).await?;
+        }
+        L1Command::Unstake {
+            from,
+            amount,
+            wait,
+            at,
+        } => {
+            let c = connect(&at)?;
+            let payload = Payload::Unstake {
+                amount: parse_tokens(&amount)?,
+            };
+            send(&c, &dev_key(&from)?, payload, wait).await?;
+        }
+        L1Command::Block { id, at } => {
+            let c = connect(&at)?;
+            let id: BlockId = serde_json::from_value(match id.parse::<u64>() {
+                Ok(h) => serde_json::json!(h),
+                Err(_) => serde_json::json!(id),
+            })
+            .context("expected a height, a 0x hash, latest or finalized")?;
+            let b = c.http.get_block(id).await.map_err(rpc)?;
+            if c.json {
+                return print_json(&b);
+            }
+            println!("block {}  {}", b.height, b.hash);
+            println!("  parent      {}", b.parent);
+            println!("  time        {} ms", b.timestamp_ms);
+            println!("  round       epoch {} view {}", b.epoch, b.view);
+            println!("  proposer    {}", b.proposer);
+            println!("  state root  {}", b.state_root);
+            println!("  base fee    {}", b.base_fee);
+            println!("  gas used    {}", b.gas_used);
+            println!("  finalized   {}", b.finalized);
+            println!("  txs         {}", b.transactions.len());
+            for t in &b.transactions {
+                println!("    {t}");
+            }
+        }
+        L1Command::Tx { hash, at } => {
+            let c = connect(&at)?;
+            let t = c.http.get_transaction(hash).await.map_err(rpc)?;
+            if c.json {
+                return print_json(&t);
+            }
+            println!("tx {}  ({})", t.hash, t.status);
+            println!("  from     {}", t.from);
+            println!("  kind     {}", t.kind);
+            if let Some(to) = t.to {
+                println!("  to       {to}");
+            }
+            if let Some(a) = t.amount {
+                println!("  amount   {} tokens", format_tokens(a));
+            }
+            println!("  nonce    {}", t.nonce);
+            if let (Some(h), Some(r)) = (t.block_height, &t.receipt) {
+                println!("  block    {h}");
+                println!("  status   {}", r.status);
+                println!(
+                    "  gas      {} at {} per gas, fee {}",
+                    r.gas_used, r.effective_gas_price, r.fee
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_amounts_parse_exactly() {
+        assert_eq!(parse_tokens("5").unwrap(), Amount(5 * TOKEN));
+        assert_eq!(parse_tokens("0.25").unwrap(), Amount(TOKEN / 4));
+        assert_eq!(
+            parse_tokens("1.000000000000000001").unwrap(),
+            Amount(TOKEN + 1)
+        );
+        assert!(parse_tokens("1.0000000000000000001").is_err());
+        assert!(parse_tokens("-1").is_err());
+        assert!(parse_tokens("1e3").is_err());
+        assert!(parse_tokens("").is_err());
+        assert_eq!(format_tokens(Amount(TOKEN / 4)), "0.25");
+    }
+
+    #[test]
+    fn dev_names_resolve_to_devnet_keys() {
+        assert_eq!(
+            resolve("dev3").unwrap(),
+            Address::from_public_key(&dev_account_key(3).public_key())
+        );
+        assert!(resolve("alice").is_err());
+        assert!(dev_key("0x00").is_err());
+    }
+}
