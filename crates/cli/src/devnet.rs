@@ -47,6 +47,12 @@ pub struct DevnetArgs {
     /// P2P port of validator 0 (validator i listens on port + i).
     #[arg(long, default_value_t = 30300)]
     pub p2p_port: u16,
+    /// Prometheus metrics port (all validators, labelled by validator).
+    #[arg(long, default_value_t = 9090)]
+    pub metrics_port: u16,
+    /// Log level: error, warn, info, debug, trace.
+    #[arg(long, default_value = "warn")]
+    pub log_level: String,
 }
 
 /// What the CLI needs to find a running devnet; written to
@@ -185,7 +191,22 @@ pub fn run(args: DevnetArgs) -> Result<()> {
         .with_worker_threads(4)
         .with_storage_directory(dir.join("store"))
         .with_catch_panics(false);
+    let level: tracing::Level = args.log_level.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "log level {:?}: expected error, warn, info, debug or trace",
+            args.log_level
+        )
+    })?;
+    let metrics = localhost(args.metrics_port, 0)?;
+    println!("metrics       http://{metrics}/metrics  (Prometheus)");
+    println!();
     let result: Result<()> = cw_tokio::Runner::new(config).start(|context| async move {
+        cw_tokio::telemetry::init(
+            context.child("telemetry"),
+            cw_tokio::telemetry::Logs { level, json: false },
+            Some(metrics),
+            None,
+        );
         let mut servers = Vec::new();
         let mut engines = Vec::new();
         for i in 0..n {
