@@ -331,12 +331,11 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             wait,
             at,
         } => {
-            let c = connect(&at)?;
             let payload = Payload::Transfer {
                 to: resolve(&to)?,
                 amount: parse_tokens(&amount)?,
             };
-            send(&c, &dev_key(&from)?, payload, wait).await?;
+            send(&connect(&at)?, &dev_key(&from)?, payload, wait).await?;
         }
         L1Command::Stake {
             from,
@@ -344,11 +343,14 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             wait,
             at,
         } => {
-            let c = connect(&at)?;
-            let payload = Payload::Stake {
-                amount: parse_tokens(&amount)?,
-            };
-            send(&c, &dev_key(&from)?, payload, wait).await?;
+            let amount = parse_tokens(&amount)?;
+            send(
+                &connect(&at)?,
+                &dev_key(&from)?,
+                Payload::Stake { amount },
+                wait,
+            )
+            .await?;
         }
         L1Command::Unstake {
             from,
@@ -356,11 +358,14 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             wait,
             at,
         } => {
-            let c = connect(&at)?;
-            let payload = Payload::Unstake {
-                amount: parse_tokens(&amount)?,
-            };
-            send(&c, &dev_key(&from)?, payload, wait).await?;
+            let amount = parse_tokens(&amount)?;
+            send(
+                &connect(&at)?,
+                &dev_key(&from)?,
+                Payload::Unstake { amount },
+                wait,
+            )
+            .await?;
         }
         L1Command::Block { id, at } => {
             let c = connect(&at)?;

@@ -9,7 +9,7 @@
 use crate::{
     block::{Block, BlockContext, round_of},
     chain::Chain,
-    state::{Prefetched, StateSet, SyncTarget, state_key},
+    state::{Prefetched, StateSet, SyncTarget, read_records, state_key},
 };
 use commonware_consensus::{marshal::ancestry::Ancestry, simplex::scheme::ed25519::Scheme};
 use commonware_glue::stateful::{
@@ -246,7 +246,7 @@ where
         let mut built = None;
         for _ in 0..MAX_FETCH_ROUNDS {
             let mut executor = BlockExecutor::new(&view, params, env.clone(), chain.evidence());
-            let txs = chain.build_from_pool(&mut executor, base_fee);
+            let txs = chain.build_from_pool(&mut executor);
             let output = executor.finish();
             let missed = view.take_missed();
             if missed.is_empty() {
@@ -400,25 +400,20 @@ where
         }
         // Re-price the pool and drop what this block mined or made
         // unpayable: it reads the senders' finalized accounts.
-        let senders = chain.pool_senders();
-        let mut accounts = terrace_l1::MemoryState::new();
-        {
+        let senders: Vec<Key> = chain.pool_senders().into_iter().map(Key::Account).collect();
+        let accounts = {
             let guard = readers.read().await;
-            for sender in senders {
-                let key = Key::Account(sender);
-                if let Ok(Some(v)) = guard.get(&state_key(&key)).await {
-                    let mut w = terrace_l1::state::Writes::new();
-                    w.insert(key, Some(v));
-                    accounts.apply_owned(w);
-                }
-            }
+            read_records(&guard, senders).await
+        };
+        if let Err(e) = &accounts {
+            warn!(error = %e, "cannot read pool senders; the pool is re-priced next block");
         }
         let next = next_base_fee(
             block.header().base_fee,
             block.header().gas_used,
             &chain.params,
         );
-        chain.on_finalized(block, &accounts, next);
+        chain.on_finalized(block, accounts.as_ref().ok(), next);
     }
 }
 
@@ -431,19 +426,15 @@ async fn audit<E>(
 where
     E: StorageContext + Spawner + Clock + Metrics + Storage,
 {
+    let keys: Vec<Key> = addresses
+        .iter()
+        .flat_map(|a| [Key::Account(*a), Key::Validator(*a)])
+        .chain([Key::Totals])
+        .collect();
     let guard = readers.read().await;
-    let mut records = terrace_l1::MemoryState::new();
-    let mut writes = terrace_l1::state::Writes::new();
-    let mut keys = vec![Key::Totals];
-    for a in addresses {
-        keys.push(Key::Account(*a));
-        keys.push(Key::Validator(*a));
-    }
-    for k in keys {
-        let v = guard.get(&state_key(&k)).await.map_err(|e| e.to_string())?;
-        writes.insert(k, v);
-    }
-    records.apply_owned(writes);
+    let records = read_records(&guard, keys)
+        .await
+        .map_err(|e| e.to_string())?;
     let totals = terrace_l1::StateReader::totals(&records);
     let supply = totals
         .minted

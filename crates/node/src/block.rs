@@ -12,10 +12,7 @@ use commonware_consensus::{
 };
 use commonware_cryptography::Digestible;
 use std::sync::Arc;
-use terrace_l1::{
-    ChainParams,
-    block::{Block as L1Block, BlockLimits, ConsensusRound, Header},
-};
+use terrace_l1::block::{Block as L1Block, BlockLimits, ConsensusRound, Header};
 use terrace_primitives::{Hash, PublicKey};
 
 /// The consensus context of a block: round, leader, parent (view, digest).
@@ -127,9 +124,4 @@ impl BoundedBlock for Block {
             .saturating_add(limits.txs_max.saturating_mul(5))
             .saturating_add(limits.block_bytes_max)
     }
-}
-
-/// The decoding limits for blocks of a chain.
-pub fn limits(params: &ChainParams) -> BlockLimits {
-    BlockLimits::from_params(params)
 }

@@ -50,8 +50,6 @@ struct Index {
     pending_receipts: HashMap<Hash, (u64, Arc<Vec<Receipt>>)>,
     /// Finalized transactions.
     txs: HashMap<Hash, TxLocation>,
-    /// Finalized block hashes by height.
-    heights: HashMap<u64, Hash>,
     /// The highest executed block.
     latest: Option<Block>,
 }
@@ -61,6 +59,7 @@ pub struct Chain {
     genesis: Genesis,
     genesis_writes: Writes,
     genesis_block: Block,
+    committee: Vec<PublicKey>,
     /// Chain parameters.
     pub params: ChainParams,
     keys: KeyCache,
@@ -147,6 +146,7 @@ impl Chain {
         genesis.validate()?;
         let genesis_writes = genesis.writes()?;
         let genesis_block = genesis_block(&genesis, empty_log)?;
+        let committee = genesis.validator_keys()?;
         let params = genesis.params.clone();
         let (feed, _) = broadcast::channel(1024);
         Ok(Self {
@@ -158,6 +158,7 @@ impl Chain {
             genesis,
             genesis_writes,
             genesis_block,
+            committee,
             params,
             keys: KeyCache::new(100_000),
             evidence: DoubleVoteVerifier,
@@ -188,9 +189,10 @@ impl Chain {
         &self.genesis_writes
     }
 
-    /// The committee's consensus keys (fixed at genesis for now).
-    pub fn committee(&self) -> Vec<PublicKey> {
-        self.genesis.validator_keys().unwrap_or_default()
+    /// The committee's consensus keys, in genesis order (fixed at genesis
+    /// for now).
+    pub fn committee(&self) -> &[PublicKey] {
+        &self.committee
     }
 
     /// Sender-key cache for decoding.
@@ -232,11 +234,8 @@ impl Chain {
     pub fn build_from_pool<S: StateReader + ?Sized>(
         &self,
         executor: &mut BlockExecutor<'_, S, DoubleVoteVerifier>,
-        base_fee: u64,
     ) -> Vec<Arc<CheckedTransaction>> {
-        let pool = lock(&self.pool);
-        debug_assert!(base_fee > 0);
-        pool.build(executor)
+        lock(&self.pool).build(executor)
     }
 
     /// Admits a checked transaction against the sender's finalized account.
@@ -277,8 +276,14 @@ impl Chain {
     }
 
     /// Records a finalized block: indexes its transactions, updates the
-    /// pool and the tip, and announces it.
-    pub fn on_finalized(&self, block: &Block, accounts: &impl StateReader, next_base_fee: u64) {
+    /// pool (against the senders' finalized `accounts`, when they could be
+    /// read) and the tip, and announces it.
+    pub fn on_finalized(
+        &self,
+        block: &Block,
+        accounts: Option<&impl StateReader>,
+        next_base_fee: u64,
+    ) {
         let hash = block.hash();
         let header = block.header();
         {
@@ -296,13 +301,14 @@ impl Chain {
                     );
                 }
             }
-            index.heights.insert(header.height, hash);
             // Blocks at or below a finalized height can no longer finalize.
             index
                 .pending_receipts
                 .retain(|_, (height, _)| *height > header.height);
         }
-        lock(&self.pool).on_block(accounts, next_base_fee);
+        if let Some(accounts) = accounts {
+            lock(&self.pool).on_block(accounts, next_base_fee);
+        }
         *lock(&self.tip) = Tip {
             block: block.clone(),
             next_base_fee,
@@ -330,11 +336,6 @@ impl Chain {
     /// A finalized transaction's location and receipt.
     pub fn tx_location(&self, hash: &Hash) -> Option<TxLocation> {
         lock(&self.index).txs.get(hash).cloned()
-    }
-
-    /// A finalized block's hash at `height`, if this node saw it finalize.
-    pub fn hash_at(&self, height: u64) -> Option<Hash> {
-        lock(&self.index).heights.get(&height).copied()
     }
 
     /// Turns on the supply audit over `addresses` (tests and the lab).

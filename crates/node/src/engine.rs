@@ -8,10 +8,10 @@
 
 use crate::{
     app::App,
-    block::{Block, limits},
+    block::Block,
     chain::Chain,
     gossip,
-    state::{self, NoStateSync, StateDb, StateSet},
+    state::{self, NoStateSync, StateDb},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -43,6 +43,7 @@ use std::{
     sync::Arc,
     time::Duration,
 };
+use terrace_l1::block::BlockLimits;
 use terrace_primitives::PublicKey;
 
 /// One epoch for the chain's life until committee rotation lands.
@@ -139,7 +140,7 @@ impl<E: commonware_storage::Context + Spawner> std::fmt::Debug for Validator<E> 
 
 /// Largest p2p message for a committee of `n`.
 pub fn max_message_size(n: u32, chain: &Chain) -> u32 {
-    let limits = limits(&chain.params);
+    let limits = BlockLimits::from_params(&chain.params);
     commonware_p2p::max_message_size(&[
         simplex::max_payload_size::<Scheme, terrace_primitives::Hash>(n),
         marshal::max_payload_size::<Standard<Block>, Scheme>(n, &limits),
@@ -194,7 +195,7 @@ where
     let prefix = config.prefix.clone();
     let page_cache = state::page_cache();
     let genesis = chain.genesis_block().clone();
-    let block_limits = limits(&chain.params);
+    let block_limits = BlockLimits::from_params(&chain.params);
     let timeouts = config.timeouts;
 
     let resolver = marshal_resolver::init(
@@ -361,9 +362,3 @@ where
         gossip,
     }
 }
-
-/// The stateful mailbox type for the node's application.
-pub type StateMailbox<E> = StatefulMailbox<E, App>;
-
-/// Reads the finalized state.
-pub type Readers<E> = <StateSet<E> as commonware_glue::stateful::db::DatabaseSet<E>>::Readers;

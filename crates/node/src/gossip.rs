@@ -5,9 +5,10 @@
 //! validators are fully connected, so one hop reaches every proposer.
 
 use crate::{
+    Runtime,
     app::App,
     chain::Chain,
-    state::{StateSet, state_key},
+    state::{StateSet, read_records},
 };
 use bytes::Bytes;
 use commonware_glue::stateful::Mailbox as StatefulMailbox;
@@ -15,7 +16,7 @@ use commonware_p2p::{Receiver, Recipients, Sender};
 use commonware_runtime::{Handle, Spawner};
 use futures::{StreamExt as _, channel::mpsc};
 use std::sync::Arc;
-use terrace_l1::{Key, MemoryState, SignedTransaction, StateReader, TxError, Value};
+use terrace_l1::{Key, MemoryState, SignedTransaction, StateReader, TxError};
 use terrace_mempool::Rejection;
 use terrace_primitives::{Address, Hash};
 use tracing::debug;
@@ -57,10 +58,7 @@ impl<E: commonware_storage::Context + Spawner> Clone for FinalizedState<E> {
 
 impl<E> FinalizedState<E>
 where
-    E: commonware_storage::Context
-        + Spawner
-        + commonware_runtime::Clock
-        + commonware_runtime::Metrics,
+    E: Runtime,
 {
     /// A reader over a validator's store.
     pub fn new(chain: Arc<Chain>, mailbox: StatefulMailbox<E, App>) -> Self {
@@ -75,24 +73,22 @@ where
     /// Records under `keys` as of the finalized tip. Before block 1 the
     /// store is empty and the genesis allocation is the state.
     pub async fn records(&self, keys: &[Key]) -> Result<MemoryState, String> {
-        let mut out = MemoryState::new();
-        let mut writes = terrace_l1::state::Writes::new();
         if self.chain.tip().block.header().height == 0 {
+            let mut writes = terrace_l1::state::Writes::new();
             for k in keys {
                 if let Some(v) = self.chain.genesis_writes().get(k) {
                     writes.insert(k.clone(), v.clone());
                 }
             }
-        } else {
-            let dbs = self.databases().await;
-            let guard = dbs.read().await;
-            for k in keys {
-                let v: Option<Value> = guard.get(&state_key(k)).await.map_err(|e| e.to_string())?;
-                writes.insert(k.clone(), v);
-            }
+            let mut out = MemoryState::new();
+            out.apply_owned(writes);
+            return Ok(out);
         }
-        out.apply_owned(writes);
-        Ok(out)
+        let dbs = self.databases().await;
+        let guard = dbs.read().await;
+        read_records(&guard, keys.iter().cloned())
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// An account's finalized record.
@@ -123,10 +119,7 @@ async fn admit<E>(
     bytes: Bytes,
 ) -> Result<Hash, SubmitError>
 where
-    E: commonware_storage::Context
-        + Spawner
-        + commonware_runtime::Clock
-        + commonware_runtime::Metrics,
+    E: Runtime,
 {
     let tx = SignedTransaction::decode_and_check(bytes, chain.chain_id(), &chain.params)?;
     let hash = tx.hash();
@@ -147,10 +140,7 @@ impl Gossip {
         bytes: Bytes,
     ) -> Result<Hash, SubmitError>
     where
-        E: commonware_storage::Context
-            + Spawner
-            + commonware_runtime::Clock
-            + commonware_runtime::Metrics,
+        E: Runtime,
     {
         let hash = admit(chain, state, bytes.clone()).await?;
         // A full outbound queue drops the gossip, not the transaction: it
@@ -168,10 +158,7 @@ pub fn start<E, S, R>(
     (mut sender, mut receiver): (S, R),
 ) -> Gossip
 where
-    E: commonware_storage::Context
-        + Spawner
-        + commonware_runtime::Clock
-        + commonware_runtime::Metrics,
+    E: Runtime,
     S: Sender<PublicKey = terrace_primitives::PublicKey>,
     R: Receiver<PublicKey = terrace_primitives::PublicKey>,
 {

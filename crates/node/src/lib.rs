@@ -15,3 +15,21 @@ pub mod net;
 pub mod rpc;
 pub mod sim;
 pub mod state;
+
+/// What the node needs of a runtime context: storage, tasks, a clock and
+/// metrics. Both the deterministic and the tokio runtime provide it.
+pub trait Runtime:
+    commonware_storage::Context
+    + commonware_runtime::Spawner
+    + commonware_runtime::Clock
+    + commonware_runtime::Metrics
+{
+}
+
+impl<T> Runtime for T where
+    T: commonware_storage::Context
+        + commonware_runtime::Spawner
+        + commonware_runtime::Clock
+        + commonware_runtime::Metrics
+{
+}

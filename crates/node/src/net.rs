@@ -81,28 +81,20 @@ pub async fn start_validator(
     let mailbox = NZUsize!(1024);
     let peers_per_set = NZUsize!(committee.len().max(1));
     let config = if local {
-        discovery::Config::local(
-            handshake,
-            &namespace,
-            listen,
-            listen,
-            bootstrappers,
-            peers_per_set,
-            max_message,
-            mailbox,
-        )
+        discovery::Config::local
     } else {
-        discovery::Config::recommended(
-            handshake,
-            &namespace,
-            listen,
-            listen,
-            bootstrappers,
-            peers_per_set,
-            max_message,
-            mailbox,
-        )
+        discovery::Config::recommended
     };
+    let config = config(
+        handshake,
+        &namespace,
+        listen,
+        listen,
+        bootstrappers,
+        peers_per_set,
+        max_message,
+        mailbox,
+    );
     let (mut network, mut oracle) = discovery::Network::new(context.child("network"), config);
     oracle.track(0, committee.clone());
     // Per-peer message rates. The inbound mailbox of each channel holds one

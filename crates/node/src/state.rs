@@ -25,8 +25,8 @@ use std::{
     num::NonZeroUsize,
     sync::Mutex,
 };
-use terrace_l1::{Key, StateReader, Value, state::Writes};
-use terrace_primitives::{Hash, hash_tagged};
+use terrace_l1::{Key, MemoryState, StateReader, Value, state::Writes};
+use terrace_primitives::Hash;
 
 /// Bytes of bitmap chunk the `current` database groups activity bits in.
 pub const CHUNK_BYTES: usize = 32;
@@ -181,17 +181,25 @@ impl StateReader for Prefetched {
     }
 }
 
-/// A digest of a write set, for logs and determinism checks.
-pub fn writes_digest(writes: &Writes) -> Hash {
-    use commonware_codec::Encode as _;
-    let mut bytes = Vec::new();
-    for (k, v) in writes {
-        bytes.extend_from_slice(&k.encode());
-        if let Some(v) = v {
-            bytes.extend_from_slice(&v.encode());
-        }
+/// The store's error.
+pub type StoreError = commonware_storage::qmdb::Error<mmr::Family>;
+
+/// Reads the records under `keys` from a store into an in-memory view.
+pub async fn read_records<E>(
+    db: &StateDb<E>,
+    keys: impl IntoIterator<Item = Key>,
+) -> Result<MemoryState, StoreError>
+where
+    E: commonware_storage::Context + commonware_runtime::Spawner,
+{
+    let mut writes = Writes::new();
+    for k in keys {
+        let v = db.get(&state_key(&k)).await?;
+        writes.insert(k, v);
     }
-    hash_tagged(b"terrace/node/writes", &[&bytes])
+    let mut records = MemoryState::new();
+    records.apply_owned(writes);
+    Ok(records)
 }
 
 /// The state-sync resolver for a node that never state-syncs: it serves

@@ -7,6 +7,7 @@ use super::{
     hex_hash, payload_summary,
 };
 use crate::{
+    Runtime,
     app::App,
     block::Block,
     chain::Chain,
@@ -20,7 +21,7 @@ use commonware_consensus::{
     simplex::scheme::ed25519::Scheme,
     types::Height,
 };
-use commonware_runtime::{Clock, Metrics, Spawner};
+use commonware_runtime::Spawner;
 use futures::future::BoxFuture;
 use std::sync::Arc;
 use terrace_l1::{
@@ -46,10 +47,7 @@ impl<E: commonware_storage::Context + Spawner> std::fmt::Debug for NodeBackend<E
     }
 }
 
-impl<E> NodeBackend<E>
-where
-    E: commonware_storage::Context + Spawner + Clock + Metrics,
-{
+impl<E: Runtime> NodeBackend<E> {
     /// A backend over a running validator.
     pub fn new(
         chain: Arc<Chain>,
@@ -238,17 +236,11 @@ where
             .genesis()
             .validators
             .iter()
-            .filter_map(|v| {
-                let key = self
-                    .chain
-                    .committee()
-                    .into_iter()
-                    .find(|k| to_hex(&k.encode()) == v.public_key)?;
-                Some(Member {
-                    address: Address::from_public_key(&key),
-                    public_key: v.public_key.clone(),
-                    stake: v.stake,
-                })
+            .zip(self.chain.committee())
+            .map(|(v, key)| Member {
+                address: Address::from_public_key(key),
+                public_key: v.public_key.clone(),
+                stake: v.stake,
             })
             .collect();
         ChainInfo {
@@ -313,10 +305,7 @@ fn describe(
     }
 }
 
-impl<E> Backend for NodeBackend<E>
-where
-    E: commonware_storage::Context + Spawner + Clock + Metrics,
-{
+impl<E: Runtime> Backend for NodeBackend<E> {
     fn submit(&self, tx: Vec<u8>) -> BoxFuture<'_, Result<String, RpcError>> {
         Box::pin(async move {
             self.gossip
