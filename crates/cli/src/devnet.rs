@@ -3,23 +3,21 @@
 //! endpoint each. Running it again resumes the same chain from its data
 //! directory; `--fresh` starts over.
 
-use crate::genesis::{InitArgs, dev_account_key, dev_validator_key};
+use crate::{
+    genesis::{InitArgs, dev_account_key, dev_validator_key},
+    node::{self, NodeSpec},
+};
 use anyhow::{Context as _, Result, bail};
 use commonware_runtime::{Runner as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
 use serde::{Deserialize, Serialize};
 use std::{
     net::{Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
-    sync::Arc,
 };
 use terrace_l1::genesis::Genesis;
-use terrace_mempool::PoolConfig;
 use terrace_node::{
-    chain::Chain,
     engine::Timeouts,
-    net::{self, Peer},
-    rpc::{self, backend::NodeBackend},
-    state::empty_log,
+    net::{Endpoint, Peer},
 };
 use terrace_primitives::{Address, codec::to_hex, keys::Signer as _, keys::private_key_seed};
 
@@ -97,7 +95,8 @@ pub fn read_info(dir: Option<&Path>) -> Result<DevnetInfo> {
     serde_json::from_str(&text).with_context(|| format!("{} is not a devnet file", path.display()))
 }
 
-fn now_ms() -> u64 {
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -191,12 +190,7 @@ pub fn run(args: DevnetArgs) -> Result<()> {
         .with_worker_threads(4)
         .with_storage_directory(dir.join("store"))
         .with_catch_panics(false);
-    let level: tracing::Level = args.log_level.parse().map_err(|_| {
-        anyhow::anyhow!(
-            "log level {:?}: expected error, warn, info, debug or trace",
-            args.log_level
-        )
-    })?;
+    let level = node::log_level(&args.log_level)?;
     let metrics = localhost(args.metrics_port, 0)?;
     println!("metrics       http://{metrics}/metrics  (Prometheus)");
     println!();
@@ -207,38 +201,27 @@ pub fn run(args: DevnetArgs) -> Result<()> {
             Some(metrics),
             None,
         );
-        let mut servers = Vec::new();
-        let mut engines = Vec::new();
+        let mut nodes = Vec::new();
         for i in 0..n {
-            let chain = Arc::new(Chain::new(
-                genesis.clone(),
-                empty_log::<cw_tokio::Context>(),
-                PoolConfig::default(),
-                2,
-            )?);
-            let validator = net::start_validator(
+            let running = node::start(
                 &context,
-                &dev_validator_key(i),
-                peers[i as usize].addr,
-                &peers,
-                chain.clone(),
-                format!("validator-{i}"),
-                Timeouts::LAN,
-                true,
+                &genesis,
+                NodeSpec {
+                    key: &dev_validator_key(i),
+                    endpoint: Endpoint {
+                        listen: peers[i as usize].addr,
+                        dialable: peers[i as usize].addr,
+                        allow_private: true,
+                    },
+                    peers: &peers,
+                    rpc: rpc_addrs[i as usize],
+                    prefix: format!("validator-{i}"),
+                    timeouts: Timeouts::LAN,
+                },
             )
             .await?;
-            let backend = Arc::new(NodeBackend::new(
-                chain.clone(),
-                validator.stateful.clone(),
-                validator.gossip.clone(),
-                validator.marshal.clone(),
-            ));
-            let (_, handle) = rpc::serve(rpc_addrs[i as usize], backend)
-                .await
-                .with_context(|| format!("cannot serve JSON-RPC on {}", rpc_addrs[i as usize]))?;
-            servers.push(handle);
             if i == 0 {
-                let mut feed = chain.subscribe();
+                let mut feed = running.chain.subscribe();
                 context.child("log").spawn(move |_| async move {
                     while let Ok(b) = feed.recv().await {
                         if !b.transactions.is_empty() {
@@ -254,18 +237,13 @@ pub fn run(args: DevnetArgs) -> Result<()> {
                     }
                 });
             }
-            engines.push(validator.engine);
+            nodes.push(running);
         }
         println!("running; Ctrl-C stops (the chain resumes on the next start)");
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl-C")?;
+        node::shutdown_signal().await?;
         println!("stopping");
-        for s in servers {
-            let _ = s.stop();
-        }
-        for e in engines {
-            e.abort();
+        for running in nodes {
+            running.stop();
         }
         Ok(())
     });

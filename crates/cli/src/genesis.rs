@@ -99,6 +99,176 @@ pub fn init(args: &InitArgs) -> Result<()> {
     Ok(())
 }
 
+/// Options of `terrace genesis network`.
+#[derive(clap::Args, Debug)]
+pub struct NetworkArgs {
+    /// Directory to write the genesis and one sub-directory per node into.
+    #[arg(long, default_value = "terrace-network")]
+    pub out: PathBuf,
+    /// Validators (one `terrace node` process each).
+    #[arg(long, default_value_t = 4)]
+    pub validators: u32,
+    /// Funded dev accounts (keys from public seeds, as in the devnet).
+    #[arg(long, default_value_t = 10)]
+    pub accounts: u32,
+    /// Chain id.
+    #[arg(long, default_value_t = 1337)]
+    pub chain_id: u64,
+    /// Host the nodes listen on and dial each other at.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// P2P port of node 0 (node i uses port + i).
+    #[arg(long, default_value_t = 30400)]
+    pub p2p_port: u16,
+    /// JSON-RPC port of node 0 (node i uses port + i).
+    #[arg(long, default_value_t = 8645)]
+    pub rpc_port: u16,
+    /// Consensus timing: lan or wan.
+    #[arg(long, value_enum, default_value = "lan")]
+    pub profile: ProfileArg,
+    /// Derive the validator keys from public seeds (`validatorN` in `terrace
+    /// l1`), as the devnet does, instead of generating secret ones.
+    #[arg(long)]
+    pub dev_keys: bool,
+    /// Replace an existing directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--profile` values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum ProfileArg {
+    /// One machine or a LAN.
+    Lan,
+    /// Validators across regions.
+    Wan,
+}
+
+fn port(base: u16, i: u32) -> Result<u16> {
+    u32::from(base)
+        .checked_add(i)
+        .and_then(|p| u16::try_from(p).ok())
+        .context("port out of range")
+}
+
+/// Writes `genesis.toml`, `node-i/{node.toml, validator.key}` for each
+/// validator and `devnet.json` (so `terrace l1 --data-dir DIR` finds the
+/// network). Returns the node configuration paths.
+pub fn network(args: &NetworkArgs) -> Result<Vec<PathBuf>> {
+    use crate::node::{NodeConfig, PeerConfig, Profile, write_key_file};
+    if args.validators == 0 {
+        bail!("a chain needs at least one validator");
+    }
+    if args.out.exists() {
+        if !args.force {
+            bail!("{} exists; pass --force to replace it", args.out.display());
+        }
+        std::fs::remove_dir_all(&args.out)
+            .with_context(|| format!("cannot remove {}", args.out.display()))?;
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let keys = (0..args.validators)
+        .map(|i| {
+            if args.dev_keys {
+                Ok(dev_validator_key(i))
+            } else {
+                crate::keystore::generate()
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut genesis = devnet(&InitArgs {
+        out: PathBuf::new(),
+        chain_id: args.chain_id,
+        accounts: args.accounts,
+        validators: args.validators,
+        balance: 10_000,
+        stake: 1_000,
+        force: true,
+    })?;
+    for (v, key) in genesis.validators.iter_mut().zip(&keys) {
+        v.public_key = to_hex(key.public_key().as_ref());
+    }
+    genesis.timestamp_ms = crate::devnet::now_ms();
+    genesis.validate()?;
+    std::fs::write(args.out.join("genesis.toml"), genesis.to_toml())?;
+    let peers = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            Ok(PeerConfig {
+                key: to_hex(k.public_key().as_ref()),
+                address: (args.host, port(args.p2p_port, i as u32)?).into(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut paths = Vec::new();
+    let mut rpcs = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let dir = args.out.join(format!("node-{i}"));
+        std::fs::create_dir_all(&dir)?;
+        write_key_file(&dir.join("validator.key"), key)?;
+        let rpc = std::net::SocketAddr::from((args.host, port(args.rpc_port, i as u32)?));
+        rpcs.push(format!("http://{rpc}"));
+        let config = NodeConfig {
+            genesis: "../genesis.toml".into(),
+            data_dir: "data".into(),
+            key_file: "validator.key".into(),
+            p2p: peers[i].address,
+            p2p_external: None,
+            allow_private_addresses: true,
+            rpc,
+            metrics: None,
+            log_level: "info".into(),
+            profile: match args.profile {
+                ProfileArg::Lan => Profile::Lan,
+                ProfileArg::Wan => Profile::Wan,
+            },
+            peers: peers
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, p)| p.clone())
+                .collect(),
+        };
+        let path = dir.join("node.toml");
+        std::fs::write(&path, config.to_toml()?)?;
+        paths.push(path);
+    }
+    let info = crate::devnet::DevnetInfo {
+        chain_id: args.chain_id,
+        rpc: rpcs[0].clone(),
+        rpcs,
+        accounts: genesis.accounts.iter().map(|a| a.address).collect(),
+        validators: keys
+            .iter()
+            .map(|k| Address::from_public_key(&k.public_key()))
+            .collect(),
+    };
+    std::fs::write(
+        args.out.join("devnet.json"),
+        serde_json::to_string_pretty(&info)?,
+    )?;
+    Ok(paths)
+}
+
+/// `terrace genesis network`: writes the files and says how to start.
+pub fn network_command(args: &NetworkArgs) -> Result<()> {
+    let paths = network(args)?;
+    println!(
+        "wrote {} validators' configurations under {} (chain id {})",
+        paths.len(),
+        args.out.display(),
+        args.chain_id
+    );
+    println!("start each node in its own terminal (or machine):");
+    for p in &paths {
+        println!("  terrace node --config {}", p.display());
+    }
+    println!("then: terrace l1 status --data-dir {}", args.out.display());
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +300,47 @@ mod tests {
             state.circulating(),
             Some(Amount(3 * 5 * TOKEN + 2 * 7 * TOKEN))
         );
+    }
+
+    #[test]
+    fn network_writes_a_consistent_genesis_and_node_configs() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = NetworkArgs {
+            out: dir.path().join("net"),
+            validators: 3,
+            accounts: 2,
+            chain_id: 5,
+            host: [127, 0, 0, 1].into(),
+            p2p_port: 40000,
+            rpc_port: 41000,
+            profile: ProfileArg::Lan,
+            dev_keys: false,
+            force: false,
+        };
+        let paths = network(&args).unwrap();
+        assert_eq!(paths.len(), 3);
+        assert!(
+            network(&args).is_err(),
+            "refuses to replace without --force"
+        );
+        let genesis =
+            Genesis::from_toml(&std::fs::read_to_string(args.out.join("genesis.toml")).unwrap())
+                .unwrap();
+        for (i, path) in paths.iter().enumerate() {
+            let config = crate::node::NodeConfig::load(path).unwrap();
+            let key = crate::node::read_key_file(&config.key_file).unwrap();
+            assert_eq!(
+                genesis.validators[i].public_key,
+                to_hex(key.public_key().as_ref()),
+                "node {i} holds the key of genesis validator {i}"
+            );
+            assert_eq!(config.p2p.port(), 40000 + i as u16);
+            assert_eq!(config.rpc.port(), 41000 + i as u16);
+            assert_eq!(config.peers.len(), 2, "every other validator is a peer");
+            assert!(config.peers.iter().all(|p| p.address != config.p2p));
+        }
+        let info = crate::devnet::read_info(Some(&args.out)).unwrap();
+        assert_eq!(info.rpc, "http://127.0.0.1:41000");
     }
 
     #[test]

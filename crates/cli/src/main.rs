@@ -6,6 +6,7 @@ mod devnet;
 mod genesis;
 mod keystore;
 mod l1;
+mod node;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -27,6 +28,8 @@ struct Cli {
 enum Command {
     /// Run a local network: N validators on 127.0.0.1 with JSON-RPC.
     Devnet(devnet::DevnetArgs),
+    /// Run one validator as its own process (see `terrace genesis network`).
+    Node(node::NodeArgs),
     /// Talk to an L1 node: balances, transfers, blocks, transactions.
     #[command(subcommand)]
     L1(l1::L1Command),
@@ -83,6 +86,9 @@ enum KeysCommand {
 enum GenesisCommand {
     /// Write a devnet genesis with funded dev accounts and validators.
     Init(genesis::InitArgs),
+    /// Write the genesis and node configurations of an N-validator network
+    /// of separate `terrace node` processes.
+    Network(genesis::NetworkArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -172,6 +178,8 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Devnet(args) => devnet::run(args)?,
+        Command::Node(args) => node::run(args)?,
+        Command::Genesis(GenesisCommand::Network(args)) => genesis::network_command(&args)?,
         Command::L1(cmd) => l1::run(cmd)?,
         Command::Keys(KeysCommand::New {
             store,

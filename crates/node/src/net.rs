@@ -4,7 +4,7 @@
 
 use crate::{
     chain::Chain,
-    engine::{self, Channels, Timeouts, Validator, ValidatorConfig},
+    engine::{self, Channels, Validator, ValidatorConfig},
 };
 use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_cryptography::ChaCha20Poly1305;
@@ -36,32 +36,54 @@ pub enum NetError {
     /// Two committee members share a key.
     #[error("duplicate key in the committee")]
     DuplicateKey,
+    /// A configured peer's key is not in the committee.
+    #[error("the peer at {0} is not in the committee")]
+    UnknownPeer(SocketAddr),
 }
 
-/// Starts a validator listening on `listen`, dialing the other `peers`.
-/// `local` allows private and loopback addresses (devnets).
-#[allow(clippy::too_many_arguments)]
+/// Where a validator listens and how others reach it.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint {
+    /// Local socket to bind.
+    pub listen: SocketAddr,
+    /// The address other validators dial (differs from `listen` behind NAT
+    /// or when binding 0.0.0.0).
+    pub dialable: SocketAddr,
+    /// Accept private and loopback addresses (local and LAN networks).
+    pub allow_private: bool,
+}
+
+/// Starts a validator at `endpoint`. The committee is the chain's
+/// genesis committee; `peers` are the members whose addresses are known
+/// up front (bootstrappers) — discovery learns the rest from them.
 pub async fn start_validator(
     context: &tokio::Context,
     key: &PrivateKey,
-    listen: SocketAddr,
+    endpoint: Endpoint,
     peers: &[Peer],
     chain: Arc<Chain>,
-    prefix: String,
-    timeouts: Timeouts,
-    local: bool,
+    config: ValidatorConfig,
 ) -> Result<Validator<tokio::Context>, NetError> {
     let me = key.public_key();
-    let committee: Set<PublicKey> = peers
+    let committee: Set<PublicKey> = chain
+        .committee()
         .iter()
-        .map(|p| p.key.clone())
+        .cloned()
         .try_collect()
         .map_err(|_| NetError::DuplicateKey)?;
+    if let Some(stranger) = peers
+        .iter()
+        .find(|p| !committee.iter().any(|k| k == &p.key))
+    {
+        return Err(NetError::UnknownPeer(stranger.addr));
+    }
     if !committee.iter().any(|k| k == &me) {
         return Err(NetError::NotInCommittee);
     }
     let n = u32::try_from(committee.len()).unwrap_or(u32::MAX);
-    let context = context.child("validator").with_attribute("prefix", &prefix);
+    let context = context
+        .child("validator")
+        .with_attribute("prefix", &config.prefix);
     let bootstrappers = peers
         .iter()
         .filter(|p| p.key != me)
@@ -80,22 +102,23 @@ pub async fn start_validator(
     let max_message = engine::max_message_size(n, &chain);
     let mailbox = NZUsize!(1024);
     let peers_per_set = NZUsize!(committee.len().max(1));
-    let config = if local {
+    let network_config = if endpoint.allow_private {
         discovery::Config::local
     } else {
         discovery::Config::recommended
     };
-    let config = config(
+    let network_config = network_config(
         handshake,
         &namespace,
-        listen,
-        listen,
+        endpoint.listen,
+        endpoint.dialable,
         bootstrappers,
         peers_per_set,
         max_message,
         mailbox,
     );
-    let (mut network, mut oracle) = discovery::Network::new(context.child("network"), config);
+    let (mut network, mut oracle) =
+        discovery::Network::new(context.child("network"), network_config);
     oracle.track(0, committee.clone());
     // Per-peer message rates. The inbound mailbox of each channel holds one
     // burst per peer, so these also bound memory.
@@ -113,7 +136,7 @@ pub async fn start_validator(
         Scheme::signer(&namespace, committee, key.clone()).ok_or(NetError::NotInCommittee)?;
     Ok(engine::start(
         context,
-        ValidatorConfig { prefix, timeouts },
+        config,
         chain,
         scheme,
         me,

@@ -19,8 +19,8 @@ use terrace_l1::{
 use terrace_mempool::PoolConfig;
 use terrace_node::{
     chain::Chain,
-    engine::Timeouts,
-    net::{self, Peer},
+    engine::{Timeouts, ValidatorConfig},
+    net,
     rpc::{self, BlockId, L1ApiClient as _, backend::NodeBackend, code},
     state::empty_log,
 };
@@ -98,15 +98,17 @@ fn rpc_rejects_bad_input_with_typed_errors_and_keeps_serving() {
         let v = net::start_validator(
             &context,
             &validator,
-            p2p,
-            &[Peer {
-                key: validator.public_key(),
-                addr: p2p,
-            }],
+            net::Endpoint {
+                listen: p2p,
+                dialable: p2p,
+                allow_private: true,
+            },
+            &[],
             chain.clone(),
-            "v0".into(),
-            Timeouts::LAN,
-            true,
+            ValidatorConfig {
+                prefix: "v0".into(),
+                timeouts: Timeouts::LAN,
+            },
         )
         .await
         .unwrap();

@@ -1,0 +1,246 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Real processes on 127.0.0.1: four `terrace node` processes from
+//! `terrace genesis network`; transfers finalize; one node is killed with
+//! SIGKILL and the chain goes on; restarted, it catches up to the same
+//! state root. Everything goes through the `terrace` binary, as a user
+//! would drive it.
+//!
+//! Waits poll a condition with a generous deadline: the deadline only turns
+//! a hang into a failure, nothing here depends on how fast the machine is.
+
+use serde_json::Value;
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const TERRACE: &str = env!("CARGO_BIN_EXE_terrace");
+const DEADLINE: Duration = Duration::from_secs(300);
+const VALIDATORS: usize = 4;
+
+/// Kills every node when the test ends, however it ends.
+struct Nodes {
+    dir: PathBuf,
+    children: Vec<Option<Child>>,
+}
+
+impl Nodes {
+    fn config(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("node-{i}")).join("node.toml")
+    }
+
+    fn start(&mut self, i: usize) {
+        let log = |name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join(format!("node-{i}.{name}")))
+                .unwrap()
+        };
+        let child = Command::new(TERRACE)
+            .args(["node", "--log-level", "warn", "--config"])
+            .arg(self.config(i))
+            .stdout(log("out"))
+            .stderr(log("err"))
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn terrace node");
+        self.children[i] = Some(child);
+    }
+
+    fn kill(&mut self, i: usize) {
+        if let Some(mut c) = self.children[i].take() {
+            c.kill().expect("SIGKILL"); // Child::kill is SIGKILL on Unix
+            c.wait().unwrap();
+        }
+    }
+
+    fn logs(&self) -> String {
+        let mut all = String::new();
+        for i in 0..VALIDATORS {
+            for name in ["out", "err"] {
+                let path = self.dir.join(format!("node-{i}.{name}"));
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                let tail: String = text
+                    .lines()
+                    .rev()
+                    .take(20)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                all.push_str(&format!("--- node-{i}.{name}\n{tail}\n"));
+            }
+        }
+        all
+    }
+}
+
+impl Drop for Nodes {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.kill(i);
+        }
+    }
+}
+
+/// A base port with `n` free ports after it, for p2p and RPC.
+fn free_ports(n: u16) -> u16 {
+    assert!(2 * n <= 10);
+    let pid = std::process::id();
+    // Below Linux's ephemeral range (32768+), in slots of 10 ports.
+    (0..400u32)
+        .map(|k| 20_000 + ((pid + k * 131) % 1_200) as u16 * 10)
+        .find(|base| (0..2 * n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()))
+        .expect("no free ports")
+}
+
+fn terrace(args: &[&str]) -> Result<Value, String> {
+    let out = Command::new(TERRACE)
+        .args(args)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| format!("{e}: {:?}", out.stdout))
+}
+
+fn rpc_url(port: u16, i: usize) -> String {
+    format!("http://127.0.0.1:{}", port + i as u16)
+}
+
+fn status(port: u16, i: usize) -> Option<Value> {
+    terrace(&["l1", "status", "--json", "--rpc", &rpc_url(port, i)]).ok()
+}
+
+fn finalized_height(port: u16, i: usize) -> Option<u64> {
+    status(port, i)?["finalizedHeight"].as_u64()
+}
+
+fn wait_for(what: &str, nodes: &Nodes, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "timed out waiting for {what}\n{}",
+            nodes.logs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn send(dir: &Path, from: &str, to: &str, rpc: &str) -> Value {
+    terrace(&[
+        "l1",
+        "send",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--amount",
+        "1",
+        "--wait",
+        "--json",
+        "--rpc",
+        rpc,
+        "--data-dir",
+        dir.to_str().unwrap(),
+    ])
+    .expect("transfer finalizes")
+}
+
+fn state_root(port: u16, i: usize, height: u64) -> String {
+    let b = terrace(&[
+        "l1",
+        "block",
+        &height.to_string(),
+        "--json",
+        "--rpc",
+        &rpc_url(port, i),
+    ])
+    .expect("block");
+    b["stateRoot"].as_str().expect("stateRoot").to_string()
+}
+
+#[test]
+fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let base = free_ports(VALIDATORS as u16);
+    let (p2p, rpc) = (base, base + VALIDATORS as u16);
+    let out = Command::new(TERRACE)
+        .args(["genesis", "network", "--validators", "4", "--out"])
+        .arg(&dir)
+        .args([
+            "--p2p-port",
+            &p2p.to_string(),
+            "--rpc-port",
+            &rpc.to_string(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut nodes = Nodes {
+        dir: dir.clone(),
+        children: (0..VALIDATORS).map(|_| None).collect(),
+    };
+    for i in 0..VALIDATORS {
+        nodes.start(i);
+    }
+    wait_for("every node to finalize block 2", &nodes, || {
+        (0..VALIDATORS).all(|i| finalized_height(rpc, i).is_some_and(|h| h >= 2))
+    });
+
+    // Transfers through node 0 finalize.
+    for k in 0..3 {
+        let t = send(&dir, "dev0", &format!("dev{}", k + 1), &rpc_url(rpc, 0));
+        assert_eq!(t["receipt"]["status"], "success", "{t}");
+    }
+
+    // SIGKILL node 3: three of four is still a quorum.
+    nodes.kill(3);
+    let before = finalized_height(rpc, 0).unwrap();
+    for k in 0..3 {
+        let t = send(&dir, "dev4", &format!("dev{}", k + 5), &rpc_url(rpc, 1));
+        assert_eq!(t["receipt"]["status"], "success", "{t}");
+    }
+    wait_for("the chain to go on without node 3", &nodes, || {
+        finalized_height(rpc, 0).is_some_and(|h| h >= before + 5)
+    });
+
+    // Restart it from its data directory: it catches up.
+    nodes.start(3);
+    let target = finalized_height(rpc, 0).unwrap();
+    wait_for("node 3 to catch up", &nodes, || {
+        finalized_height(rpc, 3).is_some_and(|h| h >= target)
+    });
+    let root = state_root(rpc, 0, target);
+    for i in 1..VALIDATORS {
+        assert_eq!(
+            state_root(rpc, i, target),
+            root,
+            "node {i} agrees on the state root at height {target}"
+        );
+    }
+    let balance = |i: usize| {
+        terrace(&["l1", "balance", "dev5", "--json", "--rpc", &rpc_url(rpc, i)]).unwrap()["balance"]
+            .clone()
+    };
+    wait_for("node 3 to serve the transfer it missed", &nodes, || {
+        balance(3) == balance(0)
+    });
+    // And it keeps finalizing with the others.
+    let now = finalized_height(rpc, 0).unwrap();
+    wait_for("node 3 to follow new blocks", &nodes, || {
+        finalized_height(rpc, 3).is_some_and(|h| h > now)
+    });
+}
