@@ -71,6 +71,9 @@ pub enum Failure {
     AlreadySlashed = 6,
     /// Staking or unstaking zero.
     ZeroAmount = 7,
+    /// The evidence is from an epoch before the previous one (or a future
+    /// one): its committee is no longer kept.
+    EvidenceExpired = 8,
 }
 
 impl Failure {
@@ -84,6 +87,7 @@ impl Failure {
             InvalidEvidence,
             AlreadySlashed,
             ZeroAmount,
+            EvidenceExpired,
         ]
         .into_iter()
         .find(|f| *f as u8 == v)
@@ -216,34 +220,77 @@ pub fn touched_keys(
 ) -> Vec<Key> {
     let mut keys = tx.base_keys(height, params);
     if let Payload::Slash { evidence: bytes } = &tx.tx().payload
-        && let Ok(offense) = evidence.verify(bytes)
+        && let Ok(epoch) = evidence.epoch(bytes)
     {
-        keys.push(Key::Validator(offense.offender));
-        keys.push(Key::Slashed(offense.id));
+        // The offender is known only once the committee is read: a node
+        // fetches its keys in a second step.
+        keys.push(Key::Committee(epoch));
     }
     keys
 }
 
-/// The keys every block touches regardless of its transactions.
-pub fn block_keys(env: &BlockEnv) -> Vec<Key> {
-    vec![
+/// The keys a slash touches beyond [`touched_keys`], once the committee of
+/// the evidence's epoch is readable.
+pub fn slash_keys(
+    tx: &CheckedTransaction,
+    state: &(impl StateReader + ?Sized),
+    evidence: &impl EvidenceVerifier,
+) -> Vec<Key> {
+    let Payload::Slash { evidence: bytes } = &tx.tx().payload else {
+        return Vec::new();
+    };
+    let offense = evidence
+        .epoch(bytes)
+        .ok()
+        .and_then(|epoch| state.committee(epoch))
+        .and_then(|committee| evidence.verify(bytes, &committee).ok());
+    match offense {
+        Some(o) => vec![Key::Validator(o.offender), Key::Slashed(o.id)],
+        None => Vec::new(),
+    }
+}
+
+/// The keys every block touches regardless of its transactions; the last
+/// block of an epoch also reads the validator index and the committees.
+pub fn block_keys(env: &BlockEnv, params: &ChainParams) -> Vec<Key> {
+    let mut keys = vec![
         Key::Account(env.proposer),
         Key::Totals,
         Key::Unbonding(env.height),
-    ]
+    ];
+    if params.is_epoch_end(env.height) {
+        let epoch = params.epoch_of(env.height);
+        keys.push(Key::Validators);
+        keys.push(Key::Committee(epoch));
+        keys.push(Key::Committee(epoch.saturating_add(1)));
+        if let Some(previous) = epoch.checked_sub(1) {
+            keys.push(Key::Committee(previous));
+        }
+    }
+    keys
 }
 
-/// The keys the end of block `env.height` touches to release matured
-/// unbonding entries: known only once [`Key::Unbonding`] of that height is
-/// read, so a node prefetches them in a second step.
-pub fn release_keys(state: &(impl StateReader + ?Sized), env: &BlockEnv) -> Vec<Key> {
-    match state.get(&Key::Unbonding(env.height)) {
+/// The keys the end of block `env.height` touches that are known only once
+/// [`block_keys`] are read: the validators whose unbonding entries mature
+/// (listed under [`Key::Unbonding`]) and, at an epoch's end, every
+/// validator the next committee is chosen from. A node prefetches them in a
+/// second step.
+pub fn release_keys(
+    state: &(impl StateReader + ?Sized),
+    env: &BlockEnv,
+    params: &ChainParams,
+) -> Vec<Key> {
+    let mut keys: Vec<Key> = match state.get(&Key::Unbonding(env.height)) {
         Some(Value::Unbonding(queue)) => queue
             .iter()
             .flat_map(|a| [Key::Validator(*a), Key::Account(*a)])
             .collect(),
         _ => Vec::new(),
+    };
+    if params.is_epoch_end(env.height) {
+        keys.extend(state.validators().into_iter().map(Key::Validator));
     }
+    keys
 }
 
 /// Executes one block's transactions one at a time over an overlay.
@@ -428,7 +475,15 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         if amount.is_zero() {
             return Ok(Some(Failure::ZeroAmount));
         }
-        let mut validator = self.overlay.validator(&tx.sender).unwrap_or(Validator {
+        let existing = self.overlay.validator(&tx.sender);
+        if existing.is_none() {
+            let mut index = self.overlay.validators();
+            if let Err(pos) = index.binary_search(&tx.sender) {
+                index.insert(pos, tx.sender);
+            }
+            writes.push((Key::Validators, Value::Validators(index)));
+        }
+        let mut validator = existing.unwrap_or(Validator {
             public_key: tx.signed.public_key.clone(),
             stake: Amount::ZERO,
             unbonding: Vec::new(),
@@ -501,7 +556,18 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         burned: &mut Amount,
         writes: &mut Vec<(Key, Value)>,
     ) -> Result<Option<Failure>, TxError> {
-        let Ok(offense) = self.evidence.verify(evidence) else {
+        let Ok(epoch) = self.evidence.epoch(evidence) else {
+            return Ok(Some(Failure::InvalidEvidence));
+        };
+        // Accepted during the offense's epoch and the next one.
+        let current = self.params.epoch_of(self.env.height);
+        if epoch > current || epoch.saturating_add(1) < current {
+            return Ok(Some(Failure::EvidenceExpired));
+        }
+        let Some(committee) = self.overlay.committee(epoch) else {
+            return Ok(Some(Failure::EvidenceExpired));
+        };
+        let Ok(offense) = self.evidence.verify(evidence, &committee) else {
             return Ok(Some(Failure::InvalidEvidence));
         };
         if self.overlay.get(&Key::Slashed(offense.id)).is_some() {
@@ -540,6 +606,32 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         Ok(None)
     }
 
+    /// At the end of an epoch's last block: records the next epoch's
+    /// committee from the staking state (keeping the current one if nobody
+    /// is eligible, so the chain never halts for want of a committee), and
+    /// forgets the previous epoch's, whose evidence expires now.
+    fn choose_next_committee(&mut self) {
+        let epoch = self.params.epoch_of(self.env.height);
+        let validators: Vec<Validator> = self
+            .overlay
+            .validators()
+            .iter()
+            .filter_map(|a| self.overlay.validator(a))
+            .collect();
+        let max = usize::try_from(self.params.committee_size_max).unwrap_or(usize::MAX);
+        let mut next = crate::staking::select_committee(&validators, max);
+        if next.is_empty() {
+            next = self.overlay.committee(epoch).unwrap_or_default();
+        }
+        self.overlay.put(
+            Key::Committee(epoch.saturating_add(1)),
+            Some(Value::Committee(next)),
+        );
+        if let Some(previous) = epoch.checked_sub(1) {
+            self.overlay.put(Key::Committee(previous), None);
+        }
+    }
+
     /// Ends the block: releases due unbonding entries, pays the proposer,
     /// updates totals, computes roots and the next base fee.
     pub fn finish(mut self) -> Result<BlockOutput, BlockError> {
@@ -571,6 +663,9 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
                     .put(Key::Account(address), Some(Value::Account(account)));
             }
             self.overlay.put(Key::Unbonding(height), None);
+        }
+        if self.params.is_epoch_end(height) {
+            self.choose_next_committee();
         }
         let reward = self.params.block_reward;
         let mut proposer = self.overlay.account(&self.env.proposer);

@@ -165,6 +165,8 @@ impl Genesis {
                 })),
             );
         }
+        let mut records = Vec::new();
+        let mut index = Vec::new();
         for (key, v) in self.validator_keys()?.into_iter().zip(&self.validators) {
             minted = minted.checked_add(v.stake).ok_or(GenesisError::Overflow)?;
             let address = Address::from_public_key(&key);
@@ -174,11 +176,22 @@ impl Genesis {
                 unbonding: Vec::new(),
                 jailed: false,
             };
+            index.push(address);
             writes.insert(
                 Key::Validator(address),
-                Some(Value::Validator(Box::new(record))),
+                Some(Value::Validator(Box::new(record.clone()))),
             );
+            records.push(record);
         }
+        index.sort();
+        writes.insert(Key::Validators, Some(Value::Validators(index)));
+        let max = usize::try_from(self.params.committee_size_max).unwrap_or(usize::MAX);
+        writes.insert(
+            Key::Committee(0),
+            Some(Value::Committee(crate::staking::select_committee(
+                &records, max,
+            ))),
+        );
         writes.insert(
             Key::Totals,
             Some(Value::Totals(Totals {

@@ -68,6 +68,11 @@ pub struct ChainParams {
     pub slash_reporter_reward_bps: u32,
     /// Target time between blocks, in milliseconds (used by the node).
     pub block_time_ms: u64,
+    /// Blocks per epoch. The committee of epoch e + 1 is chosen from the
+    /// staking state at the end of epoch e's last block.
+    pub epoch_length_blocks: u64,
+    /// Most validators in a committee: the top stakes, equal weight.
+    pub committee_size_max: u32,
 }
 
 impl Default for ChainParams {
@@ -87,6 +92,8 @@ impl Default for ChainParams {
             slash_fraction_bps: 1_000,
             slash_reporter_reward_bps: 1_000,
             block_time_ms: 250,
+            epoch_length_blocks: 240,
+            committee_size_max: 100,
         }
     }
 }
@@ -105,6 +112,17 @@ pub enum ParamsError {
 }
 
 impl ChainParams {
+    /// The epoch block `height` belongs to (genesis is in epoch 0).
+    pub fn epoch_of(&self, height: u64) -> u64 {
+        height / self.epoch_length_blocks.max(1)
+    }
+
+    /// Whether block `height` is the last of its epoch: executing it fixes
+    /// the next epoch's committee.
+    pub fn is_epoch_end(&self, height: u64) -> bool {
+        height % self.epoch_length_blocks.max(1) == self.epoch_length_blocks.max(1) - 1
+    }
+
     /// Checks the parameters are consistent.
     pub fn validate(&self) -> Result<(), ParamsError> {
         let bad = |name, why| Err(ParamsError::Invalid { name, why });
@@ -140,6 +158,20 @@ impl ChainParams {
         }
         if self.block_time_ms == 0 {
             return bad("block_time_ms", "must be positive");
+        }
+        if self.epoch_length_blocks < 2 {
+            return bad("epoch_length_blocks", "must be at least 2");
+        }
+        if self.committee_size_max == 0 {
+            return bad("committee_size_max", "must be positive");
+        }
+        // Evidence from epoch e is accepted until the end of epoch e + 1, so
+        // stake must stay slashable for two epochs after an unstake.
+        if self.unbonding_delay_blocks < self.epoch_length_blocks.saturating_mul(2) {
+            return bad(
+                "unbonding_delay_blocks",
+                "must be at least 2 × epoch_length_blocks (the evidence window)",
+            );
         }
         Ok(())
     }

@@ -46,9 +46,43 @@ pub enum EvidenceError {
 
 /// Checks equivocation evidence. Implemented by the consensus engine's
 /// evidence type; must be pure and deterministic.
+///
+/// Votes are numbered by their signer's place in the committee of the
+/// vote's epoch, so evidence is checked in two steps: [`Self::epoch`] reads
+/// which epoch it is from (decoding only), the executor looks that epoch's
+/// committee up in the state, and [`Self::verify`] checks the signatures.
 pub trait EvidenceVerifier {
-    /// Verifies `evidence` and names the offense it proves.
-    fn verify(&self, evidence: &[u8]) -> Result<Offense, EvidenceError>;
+    /// The epoch the evidence's votes were cast in.
+    fn epoch(&self, evidence: &[u8]) -> Result<u64, EvidenceError>;
+    /// Verifies `evidence` against `committee` (the epoch's, sorted by key
+    /// bytes) and names the offense it proves.
+    fn verify(&self, evidence: &[u8], committee: &[PublicKey]) -> Result<Offense, EvidenceError>;
+}
+
+/// The committee a staking state yields: validators that are not jailed and
+/// have bonded stake, the `max` largest stakes (ties broken by key bytes),
+/// sorted by key bytes — the order consensus numbers participants in. Every
+/// member weighs the same in consensus.
+pub fn select_committee<'a>(
+    validators: impl IntoIterator<Item = &'a crate::state::Validator>,
+    max: usize,
+) -> Vec<PublicKey> {
+    let mut eligible: Vec<&crate::state::Validator> = validators
+        .into_iter()
+        .filter(|v| !v.jailed && !v.stake.is_zero())
+        .collect();
+    eligible.sort_by(|a, b| {
+        b.stake
+            .cmp(&a.stake)
+            .then_with(|| a.public_key.as_ref().cmp(b.public_key.as_ref()))
+    });
+    let mut committee: Vec<PublicKey> = eligible
+        .into_iter()
+        .take(max)
+        .map(|v| v.public_key.clone())
+        .collect();
+    committee.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+    committee
 }
 
 /// Evidence that one key signed two different blocks for the same view.
@@ -61,6 +95,8 @@ pub trait EvidenceVerifier {
 pub struct DoubleVote {
     /// The signer.
     pub public_key: PublicKey,
+    /// The epoch of the votes.
+    pub epoch: u64,
     /// The view both votes are for.
     pub view: u64,
     /// First block voted for.
@@ -77,23 +113,30 @@ pub struct DoubleVote {
 pub const VOTE_NAMESPACE: &[u8] = b"terrace/l1/vote";
 
 /// The bytes a vote signs.
-pub fn vote_message(view: u64, block: &Hash) -> Vec<u8> {
-    let mut m = Vec::with_capacity(40);
+pub fn vote_message(epoch: u64, view: u64, block: &Hash) -> Vec<u8> {
+    let mut m = Vec::with_capacity(48);
+    m.extend_from_slice(&epoch.to_be_bytes());
     m.extend_from_slice(&view.to_be_bytes());
     m.extend_from_slice(block.as_ref());
     m
 }
 
 impl DoubleVote {
-    /// Signs two conflicting votes (for tests and the lab's equivocation scenario).
+    /// Signs two conflicting votes in epoch 0 (for tests and benches).
     pub fn sign(key: &PrivateKey, view: u64, block_a: Hash, block_b: Hash) -> Self {
+        Self::sign_in(key, 0, view, block_a, block_b)
+    }
+
+    /// Signs two conflicting votes in `epoch`.
+    pub fn sign_in(key: &PrivateKey, epoch: u64, view: u64, block_a: Hash, block_b: Hash) -> Self {
         Self {
             public_key: key.public_key(),
+            epoch,
             view,
             block_a,
-            signature_a: key.sign(VOTE_NAMESPACE, &vote_message(view, &block_a)),
+            signature_a: key.sign(VOTE_NAMESPACE, &vote_message(epoch, view, &block_a)),
             block_b,
-            signature_b: key.sign(VOTE_NAMESPACE, &vote_message(view, &block_b)),
+            signature_b: key.sign(VOTE_NAMESPACE, &vote_message(epoch, view, &block_b)),
         }
     }
 
@@ -108,9 +151,20 @@ impl DoubleVote {
 pub struct DoubleVoteVerifier;
 
 impl EvidenceVerifier for DoubleVoteVerifier {
-    fn verify(&self, evidence: &[u8]) -> Result<Offense, EvidenceError> {
+    fn epoch(&self, evidence: &[u8]) -> Result<u64, EvidenceError> {
+        DoubleVote::decode(commonware_codec::Copying(evidence))
+            .map(|ev| ev.epoch)
+            .map_err(|e| EvidenceError::Malformed(e.to_string()))
+    }
+
+    fn verify(&self, evidence: &[u8], committee: &[PublicKey]) -> Result<Offense, EvidenceError> {
         let ev = DoubleVote::decode(commonware_codec::Copying(evidence))
             .map_err(|e| EvidenceError::Malformed(e.to_string()))?;
+        if !committee.contains(&ev.public_key) {
+            return Err(EvidenceError::Invalid(
+                "the signer is not in the epoch's committee",
+            ));
+        }
         if ev.block_a == ev.block_b {
             return Err(EvidenceError::Invalid("both votes are for the same block"));
         }
@@ -121,7 +175,7 @@ impl EvidenceVerifier for DoubleVoteVerifier {
             keys::verify(
                 &ev.public_key,
                 VOTE_NAMESPACE,
-                &vote_message(ev.view, block),
+                &vote_message(ev.epoch, ev.view, block),
                 sig,
             )
             .map_err(|_| EvidenceError::Invalid("a vote signature does not verify"))?;
@@ -129,7 +183,11 @@ impl EvidenceVerifier for DoubleVoteVerifier {
         let offender = Address::from_public_key(&ev.public_key);
         let id = hash_tagged(
             b"terrace/l1/offense/double-vote",
-            &[ev.public_key.as_ref(), &ev.view.to_be_bytes()],
+            &[
+                ev.public_key.as_ref(),
+                &ev.epoch.to_be_bytes(),
+                &ev.view.to_be_bytes(),
+            ],
         );
         Ok(Offense { offender, id })
     }
@@ -138,6 +196,7 @@ impl EvidenceVerifier for DoubleVoteVerifier {
 impl Write for DoubleVote {
     fn write(&self, buf: &mut impl BufMut) {
         self.public_key.write(buf);
+        UInt(self.epoch).write(buf);
         UInt(self.view).write(buf);
         self.block_a.write(buf);
         self.signature_a.write(buf);
@@ -148,7 +207,7 @@ impl Write for DoubleVote {
 
 impl EncodeSize for DoubleVote {
     fn encode_size(&self) -> usize {
-        32 + UInt(self.view).encode_size() + 2 * (32 + 64)
+        32 + UInt(self.epoch).encode_size() + UInt(self.view).encode_size() + 2 * (32 + 64)
     }
 }
 
@@ -157,6 +216,7 @@ impl Read for DoubleVote {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         Ok(Self {
             public_key: PublicKey::read(buf)?,
+            epoch: UInt::<u64>::read(buf)?.0,
             view: UInt::<u64>::read(buf)?.0,
             block_a: Hash::read(buf)?,
             signature_a: Signature::read(buf)?,
@@ -175,12 +235,18 @@ mod tests {
     fn double_vote_evidence_verifies_and_names_the_offender() {
         let k = private_key_from_seed([4; 32]);
         let ev = DoubleVote::sign(&k, 7, hash(&[b"a"]), hash(&[b"b"]));
-        let off = DoubleVoteVerifier.verify(&ev.to_bytes()).unwrap();
+        let committee = [k.public_key()];
+        let off = DoubleVoteVerifier
+            .verify(&ev.to_bytes(), &committee)
+            .unwrap();
         assert_eq!(off.offender, Address::from_public_key(&k.public_key()));
         // The same offense signed over other blocks has the same id.
         let ev2 = DoubleVote::sign(&k, 7, hash(&[b"c"]), hash(&[b"d"]));
         assert_eq!(
-            DoubleVoteVerifier.verify(&ev2.to_bytes()).unwrap().id,
+            DoubleVoteVerifier
+                .verify(&ev2.to_bytes(), &committee)
+                .unwrap()
+                .id,
             off.id
         );
     }
@@ -189,20 +255,52 @@ mod tests {
     fn forged_or_empty_evidence_is_refused() {
         let k = private_key_from_seed([4; 32]);
         let other = private_key_from_seed([5; 32]);
+        let committee = [k.public_key(), other.public_key()];
         let mut ev = DoubleVote::sign(&k, 7, hash(&[b"a"]), hash(&[b"b"]));
-        ev.signature_b = other.sign(VOTE_NAMESPACE, &vote_message(7, &ev.block_b));
+        ev.signature_b = other.sign(VOTE_NAMESPACE, &vote_message(0, 7, &ev.block_b));
         assert!(matches!(
-            DoubleVoteVerifier.verify(&ev.to_bytes()),
+            DoubleVoteVerifier.verify(&ev.to_bytes(), &committee),
             Err(EvidenceError::Invalid(_))
         ));
         let same = DoubleVote::sign(&k, 7, hash(&[b"a"]), hash(&[b"a"]));
         assert!(matches!(
-            DoubleVoteVerifier.verify(&same.to_bytes()),
+            DoubleVoteVerifier.verify(&same.to_bytes(), &committee),
             Err(EvidenceError::Invalid(_))
         ));
         assert!(matches!(
-            DoubleVoteVerifier.verify(&[1, 2, 3]),
+            DoubleVoteVerifier.verify(&[1, 2, 3], &committee),
             Err(EvidenceError::Malformed(_))
         ));
+        let outsider = DoubleVote::sign(&k, 7, hash(&[b"a"]), hash(&[b"b"]));
+        assert!(
+            matches!(
+                DoubleVoteVerifier.verify(&outsider.to_bytes(), &[other.public_key()]),
+                Err(EvidenceError::Invalid(_))
+            ),
+            "a signer outside the epoch's committee is no offender"
+        );
+    }
+
+    #[test]
+    fn committee_is_the_top_stakes_without_the_jailed_sorted_by_key() {
+        let v = |seed: u8, stake: u128, jailed: bool| crate::state::Validator {
+            public_key: private_key_from_seed([seed; 32]).public_key(),
+            stake: terrace_primitives::Amount(stake),
+            unbonding: Vec::new(),
+            jailed,
+        };
+        let all = [
+            v(1, 10, false),
+            v(2, 30, false),
+            v(3, 30, true),
+            v(4, 0, false),
+            v(5, 20, false),
+        ];
+        let c = select_committee(&all, 2);
+        let mut want = vec![all[1].public_key.clone(), all[4].public_key.clone()];
+        want.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        assert_eq!(c, want, "top two stakes; jailed and zero stake excluded");
+        assert_eq!(select_committee(&all, 10).len(), 3);
+        assert!(select_committee(&all[2..4], 10).is_empty());
     }
 }

@@ -25,6 +25,12 @@ pub enum Key {
     Slashed(Hash),
     /// Chain-wide totals (minted, burned), written once per block.
     Totals,
+    /// Every address that has a validator record: what the committee is
+    /// chosen from at an epoch's end.
+    Validators,
+    /// The committee of an epoch (kept for the current and next epoch, and
+    /// the previous one while its evidence is still accepted).
+    Committee(u64),
 }
 
 /// An account.
@@ -81,6 +87,11 @@ pub enum Value {
     Slashed(u64),
     /// Under [`Key::Totals`].
     Totals(Totals),
+    /// Under [`Key::Validators`]: sorted, without duplicates.
+    Validators(Vec<Address>),
+    /// Under [`Key::Committee`]: consensus keys sorted by their bytes, the
+    /// order consensus numbers participants in.
+    Committee(Vec<PublicKey>),
 }
 
 /// Read access to the state as of the parent block.
@@ -109,6 +120,22 @@ pub trait StateReader {
         match self.get(&Key::Totals) {
             Some(Value::Totals(t)) => t,
             _ => Totals::default(),
+        }
+    }
+
+    /// Addresses with a validator record.
+    fn validators(&self) -> Vec<Address> {
+        match self.get(&Key::Validators) {
+            Some(Value::Validators(v)) => v,
+            _ => Vec::new(),
+        }
+    }
+
+    /// The committee of `epoch`, if recorded.
+    fn committee(&self, epoch: u64) -> Option<Vec<PublicKey>> {
+        match self.get(&Key::Committee(epoch)) {
+            Some(Value::Committee(c)) => Some(c),
+            _ => None,
         }
     }
 }
@@ -269,6 +296,10 @@ impl<S: StateReader + ?Sized> StateReader for Overlay<'_, S> {
 pub const UNBONDING_QUEUE_MAX: usize = 1 << 20;
 /// Most unbonding entries one validator record may hold (decoding bound).
 pub const UNBONDING_ENTRIES_MAX: usize = 1 << 10;
+/// Most addresses the validator index may list (decoding bound).
+pub const VALIDATORS_MAX: usize = 1 << 20;
+/// Most members a committee record may list (decoding bound).
+pub const COMMITTEE_MAX: usize = 1 << 16;
 
 impl Write for Key {
     fn write(&self, buf: &mut impl BufMut) {
@@ -291,6 +322,11 @@ impl Write for Key {
                 id.write(buf);
             }
             Key::Totals => 4u8.write(buf),
+            Key::Validators => 5u8.write(buf),
+            Key::Committee(epoch) => {
+                6u8.write(buf);
+                buf.put_u64(*epoch);
+            }
         }
     }
 }
@@ -301,7 +337,8 @@ impl EncodeSize for Key {
             Key::Account(_) | Key::Validator(_) => Address::LEN,
             Key::Unbonding(_) => 8,
             Key::Slashed(_) => 32,
-            Key::Totals => 0,
+            Key::Totals | Key::Validators => 0,
+            Key::Committee(_) => 8,
         }
     }
 }
@@ -315,6 +352,8 @@ impl Read for Key {
             2 => Key::Unbonding(u64::from_be_bytes(<[u8; 8]>::read(buf)?)),
             3 => Key::Slashed(Hash::read(buf)?),
             4 => Key::Totals,
+            5 => Key::Validators,
+            6 => Key::Committee(u64::from_be_bytes(<[u8; 8]>::read(buf)?)),
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }
@@ -371,6 +410,14 @@ impl Write for Value {
                 t.minted.write(buf);
                 t.burned.write(buf);
             }
+            Value::Validators(list) => {
+                5u8.write(buf);
+                list.write(buf);
+            }
+            Value::Committee(keys) => {
+                6u8.write(buf);
+                keys.write(buf);
+            }
         }
     }
 }
@@ -385,6 +432,8 @@ impl EncodeSize for Value {
             Value::Unbonding(list) => list.encode_size(),
             Value::Slashed(h) => UInt(*h).encode_size(),
             Value::Totals(t) => t.minted.encode_size() + t.burned.encode_size(),
+            Value::Validators(list) => list.encode_size(),
+            Value::Committee(keys) => keys.encode_size(),
         }
     }
 }
@@ -412,6 +461,11 @@ impl Read for Value {
                 minted: Amount::read(buf)?,
                 burned: Amount::read(buf)?,
             }),
+            5 => Value::Validators(Vec::read_cfg(
+                buf,
+                &(RangeCfg::new(0..=VALIDATORS_MAX), ()),
+            )?),
+            6 => Value::Committee(Vec::read_cfg(buf, &(RangeCfg::new(0..=COMMITTEE_MAX), ()))?),
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }

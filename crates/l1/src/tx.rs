@@ -234,7 +234,8 @@ impl CheckedTransaction {
         let sender = Key::Account(self.sender);
         match &self.tx().payload {
             Payload::Transfer { to, .. } => vec![sender, Key::Account(*to)],
-            Payload::Stake { .. } => vec![sender, Key::Validator(self.sender)],
+            // A first stake adds the sender to the validator index.
+            Payload::Stake { .. } => vec![sender, Key::Validator(self.sender), Key::Validators],
             Payload::Unstake { .. } => vec![
                 sender,
                 Key::Validator(self.sender),

@@ -12,7 +12,7 @@ use terrace_l1::{
     block::{Block, ConsensusRound, Header, StateLog},
     execute::{
         BlockExecutor, Failure, block_keys, check_transactions, execute_block, output_digest,
-        release_keys, touched_keys,
+        release_keys, slash_keys, touched_keys,
     },
     genesis::{Genesis, GenesisAccount, GenesisValidator},
     staking::{DoubleVote, DoubleVoteVerifier},
@@ -517,6 +517,100 @@ fn equivocation_is_slashed_once_and_jails_the_offender() {
 }
 
 #[test]
+fn committees_turn_over_at_epoch_ends_and_evidence_expires() {
+    let mut c = Chain::new(2, 3);
+    c.params.epoch_length_blocks = 4;
+    c.params.committee_size_max = 3;
+    let sorted = |mut v: Vec<terrace_primitives::PublicKey>| {
+        v.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        v
+    };
+    let validator = |i: u32| key(10_000 + i).public_key();
+    assert_eq!(
+        c.state.committee(0),
+        Some(sorted((0..3).map(validator).collect())),
+        "genesis records epoch 0's committee"
+    );
+    // Block 1: account 0 stakes more than any validator; validator 1 is
+    // slashed for an equivocation in epoch 0.
+    let stake = c.tx(
+        &key(0),
+        Payload::Stake {
+            amount: Amount(500 * ETHER),
+        },
+    );
+    let ev = DoubleVote::sign_in(&key(10_001), 0, 2, hash(&[b"a"]), hash(&[b"b"]));
+    let slash = c.tx_nonce(
+        &key(0),
+        1,
+        Payload::Slash {
+            evidence: ev.to_bytes(),
+        },
+    );
+    let out = c.block(vec![stake, slash]).unwrap();
+    assert!(out.receipts.iter().all(|r| r.success()));
+    assert_eq!(c.state.validators().len(), 4, "the new staker is indexed");
+    // Block 3 is epoch 0's last: it fixes epoch 1's committee. The jailed
+    // validator is out; the new staker is in, and the committee is capped.
+    while c.height < 2 {
+        c.block(vec![]).unwrap();
+    }
+    assert_eq!(c.state.committee(1), None, "not before the epoch's end");
+    c.block(vec![]).unwrap();
+    assert_eq!(
+        c.state.committee(1),
+        Some(sorted(vec![
+            key(0).public_key(),
+            validator(0),
+            validator(2)
+        ]))
+    );
+    assert!(
+        c.state.committee(0).is_some(),
+        "kept while its evidence counts"
+    );
+    // Through epoch 1's end: epoch 0's committee is forgotten.
+    while c.height < 7 {
+        c.block(vec![]).unwrap();
+    }
+    assert!(c.state.committee(0).is_none());
+    assert!(c.state.committee(2).is_some());
+    // In epoch 2, evidence from epoch 0 has expired; from epoch 1 it names
+    // a committee member or nobody.
+    let old = DoubleVote::sign_in(&key(10_002), 0, 5, hash(&[b"a"]), hash(&[b"b"]));
+    let outsider = DoubleVote::sign_in(&key(10_001), 1, 5, hash(&[b"a"]), hash(&[b"b"]));
+    let future = DoubleVote::sign_in(&key(10_002), 3, 5, hash(&[b"a"]), hash(&[b"b"]));
+    let stake_before = c.state.validator(&addr(&key(10_002))).unwrap().stake;
+    let txs = [old, outsider, future]
+        .iter()
+        .enumerate()
+        .map(|(i, ev)| {
+            c.tx_nonce(
+                &key(1),
+                i as u64,
+                Payload::Slash {
+                    evidence: ev.to_bytes(),
+                },
+            )
+        })
+        .collect();
+    let out = c.block(txs).unwrap();
+    let failures: Vec<_> = out.receipts.iter().map(|r| r.failure).collect();
+    assert_eq!(
+        failures,
+        vec![
+            Some(Failure::EvidenceExpired),
+            Some(Failure::InvalidEvidence),
+            Some(Failure::EvidenceExpired)
+        ]
+    );
+    assert_eq!(
+        c.state.validator(&addr(&key(10_002))).unwrap().stake,
+        stake_before
+    );
+}
+
+#[test]
 fn forged_evidence_pays_its_fee_and_slashes_nobody() {
     let mut c = Chain::new(1, 1);
     let victim = key(10_000);
@@ -594,6 +688,8 @@ fn random_chain(seed: u64, blocks: usize) -> (Chain, Vec<terrace_primitives::Has
     let mut rng = Rng(seed);
     let mut c = Chain::new(12, 3);
     c.params.unbonding_delay_blocks = 4;
+    // Short epochs: committees turn over, evidence expires.
+    c.params.epoch_length_blocks = 3;
     let mut digests = Vec::new();
     let mut nonces: Vec<u64> = vec![0; 12];
     for _ in 0..blocks {
@@ -612,9 +708,16 @@ fn random_chain(seed: u64, blocks: usize) -> (Chain, Vec<terrace_primitives::Has
                 2 => {
                     let v = key(10_000 + rng.below(3) as u32);
                     let view = rng.below(4);
+                    let epoch = c.params.epoch_of(c.height).saturating_sub(rng.below(3));
                     Payload::Slash {
-                        evidence: DoubleVote::sign(&v, view, hash(&[b"a"]), hash(&[b"b"]))
-                            .to_bytes(),
+                        evidence: DoubleVote::sign_in(
+                            &v,
+                            epoch,
+                            view,
+                            hash(&[b"a"]),
+                            hash(&[b"b"]),
+                        )
+                        .to_bytes(),
                     }
                 }
                 _ => transfer(
@@ -652,8 +755,8 @@ fn random_chain(seed: u64, blocks: usize) -> (Chain, Vec<terrace_primitives::Has
             &included,
         )
         .unwrap();
-        let mut declared: BTreeSet<Key> = block_keys(&c.env()).into_iter().collect();
-        declared.extend(release_keys(&c.state, &c.env()));
+        let mut declared: BTreeSet<Key> = block_keys(&c.env(), &c.params).into_iter().collect();
+        declared.extend(release_keys(&c.state, &c.env(), &c.params));
         for tx in &included {
             declared.extend(touched_keys(
                 tx,
@@ -661,6 +764,7 @@ fn random_chain(seed: u64, blocks: usize) -> (Chain, Vec<terrace_primitives::Has
                 &c.params,
                 &DoubleVoteVerifier,
             ));
+            declared.extend(slash_keys(tx, &c.state, &DoubleVoteVerifier));
         }
         let undeclared: Vec<Key> = recording
             .reads

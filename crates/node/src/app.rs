@@ -112,9 +112,9 @@ async fn prefetch<E: StorageContext + Spawner>(
         // empty, as state sync expects of a genesis block.
         view.apply(chain.genesis_writes());
     }
-    let keys = view.missing(block_keys(env).into_iter().chain(extra));
+    let keys = view.missing(block_keys(env, &chain.params).into_iter().chain(extra));
     fetch(batch, &mut view, keys).await?;
-    let release = view.missing(release_keys(&view, env));
+    let release = view.missing(release_keys(&view, env, &chain.params));
     fetch(batch, &mut view, release).await?;
     Some(view)
 }

@@ -9,7 +9,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 use terrace_l1::{
-    BlockExecutor, ChainParams, Key, Receipt, StateReader,
+    BlockExecutor, ChainParams, Key, Receipt, StateReader, Value,
     block::{Block as L1Block, ConsensusRound, Header, StateLog},
     genesis::{Genesis, GenesisError},
     staking::DoubleVoteVerifier,
@@ -146,7 +146,10 @@ impl Chain {
         genesis.validate()?;
         let genesis_writes = genesis.writes()?;
         let genesis_block = genesis_block(&genesis, empty_log)?;
-        let committee = genesis.validator_keys()?;
+        let committee = match genesis_writes.get(&Key::Committee(0)) {
+            Some(Some(Value::Committee(c))) => c.clone(),
+            _ => Vec::new(),
+        };
         let params = genesis.params.clone();
         let (feed, _) = broadcast::channel(1024);
         Ok(Self {
@@ -189,8 +192,8 @@ impl Chain {
         &self.genesis_writes
     }
 
-    /// The committee's consensus keys, in genesis order (fixed at genesis
-    /// for now).
+    /// Epoch 0's committee (genesis validators by stake, capped at
+    /// `committee_size_max`), sorted by key bytes.
     pub fn committee(&self) -> &[PublicKey] {
         &self.committee
     }

@@ -75,6 +75,11 @@ pub fn state_key(key: &Key) -> Hash {
             out[1..].copy_from_slice(&id.as_ref()[..31]);
         }
         Key::Totals => out[0] = 5,
+        Key::Validators => out[0] = 6,
+        Key::Committee(epoch) => {
+            out[0] = 7;
+            out[1..9].copy_from_slice(&epoch.to_be_bytes());
+        }
     }
     Hash::from(out)
 }

@@ -184,6 +184,7 @@ fn failure_name(f: Failure) -> String {
         Failure::InvalidEvidence => "invalid_evidence",
         Failure::AlreadySlashed => "already_slashed",
         Failure::ZeroAmount => "zero_amount",
+        Failure::EvidenceExpired => "evidence_expired",
     }
     .into()
 }
