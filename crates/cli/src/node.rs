@@ -228,10 +228,7 @@ pub async fn start(
         spec.endpoint,
         spec.peers,
         chain.clone(),
-        ValidatorConfig {
-            prefix: spec.prefix,
-            timeouts: spec.timeouts,
-        },
+        ValidatorConfig::new(spec.prefix, spec.timeouts),
     )
     .await?;
     let backend = Arc::new(NodeBackend::new(

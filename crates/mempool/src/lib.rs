@@ -179,6 +179,15 @@ impl Mempool {
         self.senders.keys().copied().collect()
     }
 
+    /// The nonce after `sender`'s highest pooled transaction, if it has any.
+    pub fn next_nonce(&self, sender: &Address) -> Option<u64> {
+        self.senders
+            .get(sender)?
+            .keys()
+            .next_back()
+            .map(|n| n.saturating_add(1))
+    }
+
     /// The state keys every pooled transaction touches at `height`, with
     /// duplicates: what a proposer prefetches before [`Mempool::build`].
     pub fn touched_keys(

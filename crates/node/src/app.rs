@@ -50,6 +50,7 @@ pub type Merkleized<E> = <StateSet<E> as DatabaseSet<E>>::Merkleized;
 #[derive(Clone)]
 pub struct App {
     chain: Arc<Chain>,
+    epochs: futures::channel::mpsc::UnboundedSender<crate::epochs::EpochChange>,
 }
 
 impl std::fmt::Debug for App {
@@ -59,9 +60,13 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// An application over `chain`.
-    pub fn new(chain: Arc<Chain>) -> Self {
-        Self { chain }
+    /// An application over `chain`; the next epoch's committee goes to
+    /// `epochs` when an epoch's last block is finalized.
+    pub fn new(
+        chain: Arc<Chain>,
+        epochs: futures::channel::mpsc::UnboundedSender<crate::epochs::EpochChange>,
+    ) -> Self {
+        Self { chain, epochs }
     }
 }
 
@@ -394,6 +399,25 @@ where
         readers: <StateSet<E> as DatabaseSet<E>>::Readers,
     ) {
         let chain = &self.chain;
+        let height = block.header().height;
+        if chain.params.is_epoch_end(height) {
+            let next = chain.params.epoch_of(height).saturating_add(1);
+            let committee = {
+                let guard = readers.read().await;
+                read_records(&guard, [Key::Committee(next)]).await
+            };
+            match committee.map(|r| terrace_l1::StateReader::committee(&r, next)) {
+                Ok(Some(committee)) => {
+                    let _ = self.epochs.unbounded_send(crate::epochs::EpochChange {
+                        epoch: next,
+                        committee,
+                        boundary: block.hash(),
+                    });
+                }
+                Ok(None) => warn!(height, "epoch's last block recorded no next committee"),
+                Err(e) => warn!(height, error = %e, "cannot read the next committee"),
+            }
+        }
         if let Some(addresses) = chain.audit_addresses() {
             let result = audit(&readers, &addresses).await;
             chain.record_audit(block.header().height, result);

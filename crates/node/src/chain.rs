@@ -2,7 +2,7 @@
 //! receipts of executed blocks, the finalized tip and the feed of finalized
 //! blocks. Locks here are never held across an await.
 
-use crate::{block::Block, rpc::BlockInfo};
+use crate::{block::Block, evidence::SimplexEvidence, rpc::BlockInfo};
 use commonware_codec::EncodeSize as _;
 use std::{
     collections::HashMap,
@@ -12,7 +12,6 @@ use terrace_l1::{
     BlockExecutor, ChainParams, Key, Receipt, StateReader, Value,
     block::{Block as L1Block, ConsensusRound, Header, StateLog},
     genesis::{Genesis, GenesisError},
-    staking::DoubleVoteVerifier,
     state::Writes,
     tx::CheckedTransaction,
 };
@@ -32,6 +31,16 @@ pub struct TxLocation {
     pub index: u32,
     /// Its receipt.
     pub receipt: Receipt,
+}
+
+/// The epoch this node's consensus runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentEpoch {
+    /// Its number.
+    pub epoch: u64,
+    /// Its committee (sorted by key bytes) with each member's bonded stake
+    /// when the epoch started.
+    pub members: Vec<(PublicKey, terrace_primitives::Amount)>,
 }
 
 /// The finalized tip.
@@ -60,10 +69,12 @@ pub struct Chain {
     genesis_writes: Writes,
     genesis_block: Block,
     committee: Vec<PublicKey>,
+    /// The epoch consensus runs in, with its members' stakes at its start.
+    current: Mutex<CurrentEpoch>,
     /// Chain parameters.
     pub params: ChainParams,
     keys: KeyCache,
-    evidence: DoubleVoteVerifier,
+    evidence: SimplexEvidence,
     threads: usize,
     pool: Mutex<Mempool>,
     index: Mutex<Index>,
@@ -151,6 +162,21 @@ impl Chain {
             _ => Vec::new(),
         };
         let params = genesis.params.clone();
+        let evidence = SimplexEvidence::new(crate::engine::namespace(genesis.chain_id.0));
+        let current = CurrentEpoch {
+            epoch: 0,
+            members: committee
+                .iter()
+                .map(|k| {
+                    let address = terrace_primitives::Address::from_public_key(k);
+                    let stake = match genesis_writes.get(&Key::Validator(address)) {
+                        Some(Some(Value::Validator(v))) => v.stake,
+                        _ => terrace_primitives::Amount::ZERO,
+                    };
+                    (k.clone(), stake)
+                })
+                .collect(),
+        };
         let (feed, _) = broadcast::channel(1024);
         Ok(Self {
             pool: Mutex::new(Mempool::new(pool, params.initial_base_fee)),
@@ -161,10 +187,11 @@ impl Chain {
             genesis,
             genesis_writes,
             genesis_block,
+            current: Mutex::new(current),
             committee,
             params,
             keys: KeyCache::new(100_000),
-            evidence: DoubleVoteVerifier,
+            evidence,
             threads: threads.max(1),
             index: Mutex::new(Index::default()),
             feed,
@@ -198,13 +225,23 @@ impl Chain {
         &self.committee
     }
 
+    /// The epoch consensus runs in now.
+    pub fn current_epoch(&self) -> CurrentEpoch {
+        lock(&self.current).clone()
+    }
+
+    /// Records the epoch consensus entered.
+    pub fn enter_epoch(&self, epoch: CurrentEpoch) {
+        *lock(&self.current) = epoch;
+    }
+
     /// Sender-key cache for decoding.
     pub fn keys(&self) -> &KeyCache {
         &self.keys
     }
 
     /// The slashing-evidence verifier.
-    pub fn evidence(&self) -> &DoubleVoteVerifier {
+    pub fn evidence(&self) -> &SimplexEvidence {
         &self.evidence
     }
 
@@ -216,6 +253,11 @@ impl Chain {
     /// Keys the pooled transactions touch at `height`.
     pub fn pool_keys(&self, height: u64) -> Vec<Key> {
         lock(&self.pool).touched_keys(height, &self.params, &self.evidence)
+    }
+
+    /// The nonce after `sender`'s highest pooled transaction, if any.
+    pub fn pool_next_nonce(&self, sender: &terrace_primitives::Address) -> Option<u64> {
+        lock(&self.pool).next_nonce(sender)
     }
 
     /// Senders with pooled transactions.
@@ -236,7 +278,7 @@ impl Chain {
     /// Fills a block from the pool.
     pub fn build_from_pool<S: StateReader + ?Sized>(
         &self,
-        executor: &mut BlockExecutor<'_, S, DoubleVoteVerifier>,
+        executor: &mut BlockExecutor<'_, S, SimplexEvidence>,
     ) -> Vec<Arc<CheckedTransaction>> {
         lock(&self.pool).build(executor)
     }

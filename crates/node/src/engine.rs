@@ -9,12 +9,15 @@
 use crate::{
     app::App,
     block::Block,
-    chain::Chain,
-    gossip,
-    state::{self, NoStateSync, StateDb},
+    chain::{Chain, CurrentEpoch},
+    epochs::{EpochChange, EpochSchemes},
+    evidence::{self, Committees, EvidenceReporter},
+    gossip::{self, FinalizedState},
+    state::{self, NoStateSync, StateDb, read_records},
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
+    Reporters,
     marshal::{
         self,
         core::{Actor as MarshalActor, Mailbox as MarshalMailbox},
@@ -22,32 +25,35 @@ use commonware_consensus::{
         standard::{Deferred, Standard},
     },
     simplex::{self, elector::RoundRobin, scheme::ed25519::Scheme},
+    types::Epocher as _,
     types::{Epoch, FixedEpocher, ViewDelta},
 };
-use commonware_cryptography::{
-    Digestible as _, Sha256,
-    certificate::{ConstantProvider, Verifier as _},
-};
+use commonware_cryptography::{Digestible as _, Sha256};
 use commonware_glue::stateful::{
     Config as StatefulConfig, Mailbox as StatefulMailbox, PruneConfig, Stateful, SyncPlan,
     db::SyncEngineConfig,
 };
-use commonware_p2p::{Blocker, Provider, Receiver, Sender};
+use commonware_p2p::{
+    Blocker, Manager, Provider, Receiver, Sender,
+    utils::mux::{Builder as _, Muxer},
+};
 use commonware_parallel::Sequential;
 use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
 use commonware_storage::{archive::prunable, translator::TwoCap};
-use commonware_utils::{NZDuration, NZU64, NZUsize};
+use commonware_utils::{
+    NZDuration, NZU64, NZUsize, TryCollect as _, ordered::Set, vec::NonEmptyVec,
+};
+use futures::StreamExt as _;
 use rand_core::CryptoRng;
 use std::{
     num::{NonZeroU64, NonZeroUsize},
     sync::Arc,
     time::Duration,
 };
-use terrace_l1::block::BlockLimits;
-use terrace_primitives::PublicKey;
+use terrace_l1::{Key, block::BlockLimits};
+use terrace_primitives::{Address, Amount, PrivateKey, PublicKey, keys::Signer as _};
+use tracing::{info, warn};
 
-/// One epoch for the chain's life until committee rotation lands.
-pub const EPOCH_LENGTH: NonZeroU64 = NZU64!(u64::MAX);
 const SYNC_BATCH: NonZeroU64 = NZU64!(256);
 const IO: NonZeroUsize = NZUsize!(64 * 1024);
 
@@ -116,6 +122,31 @@ pub struct ValidatorConfig {
     pub prefix: String,
     /// Consensus timeouts.
     pub timeouts: Timeouts,
+    /// How it votes (honestly, except in tests of faults).
+    pub behavior: Behavior,
+}
+
+impl ValidatorConfig {
+    /// An honest validator.
+    pub fn new(prefix: impl Into<String>, timeouts: Timeouts) -> Self {
+        Self {
+            prefix: prefix.into(),
+            timeouts,
+            behavior: Behavior::Honest,
+        }
+    }
+}
+
+/// How a validator votes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Behavior {
+    /// Follows the protocol.
+    #[default]
+    Honest,
+    /// Signs a conflicting vote beside every vote it sees (commonware's
+    /// byzantine mock): equivocation, for tests of slashing.
+    #[cfg(feature = "mocks")]
+    Conflicter,
 }
 
 /// A running validator's handles.
@@ -173,30 +204,47 @@ fn archive_config<C>(
 
 /// Starts a validator. Storage lives under `config.prefix` in the
 /// runtime's storage; restarting with the same storage resumes from the
-/// last finalized block.
+/// last finalized block, in its epoch.
+///
+/// `manager` tracks each epoch's committee as a p2p peer set. A `key`
+/// outside an epoch's committee follows that epoch without voting.
 #[allow(clippy::too_many_arguments)]
-pub async fn start<E, P, B, S, R>(
+pub async fn start<E, P, M, B, S, R>(
     context: E,
     config: ValidatorConfig,
     chain: Arc<Chain>,
-    scheme: Scheme,
-    me: PublicKey,
+    key: PrivateKey,
     peer_provider: P,
+    mut manager: M,
     blocker: B,
     channels: Channels<S, R>,
 ) -> Validator<E>
 where
     E: Spawner + Clock + Metrics + Storage + CryptoRng + commonware_storage::Context,
     P: Provider<PublicKey = PublicKey> + Clone,
+    M: Manager<PublicKey = PublicKey>,
     B: Blocker<PublicKey = PublicKey> + Clone,
     S: Sender<PublicKey = PublicKey>,
     R: Receiver<PublicKey = PublicKey>,
 {
+    let me = key.public_key();
     let prefix = config.prefix.clone();
     let page_cache = state::page_cache();
     let genesis = chain.genesis_block().clone();
     let block_limits = BlockLimits::from_params(&chain.params);
     let timeouts = config.timeouts;
+    let namespace = namespace(chain.chain_id().0);
+    let epoch_length = NonZeroU64::new(chain.params.epoch_length_blocks).unwrap_or(NZU64!(2));
+    let epocher = FixedEpocher::new(epoch_length);
+    let schemes = EpochSchemes::default();
+    let committees: Committees = Default::default();
+    let max_committee = u32::try_from(
+        chain
+            .committee()
+            .len()
+            .max(chain.params.committee_size_max as usize),
+    )
+    .unwrap_or(u32::MAX);
 
     let resolver = marshal_resolver::init(
         context.child("marshal_resolver"),
@@ -233,7 +281,7 @@ where
             &prefix,
             "finalizations",
             page_cache.clone(),
-            scheme.certificate_codec_config(),
+            max_committee as usize,
         ),
     )
     .await
@@ -249,7 +297,6 @@ where
     // operations in this commonware version; a node that was down catches
     // up by marshal backfill and replay instead, so the plan never syncs.
     let plan = SyncPlan::init(context.child("plan"), prefix.clone()).await;
-    let provider = ConstantProvider::new(scheme.clone());
 
     let (marshal_actor, marshal_mailbox, floor) =
         MarshalActor::<_, Standard<Block>, _, _, _, _, _>::init(
@@ -257,8 +304,8 @@ where
             finalizations_by_height,
             finalized_blocks,
             marshal::Config {
-                provider,
-                epocher: FixedEpocher::new(EPOCH_LENGTH),
+                provider: schemes.clone(),
+                epocher: epocher.clone(),
                 start: plan.marshal_start(commonware_cryptography::Digested::precomputed(
                     genesis.clone(),
                     genesis.digest(),
@@ -279,7 +326,8 @@ where
         )
         .await;
 
-    let app = App::new(chain.clone());
+    let (epoch_changes, mut epoch_rx) = futures::channel::mpsc::unbounded();
+    let app = App::new(chain.clone(), epoch_changes);
     let (stateful, stateful_mailbox) = Stateful::new(
         context.child("stateful"),
         StatefulConfig {
@@ -305,7 +353,7 @@ where
         context.child("deferred"),
         stateful_mailbox.clone(),
         marshal_mailbox.clone(),
-        FixedEpocher::new(EPOCH_LENGTH),
+        epocher.clone(),
     );
     marshal_actor.start(stateful_mailbox.clone(), buffer, resolver);
     stateful.start();
@@ -317,42 +365,189 @@ where
         channels.transactions,
     );
 
-    let engine = simplex::Engine::new(
-        context,
-        simplex::Config {
-            scheme,
-            elector: RoundRobin::<Sha256>::default(),
-            blocker,
-            automaton: deferred.clone(),
-            relay: deferred.clone(),
-            reporter: deferred,
-            strategy: Sequential,
-            partition: format!("{prefix}-simplex"),
-            mailbox_size: NZUsize!(1024),
-            epoch: Epoch::zero(),
-            floor: simplex::Floor::Genesis(genesis.digest()),
-            replay_buffer: IO,
-            write_buffer: IO,
-            page_cache,
-            leader_timeout: timeouts.leader,
-            certification_timeout: timeouts.certification,
-            timeout_retry: timeouts.retry,
-            view_retention: ViewDelta::new(256),
-            skip: simplex::SkipPolicy::Enabled {
-                timeout: timeouts.skip,
-                budget: simplex::SkipBudget::Participants,
-            },
-            fetch_timeout: NZDuration!(Duration::from_secs(2)),
-            fetch_retry_delay: Duration::from_secs(1),
-            forward: simplex::ForwardPolicy::Disabled,
-            track_historical_votes: true,
-        },
+    let (evidence_reporter, faults) = EvidenceReporter::new();
+    let finalized_state = FinalizedState::new(chain.clone(), stateful_mailbox.clone());
+    evidence::start_slasher(
+        context.child("slasher"),
+        chain.clone(),
+        key.clone(),
+        committees.clone(),
+        finalized_state.clone(),
+        gossip.clone(),
+        faults,
     );
-    let engine = engine.start(
-        channels.votes,
-        channels.certificates,
-        channels.simplex_resolver,
+
+    // Per-epoch subchannels: an engine only ever sees its own epoch's
+    // messages. Votes and certificates from later epochs land in the backup
+    // queues: a hint that this node is behind.
+    let (mux, mut votes, mut vote_backup) = Muxer::builder(
+        context.child("vote_mux"),
+        channels.votes.0,
+        channels.votes.1,
+    )
+    .with_backup()
+    .build();
+    mux.start();
+    let (mux, mut certificates, mut certificate_backup) = Muxer::builder(
+        context.child("certificate_mux"),
+        channels.certificates.0,
+        channels.certificates.1,
+    )
+    .with_backup()
+    .build();
+    mux.start();
+    let (mux, mut simplex_resolver) = Muxer::new(
+        context.child("simplex_resolver_mux"),
+        channels.simplex_resolver.0,
+        channels.simplex_resolver.1,
     );
+    mux.start();
+
+    let marshal = marshal_mailbox.clone();
+    let orchestrator_chain = chain.clone();
+    let behavior = config.behavior;
+    let engine = context.child("epochs").spawn(move |context| async move {
+        let chain = orchestrator_chain;
+        let Some(start) = resolve_start(&chain, &marshal, &finalized_state, &epocher).await else {
+            warn!("cannot resolve the starting epoch; consensus does not start");
+            return;
+        };
+        let mut next = Some(start);
+        let mut active: Option<(u64, Handle<()>)> = None;
+        let mut previous_committee: Vec<PublicKey> = Vec::new();
+        loop {
+            if let Some(change) = next.take() {
+                let epoch = change.epoch;
+                let Some(scheme) = schemes.register(&namespace, epoch, &change.committee, &key)
+                else {
+                    warn!(epoch, "the committee lists a key twice; consensus stops");
+                    return;
+                };
+                {
+                    let mut known = committees.lock().unwrap_or_else(|e| e.into_inner());
+                    known.insert(epoch, change.committee.clone());
+                    known.retain(|e, _| e.saturating_add(2) > epoch);
+                }
+                // Peers of this epoch and the last, so a leaving validator
+                // can still serve the blocks it has.
+                let peers: Result<Set<PublicKey>, _> = change
+                    .committee
+                    .iter()
+                    .chain(previous_committee.iter())
+                    .cloned()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .try_collect();
+                if let Ok(peers) = peers {
+                    let _ = manager.track(epoch, peers);
+                }
+                previous_committee = change.committee.clone();
+                let (Ok(vote), Ok(certificate), Ok(resolver)) = (
+                    votes.register(epoch).await,
+                    certificates.register(epoch).await,
+                    simplex_resolver.register(epoch).await,
+                ) else {
+                    warn!(epoch, "p2p multiplexer closed; consensus stops");
+                    return;
+                };
+                let engine_context = context.child("simplex").with_attribute("epoch", epoch);
+                let handle = match behavior {
+                    Behavior::Honest => simplex::Engine::new(
+                        engine_context,
+                        simplex::Config {
+                            scheme: scheme.as_ref().clone(),
+                            elector: RoundRobin::<Sha256>::default(),
+                            blocker: blocker.clone(),
+                            automaton: deferred.clone(),
+                            relay: deferred.clone(),
+                            reporter: Reporters::from((
+                                deferred.clone(),
+                                evidence_reporter.clone(),
+                            )),
+                            strategy: Sequential,
+                            partition: format!("{prefix}-simplex-{epoch}"),
+                            mailbox_size: NZUsize!(1024),
+                            epoch: Epoch::new(epoch),
+                            floor: simplex::Floor::Genesis(change.boundary),
+                            replay_buffer: IO,
+                            write_buffer: IO,
+                            page_cache: page_cache.clone(),
+                            leader_timeout: timeouts.leader,
+                            certification_timeout: timeouts.certification,
+                            timeout_retry: timeouts.retry,
+                            view_retention: ViewDelta::new(256),
+                            skip: simplex::SkipPolicy::Enabled {
+                                timeout: timeouts.skip,
+                                budget: simplex::SkipBudget::Participants,
+                            },
+                            fetch_timeout: NZDuration!(Duration::from_secs(2)),
+                            fetch_retry_delay: Duration::from_secs(1),
+                            forward: simplex::ForwardPolicy::Disabled,
+                            track_historical_votes: true,
+                        },
+                    )
+                    .start(vote, certificate, resolver),
+                    #[cfg(feature = "mocks")]
+                    Behavior::Conflicter => {
+                        use commonware_consensus::simplex::mocks::conflicter;
+                        drop((certificate, resolver));
+                        conflicter::Conflicter::<_, _, Sha256>::new(
+                            engine_context,
+                            conflicter::Config {
+                                scheme: scheme.as_ref().clone(),
+                            },
+                        )
+                        .start(vote)
+                    }
+                };
+                if let Some((_, old)) = active.replace((epoch, handle)) {
+                    old.abort();
+                }
+                info!(epoch, members = change.committee.len(), "entered epoch");
+                let stakes = finalized_state
+                    .records(
+                        &change
+                            .committee
+                            .iter()
+                            .map(|k| Key::Validator(Address::from_public_key(k)))
+                            .collect::<Vec<_>>(),
+                    )
+                    .await
+                    .unwrap_or_default();
+                chain.enter_epoch(CurrentEpoch {
+                    epoch,
+                    members: change
+                        .committee
+                        .iter()
+                        .map(|k| {
+                            let stake = terrace_l1::StateReader::validator(
+                                &stakes,
+                                &Address::from_public_key(k),
+                            )
+                            .map_or(Amount::ZERO, |v| v.stake);
+                            (k.clone(), stake)
+                        })
+                        .collect(),
+                });
+            }
+            let current = active.as_ref().map_or(0, |(e, _)| *e);
+            tokio::select! {
+                biased;
+                change = epoch_rx.next() => match change {
+                    Some(change) if change.epoch > current => next = Some(change),
+                    Some(_) => {}
+                    None => return,
+                },
+                Some((epoch, (from, _))) = vote_backup.recv() => {
+                    hint_behind(&marshal, &epocher, current, epoch, from);
+                }
+                Some((epoch, (from, _))) = certificate_backup.recv() => {
+                    hint_behind(&marshal, &epocher, current, epoch, from);
+                }
+                else => return,
+            }
+        }
+    });
 
     Validator {
         engine,
@@ -361,4 +556,61 @@ where
         chain,
         gossip,
     }
+}
+
+/// A message from a later epoch: ask its sender for the finalization of
+/// our epoch's last block, which moves this node into the next epoch.
+fn hint_behind(
+    marshal: &MarshalMailbox<Scheme, Standard<Block>>,
+    epocher: &FixedEpocher,
+    current: u64,
+    their_epoch: u64,
+    from: PublicKey,
+) {
+    if their_epoch <= current {
+        return;
+    }
+    if let Some(last) = epocher.last(Epoch::new(current)) {
+        marshal.hint_finalized(last, NonEmptyVec::new(from));
+    }
+}
+
+/// The epoch to start in: the one after the last processed block, with its
+/// committee from the finalized state and the previous epoch's last block
+/// as the engine's genesis.
+async fn resolve_start<E: crate::Runtime>(
+    chain: &Chain,
+    marshal: &MarshalMailbox<Scheme, Standard<Block>>,
+    state: &FinalizedState<E>,
+    epocher: &FixedEpocher,
+) -> Option<EpochChange> {
+    let processed = marshal
+        .get_processed()
+        .await
+        .map_or(0, |p| p.height().get());
+    let params = &chain.params;
+    let epoch = if processed > 0 && params.is_epoch_end(processed) {
+        params.epoch_of(processed).saturating_add(1)
+    } else {
+        params.epoch_of(processed)
+    };
+    if epoch == 0 {
+        return Some(EpochChange {
+            epoch,
+            committee: chain.committee().to_vec(),
+            boundary: chain.genesis_block().digest(),
+        });
+    }
+    let boundary_height = epocher.last(Epoch::new(epoch - 1))?;
+    let boundary = marshal.get_block(boundary_height).await?;
+    let dbs = state.databases().await;
+    let committee = {
+        let guard = dbs.read().await;
+        read_records(&guard, [Key::Committee(epoch)]).await.ok()?
+    };
+    Some(EpochChange {
+        epoch,
+        committee: terrace_l1::StateReader::committee(&committee, epoch)?,
+        boundary: boundary.digest(),
+    })
 }

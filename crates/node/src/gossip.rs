@@ -70,25 +70,29 @@ where
         self.mailbox.subscribe_databases().await
     }
 
-    /// Records under `keys` as of the finalized tip. Before block 1 the
-    /// store is empty and the genesis allocation is the state.
+    /// Records under `keys` as of the finalized tip. Until block 1 is
+    /// finalized the store is empty (every block writes the totals record)
+    /// and the genesis allocation is the state.
     pub async fn records(&self, keys: &[Key]) -> Result<MemoryState, String> {
-        if self.chain.tip().block.header().height == 0 {
-            let mut writes = terrace_l1::state::Writes::new();
-            for k in keys {
-                if let Some(v) = self.chain.genesis_writes().get(k) {
-                    writes.insert(k.clone(), v.clone());
-                }
-            }
-            let mut out = MemoryState::new();
-            out.apply_owned(writes);
-            return Ok(out);
-        }
         let dbs = self.databases().await;
         let guard = dbs.read().await;
-        read_records(&guard, keys.iter().cloned())
+        let mut wanted: Vec<Key> = keys.to_vec();
+        wanted.push(Key::Totals);
+        let mut records = read_records(&guard, wanted)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if records.get(&Key::Totals).is_some() {
+            return Ok(records);
+        }
+        let mut writes = terrace_l1::state::Writes::new();
+        for k in keys {
+            if let Some(v) = self.chain.genesis_writes().get(k) {
+                writes.insert(k.clone(), v.clone());
+            }
+        }
+        records = MemoryState::new();
+        records.apply_owned(writes);
+        Ok(records)
     }
 
     /// An account's finalized record.

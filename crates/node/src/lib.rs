@@ -10,6 +10,8 @@ pub mod app;
 pub mod block;
 pub mod chain;
 pub mod engine;
+pub mod epochs;
+pub mod evidence;
 pub mod gossip;
 pub mod net;
 pub mod rpc;

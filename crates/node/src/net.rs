@@ -6,7 +6,6 @@ use crate::{
     chain::Chain,
     engine::{self, Channels, Validator, ValidatorConfig},
 };
-use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_cryptography::ChaCha20Poly1305;
 use commonware_p2p::{Manager as _, authenticated::discovery};
 use commonware_runtime::{Quota, Supervisor as _, tokio};
@@ -15,7 +14,7 @@ use commonware_stream::{
     sake::{self, Sake},
 };
 use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Set};
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 use terrace_primitives::{PrivateKey, PublicKey, keys::Signer as _};
 
 /// A committee member and where it listens.
@@ -101,7 +100,12 @@ pub async fn start_validator(
     let namespace = engine::namespace(chain.chain_id().0);
     let max_message = engine::max_message_size(n, &chain);
     let mailbox = NZUsize!(1024);
-    let peers_per_set = NZUsize!(committee.len().max(1));
+    // A tracked set is an epoch's committee with the previous one's: room
+    // for the genesis committee twice and a few joiners. Each channel's
+    // inbound mailbox holds one quota burst per peer, so this bounds memory
+    // (a set sized for `committee_size_max` would allocate gigabytes).
+    let peers_per_set = NonZeroUsize::new(committee.len().saturating_add(4).saturating_mul(2))
+        .unwrap_or(NZUsize!(1));
     let network_config = if endpoint.allow_private {
         discovery::Config::local
     } else {
@@ -132,14 +136,12 @@ pub async fn start_validator(
         transactions: network.register(5, quota),
     };
     network.start();
-    let scheme =
-        Scheme::signer(&namespace, committee, key.clone()).ok_or(NetError::NotInCommittee)?;
     Ok(engine::start(
         context,
         config,
         chain,
-        scheme,
-        me,
+        key.clone(),
+        oracle.clone(),
         oracle.clone(),
         oracle,
         channels,

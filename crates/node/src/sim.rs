@@ -7,9 +7,8 @@
 
 use crate::{
     chain::Chain,
-    engine::{self, CHANNELS, Channels, Timeouts, Validator, ValidatorConfig},
+    engine::{self, Behavior, CHANNELS, Channels, Timeouts, Validator, ValidatorConfig},
 };
-use commonware_consensus::simplex::scheme::ed25519::Scheme;
 use commonware_p2p::{Manager as _, simulated};
 use commonware_runtime::{Quota, Supervisor as _, deterministic};
 use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Set};
@@ -111,6 +110,7 @@ impl Network {
         key: &PrivateKey,
         chain: Arc<Chain>,
         timeouts: Timeouts,
+        behavior: Behavior,
         incarnation: u32,
     ) -> Validator<deterministic::Context> {
         let me = key.public_key();
@@ -140,9 +140,6 @@ impl Network {
             broadcast: next(),
             transactions: next(),
         };
-        let namespace = engine::namespace(chain.chain_id().0);
-        let scheme = Scheme::signer(&namespace, self.committee.clone(), key.clone())
-            .expect("validator is in the committee");
         let context = context
             .child("validator")
             .with_attribute("index", index)
@@ -152,10 +149,11 @@ impl Network {
             ValidatorConfig {
                 prefix: format!("validator-{index}"),
                 timeouts,
+                behavior,
             },
             chain,
-            scheme,
-            me.clone(),
+            key.clone(),
+            self.oracle.manager(),
             self.oracle.manager(),
             self.oracle.control(me),
             channels,

@@ -105,10 +105,7 @@ fn rpc_rejects_bad_input_with_typed_errors_and_keeps_serving() {
             },
             &[],
             chain.clone(),
-            ValidatorConfig {
-                prefix: "v0".into(),
-                timeouts: Timeouts::LAN,
-            },
+            ValidatorConfig::new("v0", Timeouts::LAN),
         )
         .await
         .unwrap();

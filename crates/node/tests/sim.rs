@@ -17,7 +17,7 @@ use terrace_l1::{
 use terrace_mempool::PoolConfig;
 use terrace_node::{
     chain::Chain,
-    engine::{Timeouts, Validator},
+    engine::{Behavior, Timeouts, Validator},
     gossip::FinalizedState,
     sim::{self, Network},
     state::empty_log,
@@ -39,11 +39,17 @@ fn validator_key(i: u8) -> PrivateKey {
     private_key_from_seed([100 + i; 32])
 }
 
+/// Epochs of 8 blocks: every test crosses several committee hand-overs.
+const EPOCH_LENGTH: u64 = 8;
+
 fn genesis(validators: u8) -> Genesis {
     Genesis {
         chain_id: CHAIN,
         timestamp_ms: 0,
-        params: ChainParams::default(),
+        params: ChainParams {
+            epoch_length_blocks: EPOCH_LENGTH,
+            ..ChainParams::default()
+        },
         accounts: (0..ACCOUNTS)
             .map(|i| GenesisAccount {
                 address: Address::from_public_key(&account_key(i).public_key()),
@@ -99,12 +105,27 @@ struct Net {
     genesis: Genesis,
     validators: Vec<Validator<deterministic::Context>>,
     incarnations: Vec<u32>,
+    behaviors: Vec<Behavior>,
     timeouts: Timeouts,
 }
 
 impl Net {
     async fn start(context: deterministic::Context, n: u8, link: sim::Link) -> Self {
+        Self::start_with(context, n, link, &[]).await
+    }
+
+    /// Starts `n` validators, some with a non-honest `(index, behavior)`.
+    async fn start_with(
+        context: deterministic::Context,
+        n: u8,
+        link: sim::Link,
+        faulty: &[(u8, Behavior)],
+    ) -> Self {
         let genesis = genesis(n);
+        let mut behaviors = vec![Behavior::Honest; usize::from(n)];
+        for (i, b) in faulty {
+            behaviors[usize::from(*i)] = *b;
+        }
         let keys: Vec<_> = (0..n).map(|i| validator_key(i).public_key()).collect();
         let probe = new_chain(&genesis, n);
         let network = Network::new(&context, &keys, &probe, link).await;
@@ -114,6 +135,7 @@ impl Net {
             genesis,
             validators: Vec::new(),
             incarnations: vec![0; usize::from(n)],
+            behaviors,
             timeouts: Timeouts::WAN,
         };
         for i in 0..n {
@@ -132,6 +154,7 @@ impl Net {
                 &validator_key(i),
                 chain,
                 self.timeouts,
+                self.behaviors[usize::from(i)],
                 self.incarnations[usize::from(i)],
             )
             .await
@@ -181,10 +204,18 @@ impl Net {
         }
     }
 
-    /// Checks the audits and safety; returns the run's summary.
+    fn honest(&self) -> impl Iterator<Item = (usize, &Validator<deterministic::Context>)> {
+        self.validators
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.behaviors[*i] == Behavior::Honest)
+    }
+
+    /// Checks the audits and safety of the honest validators; returns the
+    /// run's summary.
     async fn summary(&self) -> Summary {
         let mut tips = Vec::new();
-        for (i, v) in self.validators.iter().enumerate() {
+        for (i, v) in self.honest() {
             let results = v.chain.audit_results();
             for (h, r) in &results {
                 assert!(r.is_ok(), "validator {i} height {h}: {r:?}");
@@ -202,7 +233,7 @@ impl Net {
         let mut blocks = Vec::new();
         for h in 1..=common {
             let mut seen: Option<Hash> = None;
-            for (i, v) in self.validators.iter().enumerate() {
+            for (i, v) in self.honest() {
                 let b = v
                     .marshal
                     .get_block(Identifier::Height(Height::new(h)))
@@ -218,7 +249,7 @@ impl Net {
         }
         // Audited records agree wherever two validators audited one height.
         let mut by_height = std::collections::HashMap::new();
-        for v in &self.validators {
+        for (_, v) in self.honest() {
             for (h, r) in v.chain.audit_results() {
                 let d = r.unwrap();
                 assert_eq!(*by_height.entry(h).or_insert(d), d, "audit differs at {h}");
@@ -299,6 +330,117 @@ fn four_validators_run(seed: u64) -> Summary {
 fn four_validators_finalize_transfers_and_keep_supply() {
     let s = four_validators_run(1);
     assert!(s.blocks.len() >= 12, "{s:?}");
+}
+
+#[test]
+fn epochs_hand_over_to_the_next_committee() {
+    runner(3).start(|context| async move {
+        let net = Net::start(context, 4, sim::link(40, 10, 1000)).await;
+        // Three epochs of 8 blocks, each run by its own engine.
+        net.wait_height(
+            &[0, 1, 2, 3],
+            3 * EPOCH_LENGTH + 2,
+            Duration::from_secs(300),
+        )
+        .await;
+        let v = &net.validators[0];
+        for h in [
+            EPOCH_LENGTH - 1,
+            EPOCH_LENGTH,
+            2 * EPOCH_LENGTH,
+            3 * EPOCH_LENGTH + 1,
+        ] {
+            let b = v
+                .marshal
+                .get_block(Identifier::Height(Height::new(h)))
+                .await
+                .unwrap();
+            assert_eq!(
+                b.inner().header().round.epoch,
+                h / EPOCH_LENGTH,
+                "block {h} was agreed in its epoch"
+            );
+        }
+        // The state keeps the current committee and the next one.
+        let state = FinalizedState::new(v.chain.clone(), v.stateful.clone());
+        let records = state
+            .records(&[terrace_l1::Key::Committee(3), terrace_l1::Key::Committee(1)])
+            .await
+            .unwrap();
+        let mut keys: Vec<_> = (0..4).map(|i| validator_key(i).public_key()).collect();
+        keys.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
+        assert_eq!(terrace_l1::StateReader::committee(&records, 3), Some(keys));
+        assert_eq!(terrace_l1::StateReader::committee(&records, 1), None);
+        net.summary().await;
+    });
+}
+
+#[test]
+fn an_equivocator_is_slashed_and_leaves_the_committee() {
+    runner(41).start(|context| async move {
+        let net = Net::start_with(
+            context,
+            4,
+            sim::link(40, 10, 1000),
+            &[(3, Behavior::Conflicter)],
+        )
+        .await;
+        let honest = [0, 1, 2];
+        let offender = Address::from_public_key(&validator_key(3).public_key());
+        let v = &net.validators[0];
+        let state = FinalizedState::new(v.chain.clone(), v.stateful.clone());
+        // The honest validators report the equivocation; a Slash lands.
+        let start = net.context.current();
+        let jailed_at = loop {
+            let records = state
+                .records(&[terrace_l1::Key::Validator(offender)])
+                .await
+                .unwrap();
+            let record = terrace_l1::StateReader::validator(&records, &offender).unwrap();
+            if record.jailed {
+                assert_eq!(
+                    record.stake,
+                    Amount(900_000_000_000_000_000),
+                    "10 % of the stake is slashed"
+                );
+                break v.chain.tip().block.header().height;
+            }
+            assert!(
+                net.context.current().duration_since(start).unwrap() < Duration::from_secs(600),
+                "no slash after 600 s: heights {:?}",
+                net.heights()
+            );
+            net.context.sleep(Duration::from_millis(200)).await;
+        };
+        // From the next epoch on, the committee is the three others, and
+        // they keep finalizing without it.
+        let next_epoch = jailed_at / EPOCH_LENGTH + 1;
+        net.wait_height(
+            &honest,
+            (next_epoch + 1) * EPOCH_LENGTH + 2,
+            Duration::from_secs(600),
+        )
+        .await;
+        let records = state
+            .records(&[terrace_l1::Key::Committee(next_epoch + 1)])
+            .await
+            .unwrap();
+        let committee = terrace_l1::StateReader::committee(&records, next_epoch + 1).unwrap();
+        assert_eq!(committee.len(), 3);
+        assert!(!committee.contains(&validator_key(3).public_key()));
+        // Exactly one slash: one offense per validator and epoch, and the
+        // reporters' duplicates fail as already slashed.
+        let record = terrace_l1::StateReader::validator(
+            &state
+                .records(&[terrace_l1::Key::Validator(offender)])
+                .await
+                .unwrap(),
+            &offender,
+        )
+        .unwrap();
+        assert!(record.stake >= Amount(810_000_000_000_000_000));
+        net.summary().await;
+    });
 }
 
 #[test]

@@ -231,16 +231,14 @@ impl<E: Runtime> NodeBackend<E> {
 
     fn chain_info(&self) -> ChainInfo {
         let tip = self.chain.tip();
-        let committee = self
-            .chain
-            .genesis()
-            .validators
+        let current = self.chain.current_epoch();
+        let committee = current
+            .members
             .iter()
-            .zip(self.chain.committee())
-            .map(|(v, key)| Member {
+            .map(|(key, stake)| Member {
                 address: Address::from_public_key(key),
-                public_key: v.public_key.clone(),
-                stake: v.stake,
+                public_key: terrace_primitives::codec::to_hex(key.as_ref()),
+                stake: *stake,
             })
             .collect();
         ChainInfo {
@@ -249,8 +247,8 @@ impl<E: Runtime> NodeBackend<E> {
             finalized_height: tip.block.header().height,
             finalized_hash: hex_hash(&tip.block.hash()),
             base_fee: tip.next_base_fee,
-            epoch: tip.block.header().round.epoch,
-            epoch_length: u64::MAX,
+            epoch: current.epoch,
+            epoch_length: self.chain.params.epoch_length_blocks,
             committee,
             block_time_ms: self.chain.params.block_time_ms,
             pending_transactions: u64::try_from(self.chain.pool_len()).unwrap_or(u64::MAX),
