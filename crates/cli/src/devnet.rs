@@ -152,12 +152,11 @@ pub fn run(args: DevnetArgs) -> Result<()> {
     let resumed = dir.join("store").exists();
     let genesis = load_or_create_genesis(&args, &dir)?;
     let n = args.validators;
-    let localhost = |port: u16, i: u32| -> Result<SocketAddr> {
-        let port = u32::from(port)
-            .checked_add(i)
-            .and_then(|p| u16::try_from(p).ok())
-            .context("port out of range")?;
-        Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+    let localhost = |base: u16, i: u32| -> Result<SocketAddr> {
+        Ok(SocketAddr::from((
+            Ipv4Addr::LOCALHOST,
+            crate::genesis::port(base, i)?,
+        )))
     };
     let peers = (0..n)
         .map(|i| {

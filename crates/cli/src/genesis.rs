@@ -144,7 +144,8 @@ pub enum ProfileArg {
     Wan,
 }
 
-fn port(base: u16, i: u32) -> Result<u16> {
+/// Port `base + i`, or an error past 65535.
+pub fn port(base: u16, i: u32) -> Result<u16> {
     u32::from(base)
         .checked_add(i)
         .and_then(|p| u16::try_from(p).ok())
