@@ -382,13 +382,16 @@ where
         Some(merkleized)
     }
 
+    /// Persists the block's receipts before glue applies its state, so a
+    /// durable state always has a durable transaction index.
     async fn capture(
         &mut self,
         _context: (E, BlockContext),
-        _block: &Block,
+        block: &Block,
         _batches: &Merkleized<E>,
         _readers: <StateSet<E> as DatabaseSet<E>>::Readers,
     ) {
+        self.chain.index_receipts(block).await;
     }
 
     async fn finalized(

@@ -2,7 +2,7 @@
 //! receipts of executed blocks, the finalized tip and the feed of finalized
 //! blocks. Locks here are never held across an await.
 
-use crate::{block::Block, evidence::SimplexEvidence, rpc::BlockInfo};
+use crate::{block::Block, evidence::SimplexEvidence, receipts::TxIndex, rpc::BlockInfo};
 use commonware_codec::EncodeSize as _;
 use std::{
     collections::HashMap,
@@ -57,8 +57,9 @@ struct Index {
     /// Receipts of executed (not yet finalized) blocks, by block hash,
     /// with the block height.
     pending_receipts: HashMap<Hash, (u64, Arc<Vec<Receipt>>)>,
-    /// Finalized transactions.
-    txs: HashMap<Hash, TxLocation>,
+    /// Timestamps of executed (not yet finalized) blocks, by block hash,
+    /// with the block height.
+    pending_timestamps: HashMap<Hash, (u64, u64)>,
     /// The highest executed block.
     latest: Option<Block>,
 }
@@ -79,6 +80,8 @@ pub struct Chain {
     pool: Mutex<Mempool>,
     index: Mutex<Index>,
     tip: Mutex<Tip>,
+    /// Set once the engine opened it; finalization waits for it.
+    tx_index: tokio::sync::watch::Sender<Option<TxIndex>>,
     feed: broadcast::Sender<BlockInfo>,
     audit: Mutex<Option<Audit>>,
 }
@@ -194,6 +197,7 @@ impl Chain {
             evidence,
             threads: threads.max(1),
             index: Mutex::new(Index::default()),
+            tx_index: tokio::sync::watch::Sender::new(None),
             feed,
             audit: Mutex::new(None),
         })
@@ -300,6 +304,9 @@ impl Chain {
         index
             .pending_receipts
             .insert(block.hash(), (height, Arc::new(receipts)));
+        index
+            .pending_timestamps
+            .insert(block.hash(), (height, block.header().timestamp_ms));
         if index
             .latest
             .as_ref()
@@ -320,9 +327,43 @@ impl Chain {
         }
     }
 
-    /// Records a finalized block: indexes its transactions, updates the
-    /// pool (against the senders' finalized `accounts`, when they could be
-    /// read) and the tip, and announces it.
+    /// Connects the persisted transaction index (once, at engine start).
+    pub fn set_tx_index(&self, index: TxIndex) {
+        self.tx_index.send_replace(Some(index));
+    }
+
+    /// Persists a block's receipts in the transaction index before the
+    /// block's state is applied (see [`crate::receipts`]).
+    pub async fn index_receipts(&self, block: &Block) {
+        let hash = block.hash();
+        let receipts = lock(&self.index)
+            .pending_receipts
+            .get(&hash)
+            .map(|(_, r)| r.clone());
+        // Wait for the engine to open the index rather than skip a block.
+        let mut opened = self.tx_index.subscribe();
+        let index = opened
+            .wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|i| i.clone());
+        match (index, receipts) {
+            (Some(index), Some(receipts)) => {
+                index.record(block.header().height, hash, receipts).await;
+            }
+            (_, None) if !block.l1().transactions.is_empty() => {
+                tracing::warn!(
+                    height = block.header().height,
+                    "finalized block has no receipts in memory; left unindexed"
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// Records a finalized block: forgets receipts of blocks that can no
+    /// longer finalize, updates the pool (against the senders' finalized
+    /// `accounts`, when they could be read) and the tip, and announces it.
     pub fn on_finalized(
         &self,
         block: &Block,
@@ -331,24 +372,14 @@ impl Chain {
     ) {
         let hash = block.hash();
         let header = block.header();
+        // Blocks at or below a finalized height can no longer finalize.
         {
             let mut index = lock(&self.index);
-            if let Some((_, receipts)) = index.pending_receipts.remove(&hash) {
-                for (i, receipt) in receipts.iter().enumerate() {
-                    index.txs.insert(
-                        receipt.tx_hash,
-                        TxLocation {
-                            height: header.height,
-                            block: hash,
-                            index: u32::try_from(i).unwrap_or(u32::MAX),
-                            receipt: receipt.clone(),
-                        },
-                    );
-                }
-            }
-            // Blocks at or below a finalized height can no longer finalize.
             index
                 .pending_receipts
+                .retain(|_, (height, _)| *height > header.height);
+            index
+                .pending_timestamps
                 .retain(|_, (height, _)| *height > header.height);
         }
         if let Some(accounts) = accounts {
@@ -373,14 +404,26 @@ impl Chain {
         let _ = self.feed.send(info);
     }
 
+    /// The timestamp of an executed block that may still finalize, or of
+    /// the finalized tip.
+    pub fn block_timestamp(&self, hash: &Hash) -> Option<u64> {
+        if let Some((_, ts)) = lock(&self.index).pending_timestamps.get(hash) {
+            return Some(*ts);
+        }
+        let tip = self.tip().block;
+        (tip.hash() == *hash).then(|| tip.header().timestamp_ms)
+    }
+
     /// The finalized tip.
     pub fn tip(&self) -> Tip {
         lock(&self.tip).clone()
     }
 
-    /// A finalized transaction's location and receipt.
-    pub fn tx_location(&self, hash: &Hash) -> Option<TxLocation> {
-        lock(&self.index).txs.get(hash).cloned()
+    /// A finalized transaction's location and receipt, from the persisted
+    /// index.
+    pub async fn tx_location(&self, hash: &Hash) -> Option<TxLocation> {
+        let index = self.tx_index.borrow().clone()?;
+        index.lookup(*hash).await
     }
 
     /// Turns on the supply audit over `addresses` (tests and the lab).

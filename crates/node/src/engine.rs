@@ -406,8 +406,18 @@ where
     let marshal = marshal_mailbox.clone();
     let orchestrator_chain = chain.clone();
     let behavior = config.behavior;
+    let index_prefix = prefix.clone();
     let engine = context.child("epochs").spawn(move |context| async move {
         let chain = orchestrator_chain;
+        // A child of this task: stopping the engine closes the index.
+        chain.set_tx_index(
+            crate::receipts::TxIndex::start(
+                context.child("tx_index"),
+                &index_prefix,
+                page_cache.clone(),
+            )
+            .await,
+        );
         let Some(start) = resolve_start(&chain, &marshal, &finalized_state, &epocher).await else {
             warn!("cannot resolve the starting epoch; consensus does not start");
             return;
@@ -458,7 +468,11 @@ where
                             scheme: scheme.as_ref().clone(),
                             elector: RoundRobin::<Sha256>::default(),
                             blocker: blocker.clone(),
-                            automaton: deferred.clone(),
+                            automaton: crate::pacing::Paced::new(
+                                context.child("pacing"),
+                                chain.clone(),
+                                deferred.clone(),
+                            ),
                             relay: deferred.clone(),
                             reporter: Reporters::from((
                                 deferred.clone(),

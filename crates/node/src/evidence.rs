@@ -299,9 +299,10 @@ pub fn start_slasher<E: Runtime>(
                 records.get(&Key::Slashed(*id)).is_none() && p.epoch.saturating_add(1) >= current
             });
             for p in pending.values_mut() {
-                let in_flight = p
-                    .sent
-                    .is_some_and(|h| chain.pooled(&h).is_some() || chain.tx_location(&h).is_some());
+                let in_flight = match p.sent {
+                    Some(h) => chain.pooled(&h).is_some() || chain.tx_location(&h).await.is_some(),
+                    None => false,
+                };
                 if in_flight {
                     continue;
                 }

@@ -14,6 +14,8 @@ pub mod epochs;
 pub mod evidence;
 pub mod gossip;
 pub mod net;
+pub mod pacing;
+pub mod receipts;
 pub mod rpc;
 pub mod sim;
 pub mod state;

@@ -300,6 +300,30 @@ async fn pay(net: &Net, via: &[usize], count: u64, nonce_base: u64) {
     }
 }
 
+/// How many of the transfers `pay(_, _, count, nonce_base)` sent `v` finds
+/// finalized and successful in its transaction index.
+async fn finalized_transfers(
+    v: &Validator<deterministic::Context>,
+    count: u64,
+    nonce_base: u64,
+) -> usize {
+    let mut found = 0;
+    for k in 0..count {
+        let from = u8::try_from(k % u64::from(ACCOUNTS)).unwrap();
+        let to = (from + 1) % ACCOUNTS;
+        let nonce = nonce_base + k / u64::from(ACCOUNTS);
+        let tx = transfer(from, to, nonce, 1_000 + u128::from(k));
+        if v.chain
+            .tx_location(&terrace_l1::tx::tx_id(&tx))
+            .await
+            .is_some_and(|l| l.receipt.success())
+        {
+            found += 1;
+        }
+    }
+    found
+}
+
 fn four_validators_run(seed: u64) -> Summary {
     runner(seed).start(|context| async move {
         let net = Net::start(context, 4, sim::link(40, 10, 1000)).await;
@@ -310,17 +334,7 @@ fn four_validators_run(seed: u64) -> Summary {
             .await;
         // Every transfer is final on every validator.
         for v in &net.validators {
-            let finalized = (0..24u64)
-                .filter(|k| {
-                    let from = u8::try_from(k % u64::from(ACCOUNTS)).unwrap();
-                    let to = (from + 1) % ACCOUNTS;
-                    let tx = transfer(from, to, k / u64::from(ACCOUNTS), 1_000 + u128::from(*k));
-                    v.chain
-                        .tx_location(&terrace_l1::tx::tx_id(&tx))
-                        .is_some_and(|l| l.receipt.success())
-                })
-                .count();
-            assert_eq!(finalized, 24);
+            assert_eq!(finalized_transfers(v, 24, 0).await, 24);
         }
         net.summary().await
     })
@@ -452,16 +466,27 @@ fn the_same_seed_gives_the_same_chain() {
 fn a_crashed_validator_restarts_and_catches_up() {
     let s = runner(11).start(|context| async move {
         let mut net = Net::start(context, 4, sim::link(40, 10, 1000)).await;
-        net.wait_height(&[0, 1, 2, 3], 3, Duration::from_secs(60))
+        net.wait_height(&[0, 1, 2, 3], 1, Duration::from_secs(60))
             .await;
+        // Finalized on all four before the crash: validator 3 must still
+        // find these in its persisted index after the restart.
+        pay(&net, &[0, 1, 2, 3], 8, 0).await;
+        let h = net.heights()[0] + 4;
+        net.wait_height(&[0, 1, 2, 3], h, Duration::from_secs(60))
+            .await;
+        assert_eq!(finalized_transfers(&net.validators[3], 8, 0).await, 8);
         net.crash(3);
-        pay(&net, &[0, 1, 2], 8, 0).await;
+        pay(&net, &[0, 1, 2], 8, 1).await;
         let h = net.heights()[0] + 10;
         net.wait_height(&[0, 1, 2], h, Duration::from_secs(120))
             .await;
         net.restart(3).await;
         net.wait_height(&[0, 1, 2, 3], h + 3, Duration::from_secs(180))
             .await;
+        // Those from before the crash come from the persisted index, those
+        // it missed from the blocks it caught up on.
+        assert_eq!(finalized_transfers(&net.validators[3], 8, 0).await, 8);
+        assert_eq!(finalized_transfers(&net.validators[3], 8, 1).await, 8);
         net.summary().await
     });
     assert!(s.tips.iter().all(|t| t.0 >= 13), "{s:?}");

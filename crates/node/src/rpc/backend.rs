@@ -199,7 +199,7 @@ impl<E: Runtime> NodeBackend<E> {
     }
 
     async fn tx_info(&self, hash: Hash) -> Result<TxInfo, RpcError> {
-        if let Some(loc) = self.chain.tx_location(&hash) {
+        if let Some(loc) = self.chain.tx_location(&hash).await {
             let block = self
                 .finalized_block(Identifier::Digest(loc.block))
                 .await
@@ -224,7 +224,7 @@ impl<E: Runtime> NodeBackend<E> {
             return Ok(describe(tx.signed(), hash, "pending", None));
         }
         Err(RpcError::NotFound(format!(
-            "transaction {} is neither finalized (since this node started) nor pending",
+            "transaction {} is neither finalized nor pending",
             hex_hash(&hash)
         )))
     }
