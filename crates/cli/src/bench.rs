@@ -128,12 +128,12 @@ impl Zipf {
     }
 }
 
-fn account_key(i: usize) -> PrivateKey {
+pub(crate) fn account_key(i: usize) -> PrivateKey {
     private_key_from_seed(hash_tagged(b"terrace/bench/account", &[&(i as u64).to_le_bytes()]).0)
 }
 
 /// Runs `f(i)` for i in 0..n on `threads` threads, in order.
-fn par_map<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+pub(crate) fn par_map<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
     let chunk = n.div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)

@@ -2,6 +2,7 @@
 //! genesis and benchmarks. The L2 commands arrive with their crates.
 
 mod bench;
+mod bench_l1;
 mod devnet;
 mod genesis;
 mod keystore;
@@ -116,6 +117,48 @@ enum BenchCommand {
         /// Timed repetitions from genesis; the best is reported.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The whole node: loopback throughput and finality (wall clock) and
+    /// finality in a simulated WAN (virtual clock).
+    L1 {
+        /// Validators on loopback.
+        #[arg(long, default_value_t = 4)]
+        validators: u32,
+        /// Funded sender accounts.
+        #[arg(long, default_value_t = 4_000)]
+        accounts: usize,
+        /// Transfers in the saturated phase (0 skips it).
+        #[arg(long, default_value_t = 60_000)]
+        txs: usize,
+        /// Transfers per second in the paced phase.
+        #[arg(long, default_value_t = 200)]
+        paced_rate: u64,
+        /// Seconds of the paced phase (0 skips it).
+        #[arg(long, default_value_t = 10)]
+        paced_seconds: u64,
+        /// Block time in ms [default: the chain's, 250].
+        #[arg(long)]
+        block_time_ms: Option<u64>,
+        /// Committee sizes for the simulated-WAN run, comma-separated
+        /// (empty skips it).
+        #[arg(long, value_delimiter = ',', default_value = "4,16,50")]
+        wan_validators: Vec<u32>,
+        /// Blocks measured per simulated-WAN run.
+        #[arg(long, default_value_t = 20)]
+        wan_blocks: u64,
+        /// Give every simulated link this one-way delay (ms) instead of
+        /// the five-region model.
+        #[arg(long)]
+        wan_one_way_ms: Option<u64>,
+        /// Only the simulated WAN.
+        #[arg(long)]
+        skip_loopback: bool,
+        /// Simulation seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         /// Print one JSON document instead of a table.
         #[arg(long)]
         json: bool,
@@ -255,8 +298,122 @@ fn run(cli: Cli) -> Result<()> {
                 print_stf(&report);
             }
         }
+        Command::Bench(BenchCommand::L1 {
+            validators,
+            accounts,
+            txs,
+            paced_rate,
+            paced_seconds,
+            block_time_ms,
+            wan_validators,
+            wan_blocks,
+            wan_one_way_ms,
+            skip_loopback,
+            seed,
+            json,
+        }) => {
+            let cfg = bench_l1::L1BenchConfig {
+                validators,
+                accounts,
+                saturated_txs: txs,
+                paced_rate,
+                paced_seconds,
+                block_time_ms,
+                wan_validators: wan_validators.into_iter().filter(|n| *n > 0).collect(),
+                wan_blocks,
+                wan_one_way_ms,
+                skip_loopback,
+                seed,
+            };
+            let report = bench_l1::run(&cfg, |msg| {
+                if !json {
+                    eprintln!("… {msg}");
+                }
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_l1(&report);
+            }
+        }
     }
     Ok(())
+}
+
+fn print_latency(label: &str, l: &bench_l1::Latency) {
+    println!(
+        "  {label:<22}p50 {:>7.1} ms   p95 {:>7.1} ms   p99 {:>7.1} ms   max {:>7.1} ms   ({} samples)",
+        l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms, l.samples
+    );
+}
+
+fn print_l1(r: &bench_l1::L1BenchReport) {
+    if let Some(l) = &r.loopback {
+        println!(
+            "terrace bench l1: loopback ({} clock), {} validators in one process, {} cores",
+            l.clock, l.validators, l.cores
+        );
+        println!(
+            "  block time {} ms; transfer {} bytes; parameters allow {:.0} transfers/s",
+            l.block_time_ms, l.tx_bytes, l.params_bound_per_s
+        );
+        for p in &l.phases {
+            println!();
+            if p.offered_per_s > 0.0 {
+                println!("  {} at {:.0} transfers/s", p.phase, p.offered_per_s);
+            } else {
+                println!("  {} (as fast as the pools accept)", p.phase);
+            }
+            println!(
+                "  finalized             {} of {} submitted ({} pool-full retries)",
+                p.finalized, p.submitted, p.retries
+            );
+            println!("  finalized/s           {:.0}", p.finalized_per_s);
+            print_latency("submit → final", &p.submit_to_final);
+            print_latency("proposal → final", &p.propose_to_final);
+            println!(
+                "  blocks                {} (mean interval {:.0} ms, largest {} transfers)",
+                p.blocks, p.block_interval_ms, p.max_block_txs
+            );
+            println!(
+                "  CPU                   {:.2} cores busy, {:.0} µs per finalized transfer",
+                p.cpu_cores_busy, p.cpu_us_per_tx
+            );
+        }
+        println!(
+            "  peak RSS              {:.1} MiB",
+            l.peak_rss_bytes as f64 / (1024.0 * 1024.0)
+        );
+        println!();
+    }
+    for w in &r.wan {
+        let placement = match w.uniform_one_way_ms {
+            Some(ms) => format!("links of {ms} ms one way"),
+            None => w
+                .regions
+                .iter()
+                .zip(&w.per_region)
+                .map(|(r, n)| format!("{r}×{n}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        println!(
+            "terrace bench l1: simulated WAN ({} clock), {} validators over {placement}",
+            w.clock, w.validators,
+        );
+        println!(
+            "  mean one-way delay {:.1} ms; {} blocks, mean interval {:.0} ms; {:.1} s of wall clock",
+            w.mean_one_way_ms, w.blocks, w.block_interval_ms, w.wall_s
+        );
+        print_latency("proposal → final", &w.measured);
+        print_latency("3-hop model", &w.three_hop_model);
+        print_latency("measured − model", &w.excess);
+        println!(
+            "  target (p50 ≤ model p50 + 20 ms): {}",
+            if w.within_target { "met" } else { "NOT met" }
+        );
+        println!();
+    }
 }
 
 fn print_stf(r: &bench::StfBenchReport) {

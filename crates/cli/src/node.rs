@@ -200,6 +200,10 @@ pub struct Running {
     pub engine: Handle<()>,
     /// The JSON-RPC server.
     pub rpc: ServerHandle,
+    /// Submits transactions in-process (benchmarks).
+    pub gossip: terrace_node::gossip::Gossip,
+    /// The finalized state (benchmarks).
+    pub state: terrace_node::gossip::FinalizedState<cw_tokio::Context>,
 }
 
 impl Running {
@@ -241,9 +245,11 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot serve JSON-RPC on {}", spec.rpc))?;
     Ok(Running {
+        state: terrace_node::gossip::FinalizedState::new(chain.clone(), validator.stateful.clone()),
         chain,
         engine: validator.engine,
         rpc,
+        gossip: validator.gossip.clone(),
     })
 }
 
