@@ -7,8 +7,8 @@
 //! type out of [`crate::chain::Chain`]. A block's receipts are written and
 //! synced *before* the state store applies the block (from glue's
 //! `capture` hook): a block whose state is durable always has its index
-//! durable too, and a block replayed after a crash is indexed again, which
-//! is a no-op (archive indices are write-once).
+//! durable too. A block replayed after a crash is checked transaction by
+//! transaction and only what is missing is added.
 
 use crate::chain::TxLocation;
 use bytes::BufMut;
@@ -28,11 +28,11 @@ use terrace_l1::Receipt;
 use terrace_primitives::Hash;
 use tracing::{error, warn};
 
-/// Positions per block in the archive's index space: archive index =
-/// height × 2^20 + position. A block holds far fewer transactions
-/// (`block_gas_limit / 21,000`); any beyond are left unindexed, with a
-/// warning.
-const POSITION_BITS: u32 = 20;
+/// Transactions per archive section (one blob each). The archive keeps a
+/// dense in-memory table per section, so its index space must be dense
+/// too: archive index = the transaction's position in the whole chain
+/// (the n-th finalized transaction), not a function of its height.
+const TXS_PER_SECTION: u64 = 65_536;
 
 impl Write for TxLocation {
     fn write(&self, buf: &mut impl BufMut) {
@@ -110,8 +110,7 @@ impl TxIndex {
                 value_partition: format!("{prefix}-txs-value"),
                 compression: None,
                 codec_config: (),
-                // 4,096 blocks per blob.
-                items_per_section: NZU64!(1 << (POSITION_BITS + 12)),
+                items_per_section: NZU64!(TXS_PER_SECTION),
                 key_write_buffer: IO,
                 value_write_buffer: IO,
                 replay_buffer: IO,
@@ -123,6 +122,7 @@ impl TxIndex {
         context.spawn(move |_| async move {
             // An archive error destroys the handle: the index then answers
             // "unknown" and records nothing, and the node goes on.
+            let mut cursor = Cursor::open(&archive).await;
             let mut archive = Some(archive);
             while let Some(request) = requests.next().await {
                 match request {
@@ -133,7 +133,7 @@ impl TxIndex {
                         done,
                     } => {
                         if let Some(a) = archive.take() {
-                            archive = record(a, height, block, &receipts).await;
+                            archive = record(a, &mut cursor, height, block, &receipts).await;
                         }
                         let _ = done.send(());
                     }
@@ -183,8 +183,39 @@ impl TxIndex {
 
 type Store<E> = prunable::Archive<EightCap, E, Hash, TxLocation>;
 
+/// Where the next transaction goes, and up to which height blocks may
+/// already be (partly) indexed from before a restart.
+struct Cursor {
+    next: u64,
+    indexed_through: Option<u64>,
+}
+
+impl Cursor {
+    async fn open<E>(archive: &Store<E>) -> Self
+    where
+        E: Spawner + commonware_storage::Context,
+    {
+        let Some(last) = archive.last_index() else {
+            return Self {
+                next: 0,
+                indexed_through: None,
+            };
+        };
+        let indexed_through = match archive.get(Identifier::Index(last)).await {
+            Ok(Some(location)) => Some(location.height),
+            // Unknown: check every block against the index.
+            _ => Some(u64::MAX),
+        };
+        Self {
+            next: last.saturating_add(1),
+            indexed_through,
+        }
+    }
+}
+
 async fn record<E>(
     mut archive: Store<E>,
+    cursor: &mut Cursor,
     height: u64,
     block: Hash,
     receipts: &[Receipt],
@@ -192,32 +223,32 @@ async fn record<E>(
 where
     E: Spawner + commonware_storage::Context,
 {
+    // A block replayed after a restart may be indexed already, in whole or
+    // (if the crash came before the sync) in part.
+    let replay = cursor.indexed_through.is_some_and(|h| height <= h);
     for (i, receipt) in receipts.iter().enumerate() {
-        let Ok(index) = u32::try_from(i) else { break };
-        if index >> POSITION_BITS != 0 {
-            warn!(height, "block has more transactions than the index holds");
-            break;
+        if replay
+            && archive
+                .has(Identifier::Key(&receipt.tx_hash))
+                .await
+                .unwrap_or(false)
+        {
+            continue;
         }
-        let Some(slot) = height
-            .checked_mul(1 << POSITION_BITS)
-            .map(|h| h | u64::from(index))
-        else {
-            warn!(height, "height beyond the transaction index");
-            break;
-        };
         let location = TxLocation {
             height,
             block,
-            index,
+            index: u32::try_from(i).unwrap_or(u32::MAX),
             receipt: receipt.clone(),
         };
-        archive = match archive.put(slot, receipt.tx_hash, &location).await {
+        archive = match archive.put(cursor.next, receipt.tx_hash, &location).await {
             Ok(a) => a,
             Err(e) => {
                 error!(height, error = %e, "transaction index write failed; indexing stops");
                 return None;
             }
         };
+        cursor.next = cursor.next.saturating_add(1);
     }
     match archive.sync().await {
         Ok(a) => Some(a),
