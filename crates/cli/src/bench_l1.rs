@@ -308,13 +308,6 @@ fn cpu_time() -> Duration {
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
-fn wall_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
-}
-
 /// What validator 0's feed saw: per transfer id, when it finalized; per
 /// block, (timestamp, when it finalized, transfers).
 #[derive(Default)]
@@ -406,7 +399,7 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
             context.child("observer").spawn(move |_| async move {
                 while let Ok(b) = feed.recv().await {
                     let now = Instant::now();
-                    let at = wall_ms();
+                    let at = crate::devnet::now_ms() as f64;
                     let mut o = seen.lock().unwrap_or_else(|e| e.into_inner());
                     o.blocks.push((b.timestamp_ms, at, b.transactions.len()));
                     for t in b.transactions {
@@ -502,7 +495,7 @@ async fn phase(
         .len();
     let cpu_start = cpu_time();
     let start = Instant::now();
-    let start_ms = wall_ms();
+    let start_ms = crate::devnet::now_ms() as f64;
     // One submitter per validator; submitter w takes transfers k with
     // k mod n = w, in order, so each sender's nonces arrive in order
     // at one validator.

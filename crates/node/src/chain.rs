@@ -52,14 +52,18 @@ pub struct Tip {
     pub next_base_fee: u64,
 }
 
+/// What is kept of an executed block until it finalizes.
+#[derive(Debug)]
+struct Pending {
+    height: u64,
+    timestamp_ms: u64,
+    receipts: Arc<Vec<Receipt>>,
+}
+
 #[derive(Debug, Default)]
 struct Index {
-    /// Receipts of executed (not yet finalized) blocks, by block hash,
-    /// with the block height.
-    pending_receipts: HashMap<Hash, (u64, Arc<Vec<Receipt>>)>,
-    /// Timestamps of executed (not yet finalized) blocks, by block hash,
-    /// with the block height.
-    pending_timestamps: HashMap<Hash, (u64, u64)>,
+    /// Executed (not yet finalized) blocks, by block hash.
+    pending: HashMap<Hash, Pending>,
     /// The highest executed block.
     latest: Option<Block>,
 }
@@ -301,12 +305,14 @@ impl Chain {
     pub fn executed(&self, block: &Block, receipts: Vec<Receipt>) {
         let height = block.header().height;
         let mut index = lock(&self.index);
-        index
-            .pending_receipts
-            .insert(block.hash(), (height, Arc::new(receipts)));
-        index
-            .pending_timestamps
-            .insert(block.hash(), (height, block.header().timestamp_ms));
+        index.pending.insert(
+            block.hash(),
+            Pending {
+                height,
+                timestamp_ms: block.header().timestamp_ms,
+                receipts: Arc::new(receipts),
+            },
+        );
         if index
             .latest
             .as_ref()
@@ -337,9 +343,9 @@ impl Chain {
     pub async fn index_receipts(&self, block: &Block) {
         let hash = block.hash();
         let receipts = lock(&self.index)
-            .pending_receipts
+            .pending
             .get(&hash)
-            .map(|(_, r)| r.clone());
+            .map(|p| p.receipts.clone());
         // Wait for the engine to open the index rather than skip a block.
         let mut opened = self.tx_index.subscribe();
         let index = opened
@@ -373,15 +379,9 @@ impl Chain {
         let hash = block.hash();
         let header = block.header();
         // Blocks at or below a finalized height can no longer finalize.
-        {
-            let mut index = lock(&self.index);
-            index
-                .pending_receipts
-                .retain(|_, (height, _)| *height > header.height);
-            index
-                .pending_timestamps
-                .retain(|_, (height, _)| *height > header.height);
-        }
+        lock(&self.index)
+            .pending
+            .retain(|_, p| p.height > header.height);
         if let Some(accounts) = accounts {
             lock(&self.pool).on_block(accounts, next_base_fee);
         }
@@ -407,8 +407,8 @@ impl Chain {
     /// The timestamp of an executed block that may still finalize, or of
     /// the finalized tip.
     pub fn block_timestamp(&self, hash: &Hash) -> Option<u64> {
-        if let Some((_, ts)) = lock(&self.index).pending_timestamps.get(hash) {
-            return Some(*ts);
+        if let Some(p) = lock(&self.index).pending.get(hash) {
+            return Some(p.timestamp_ms);
         }
         let tip = self.tip().block;
         (tip.hash() == *hash).then(|| tip.header().timestamp_ms)

@@ -181,21 +181,24 @@ pub fn max_message_size(n: u32, chain: &Chain) -> u32 {
     ])
 }
 
-fn archive_config<C>(
+/// A prunable archive's configuration under `prefix`-`name`.
+pub(crate) fn archive_config<T: commonware_storage::translator::Translator, C>(
     prefix: &str,
     name: &str,
     page_cache: CacheRef,
+    translator: T,
+    items_per_section: NonZeroU64,
     codec_config: C,
-) -> prunable::Config<TwoCap, C> {
+) -> prunable::Config<T, C> {
     prunable::Config {
-        translator: TwoCap,
+        translator,
         metadata_partition: format!("{prefix}-{name}-metadata"),
         key_partition: format!("{prefix}-{name}-key"),
         key_page_cache: page_cache,
         value_partition: format!("{prefix}-{name}-value"),
         compression: None,
         codec_config,
-        items_per_section: NZU64!(4096),
+        items_per_section,
         key_write_buffer: IO,
         value_write_buffer: IO,
         replay_buffer: IO,
@@ -281,6 +284,8 @@ where
             &prefix,
             "finalizations",
             page_cache.clone(),
+            TwoCap,
+            NZU64!(4096),
             max_committee as usize,
         ),
     )
@@ -288,7 +293,14 @@ where
     .expect("finalizations archive must open");
     let finalized_blocks = prunable::Archive::init(
         context.child("finalized_blocks"),
-        archive_config(&prefix, "blocks", page_cache.clone(), block_limits),
+        archive_config(
+            &prefix,
+            "blocks",
+            page_cache.clone(),
+            TwoCap,
+            NZU64!(4096),
+            block_limits,
+        ),
     )
     .await
     .expect("blocks archive must open");

@@ -18,7 +18,7 @@ use commonware_storage::{
     archive::{Archive as _, Identifier, prunable},
     translator::EightCap,
 };
-use commonware_utils::{NZU64, NZUsize};
+use commonware_utils::NZU64;
 use futures::{
     SinkExt as _, StreamExt as _,
     channel::{mpsc, oneshot},
@@ -99,22 +99,16 @@ impl TxIndex {
     where
         E: Spawner + commonware_storage::Context,
     {
-        const IO: std::num::NonZeroUsize = NZUsize!(64 * 1024);
         let archive = prunable::Archive::<EightCap, E, Hash, TxLocation>::init(
             context.child("archive"),
-            prunable::Config {
-                translator: EightCap,
-                metadata_partition: format!("{prefix}-txs-metadata"),
-                key_partition: format!("{prefix}-txs-key"),
-                key_page_cache: page_cache,
-                value_partition: format!("{prefix}-txs-value"),
-                compression: None,
-                codec_config: (),
-                items_per_section: NZU64!(TXS_PER_SECTION),
-                key_write_buffer: IO,
-                value_write_buffer: IO,
-                replay_buffer: IO,
-            },
+            crate::engine::archive_config(
+                prefix,
+                "txs",
+                page_cache,
+                EightCap,
+                NZU64!(TXS_PER_SECTION),
+                (),
+            ),
         )
         .await
         .expect("transaction index must open");
