@@ -72,6 +72,8 @@ pub struct L1BenchConfig {
     pub wan_blocks: u64,
     /// Every link this one-way delay (ms) instead of the region model.
     pub wan_one_way_ms: Option<u64>,
+    /// Virtual time one turn of the simulator's scheduler takes (µs).
+    pub wan_cycle_us: u64,
     /// Skip the loopback run.
     pub skip_loopback: bool,
     /// Simulation seed.
@@ -173,6 +175,12 @@ pub struct WanReport {
     pub validators: u32,
     /// Every link's one-way delay, when not the region model.
     pub uniform_one_way_ms: Option<u64>,
+    /// Virtual time per scheduler turn (µs). Every hand-off between tasks
+    /// (p2p actor → consensus → marshal → application …) takes at least
+    /// one turn, so this is a processing cost per hop that the network
+    /// model does not have: at commonware's default of 1 ms it added a
+    /// constant ≈35 ms to every block's finality.
+    pub cycle_us: u64,
     /// Validators per region, in the order of `regions` (region model).
     pub per_region: Vec<usize>,
     /// Region names.
@@ -214,7 +222,13 @@ pub fn run(cfg: &L1BenchConfig, progress: impl Fn(&str)) -> Result<L1BenchReport
     let mut wan = Vec::new();
     for &n in &cfg.wan_validators {
         progress(&format!("simulated WAN: {n} validators"));
-        wan.push(wan_run(n, cfg.wan_blocks, cfg.wan_one_way_ms, cfg.seed)?);
+        wan.push(wan_run(
+            n,
+            cfg.wan_blocks,
+            cfg.wan_one_way_ms,
+            cfg.wan_cycle_us,
+            cfg.seed,
+        )?);
     }
     Ok(L1BenchReport { loopback, wan })
 }
@@ -282,9 +296,27 @@ fn sign_transfers(accounts: usize, count: usize, threads: usize) -> Vec<Signed> 
     })
 }
 
-fn free_port() -> Result<u16> {
-    let l = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free port on 127.0.0.1")?;
-    Ok(l.local_addr()?.port())
+/// `n` free p2p ports below Linux's default ephemeral range (32768–60999).
+/// A port the kernel hands out (bind to 0) is released before the
+/// validator binds it, and in that gap another validator's outbound dial
+/// may take it as its source port.
+fn free_ports(n: usize) -> Result<Vec<u16>> {
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    let start = std::process::id() % SPAN;
+    // Held until all are found, so no port is picked twice.
+    let held: Vec<TcpListener> = (0..SPAN)
+        .filter_map(|i| u16::try_from(LOW + (start + i) % SPAN).ok())
+        .filter_map(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).ok())
+        .take(n)
+        .collect();
+    if held.len() < n {
+        bail!(
+            "fewer than {n} free ports on 127.0.0.1 between {LOW} and {}",
+            LOW + SPAN
+        );
+    }
+    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
 }
 
 /// Process CPU time (user + system), from `/proc/self/stat` (Linux; zero
@@ -343,16 +375,12 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
     std::fs::create_dir_all(&dir)?;
     let peers = keys
         .iter()
-        .map(|k| {
-            Ok(Peer {
-                key: k.public_key(),
-                addr: SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?)),
-            })
+        .zip(free_ports(keys.len())?)
+        .map(|(k, port)| Peer {
+            key: k.public_key(),
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         })
-        .collect::<Result<Vec<_>>>()?;
-    let rpcs = (0..keys.len())
-        .map(|_| Ok(SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?))))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Vec<_>>();
     let gas = terrace_l1::SignedTransaction::decode_and_check(
         txs.first().context("no transfers")?.bytes.clone(),
         CHAIN,
@@ -385,7 +413,8 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
                                 allow_private: true,
                             },
                             peers: &peers,
-                            rpc: rpcs[i],
+                            // Served but unused here: the kernel picks its port.
+                            rpc: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
                             prefix: format!("validator-{i}"),
                             timeouts: Timeouts::LAN,
                         },
@@ -610,9 +639,18 @@ async fn phase(
 
 /// `n` validators in simulated WAN: proposal → finalized per validator and
 /// block, in virtual time, against the three-hop model.
-fn wan_run(n: u32, blocks: u64, uniform_ms: Option<u64>, seed: u64) -> Result<WanReport> {
+fn wan_run(
+    n: u32,
+    blocks: u64,
+    uniform_ms: Option<u64>,
+    cycle_us: u64,
+    seed: u64,
+) -> Result<WanReport> {
     if n == 0 {
         bail!("a simulated network needs at least one validator");
+    }
+    if cycle_us == 0 {
+        bail!("the simulator's cycle must be at least 1 µs");
     }
     const WARMUP: u64 = 3;
     let wall = Instant::now();
@@ -651,6 +689,7 @@ fn wan_run(n: u32, blocks: u64, uniform_ms: Option<u64>, seed: u64) -> Result<Wa
     let runner = deterministic::Runner::new(
         deterministic::Config::new()
             .with_seed(seed)
+            .with_cycle(Duration::from_micros(cycle_us))
             .with_timeout(Some(Duration::from_secs(24 * 3600))),
     );
     // (validator, height, proposer, timestamp, finalized at), virtual ms.
@@ -759,6 +798,7 @@ fn wan_run(n: u32, blocks: u64, uniform_ms: Option<u64>, seed: u64) -> Result<Wa
         clock: "simulated",
         validators: n,
         uniform_one_way_ms: uniform_ms,
+        cycle_us,
         per_region,
         regions: sim::REGIONS.to_vec(),
         blocks: measured_blocks,

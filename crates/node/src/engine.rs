@@ -38,10 +38,12 @@ use commonware_p2p::{
     utils::mux::{Builder as _, Muxer},
 };
 use commonware_parallel::Sequential;
-use commonware_runtime::{Clock, Handle, Metrics, Spawner, Storage, buffer::paged::CacheRef};
+use commonware_runtime::{
+    Clock, Handle, Metrics, Quota, Spawner, Storage, buffer::paged::CacheRef,
+};
 use commonware_storage::{archive::prunable, translator::TwoCap};
 use commonware_utils::{
-    NZDuration, NZU64, NZUsize, TryCollect as _, ordered::Set, vec::NonEmptyVec,
+    NZDuration, NZU32, NZU64, NZUsize, TryCollect as _, ordered::Set, vec::NonEmptyVec,
 };
 use futures::StreamExt as _;
 use rand_core::CryptoRng;
@@ -84,6 +86,21 @@ pub struct Channels<S, R> {
 
 /// Channel ids, in [`Channels`] order.
 pub const CHANNELS: [u64; 6] = [0, 1, 2, 3, 4, 5];
+
+/// Per-peer message quota of every channel.
+///
+/// The rate is a ceiling honest peers stay far below: a view costs each
+/// peer at most three votes, three certificates and one block, and
+/// transactions travel in batches. The burst is what matters: the network
+/// gives each channel an inbound mailbox (and the router an outbound one)
+/// of one burst per peer it may retain, allocated up front. With the rate's
+/// default burst (a second's worth) a 4-validator node allocated gigabytes.
+/// A send over the burst is dropped for that peer, and every sender here
+/// retries (consensus on its timers, backfill by asking again, gossip by the
+/// transaction staying in the local pool).
+pub fn channel_quota() -> Quota {
+    Quota::per_second(NZU32!(1_000)).allow_burst(NZU32!(64))
+}
 
 /// Timeouts of the consensus engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,7 +194,7 @@ pub fn max_message_size(n: u32, chain: &Chain) -> u32 {
         marshal::max_payload_size::<Standard<Block>, Scheme>(n, &limits),
         usize::try_from(chain.params.tx_bytes_max)
             .unwrap_or(usize::MAX)
-            .saturating_add(64),
+            .saturating_add(crate::gossip::BATCH_FRAMING_MAX),
     ])
 }
 

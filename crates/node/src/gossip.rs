@@ -3,6 +3,13 @@
 //! finalized account, and sent to every peer on the transactions channel.
 //! Peers admit what they receive the same way and do not forward it: the
 //! validators are fully connected, so one hop reaches every proposer.
+//!
+//! Transactions travel in batches: whatever is queued when the sender wakes,
+//! up to [`BATCH_TXS_MAX`] transactions and one maximal transaction's bytes.
+//! No timer waits for a batch to fill, so a lone transaction leaves at once
+//! and a busy node sends one message where it would have sent hundreds,
+//! which keeps the per-peer message rate (and the mailboxes sized from it)
+//! small.
 
 use crate::{
     Runtime,
@@ -11,8 +18,9 @@ use crate::{
     state::{StateSet, read_records},
 };
 use bytes::Bytes;
+use commonware_codec::{Decode as _, Encode as _, RangeCfg};
 use commonware_glue::stateful::Mailbox as StatefulMailbox;
-use commonware_p2p::{Receiver, Recipients, Sender};
+use commonware_p2p::{CheckedSender as _, Receiver, Recipients, Sender};
 use commonware_runtime::{Handle, Spawner};
 use futures::{StreamExt as _, channel::mpsc};
 use std::sync::Arc;
@@ -20,6 +28,33 @@ use terrace_l1::{Key, MemoryState, SignedTransaction, StateReader, TxError};
 use terrace_mempool::Rejection;
 use terrace_primitives::{Address, Hash};
 use tracing::debug;
+
+/// Most transactions in one gossip message.
+pub const BATCH_TXS_MAX: usize = 256;
+
+/// Bytes a batch adds around its transactions: a length per transaction
+/// and the count, as varints.
+pub const BATCH_FRAMING_MAX: usize = 8 * (BATCH_TXS_MAX + 1);
+
+/// Encodes transactions as one gossip message.
+pub fn encode_batch(txs: &[Bytes]) -> Bytes {
+    txs.to_vec().encode()
+}
+
+/// Decodes a gossip message: 1 to [`BATCH_TXS_MAX`] transactions of 1 to
+/// `tx_bytes_max` bytes each.
+pub fn decode_batch(
+    message: Bytes,
+    tx_bytes_max: usize,
+) -> Result<Vec<Bytes>, commonware_codec::Error> {
+    Vec::<Bytes>::decode_cfg(
+        message,
+        &(
+            RangeCfg::new(1..=BATCH_TXS_MAX),
+            RangeCfg::new(1..=tx_bytes_max),
+        ),
+    )
+}
 
 /// Why a submitted transaction was not accepted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -168,18 +203,101 @@ where
 {
     let (outbound, mut queue) = mpsc::channel::<Bytes>(4096);
     let state = FinalizedState::new(chain.clone(), mailbox);
-    let _send: Handle<()> = context.child("send").spawn(|_| async move {
-        while let Some(bytes) = queue.next().await {
-            let _ = sender.send(Recipients::All, bytes, false);
+    let tx_bytes_max = usize::try_from(chain.params.tx_bytes_max).unwrap_or(usize::MAX);
+    let _send: Handle<()> = context.child("send").spawn(move |context| async move {
+        let mut held: Option<Bytes> = None;
+        loop {
+            let first = match held.take() {
+                Some(tx) => tx,
+                None => match queue.next().await {
+                    Some(tx) => tx,
+                    None => return,
+                },
+            };
+            let mut size = first.len();
+            let mut batch = vec![first];
+            loop {
+                // Take what queued meanwhile, then send if the channel's
+                // per-peer quota allows; otherwise wait for it (the batch
+                // grows instead of the sender dropping messages).
+                while batch.len() < BATCH_TXS_MAX && held.is_none() {
+                    let Ok(tx) = queue.try_recv() else {
+                        break;
+                    };
+                    if size.saturating_add(tx.len()) > tx_bytes_max {
+                        held = Some(tx);
+                    } else {
+                        size += tx.len();
+                        batch.push(tx);
+                    }
+                }
+                match sender.check(Recipients::All) {
+                    Ok(checked) => {
+                        let _ = checked.send(encode_batch(&batch), false);
+                        break;
+                    }
+                    Err(until) => context.sleep_until(until).await,
+                }
+            }
         }
     });
     let _recv: Handle<()> = context.child("recv").spawn(move |_| async move {
         while let Ok((peer, message)) = receiver.recv().await {
-            let bytes = Bytes::copy_from_slice(message.as_ref());
-            if let Err(e) = admit(&chain, &state, bytes).await {
-                debug!(?peer, error = %e, "gossiped transaction refused");
+            let txs = match decode_batch(Bytes::copy_from_slice(message.as_ref()), tx_bytes_max) {
+                Ok(txs) => txs,
+                Err(e) => {
+                    debug!(?peer, error = %e, "undecodable transaction batch");
+                    continue;
+                }
+            };
+            for bytes in txs {
+                if let Err(e) = admit(&chain, &state, bytes).await {
+                    debug!(?peer, error = %e, "gossiped transaction refused");
+                }
             }
         }
     });
     Gossip { outbound }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tx(len: usize, fill: u8) -> Bytes {
+        Bytes::from(vec![fill; len])
+    }
+
+    #[test]
+    fn a_batch_round_trips() {
+        let txs = vec![tx(1, 1), tx(136, 2), tx(1000, 3)];
+        assert_eq!(decode_batch(encode_batch(&txs), 1000).unwrap(), txs);
+    }
+
+    #[test]
+    fn a_full_batch_fits_its_framing_budget() {
+        let txs = vec![tx(1000, 7); BATCH_TXS_MAX];
+        let encoded = encode_batch(&txs);
+        assert!(encoded.len() <= 1000 * BATCH_TXS_MAX + BATCH_FRAMING_MAX);
+        assert_eq!(decode_batch(encoded, 1000).unwrap().len(), BATCH_TXS_MAX);
+    }
+
+    #[test]
+    fn malformed_batches_are_refused() {
+        // No transactions.
+        assert!(decode_batch(encode_batch(&[]), 1000).is_err());
+        // Too many.
+        let many = vec![tx(1, 0); BATCH_TXS_MAX + 1];
+        assert!(decode_batch(encode_batch(&many), 1000).is_err());
+        // A transaction over the size limit, or empty.
+        assert!(decode_batch(encode_batch(&[tx(1001, 0)]), 1000).is_err());
+        assert!(decode_batch(encode_batch(&[tx(0, 0)]), 1000).is_err());
+        // Trailing bytes, truncation, garbage.
+        let mut trailing = encode_batch(&[tx(5, 1)]).to_vec();
+        trailing.push(0);
+        assert!(decode_batch(Bytes::from(trailing), 1000).is_err());
+        let whole = encode_batch(&[tx(5, 1), tx(5, 2)]);
+        assert!(decode_batch(whole.slice(..whole.len() - 1), 1000).is_err());
+        assert!(decode_batch(Bytes::from_static(&[0xff; 9]), 1000).is_err());
+    }
 }

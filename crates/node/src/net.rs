@@ -8,12 +8,12 @@ use crate::{
 };
 use commonware_cryptography::ChaCha20Poly1305;
 use commonware_p2p::{Manager as _, authenticated::discovery};
-use commonware_runtime::{Quota, Supervisor as _, tokio};
+use commonware_runtime::{Supervisor as _, tokio};
 use commonware_stream::{
     cups::{self, Cups},
     sake::{self, Sake},
 };
-use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Set};
+use commonware_utils::{NZUsize, TryCollect as _, ordered::Set};
 use std::{net::SocketAddr, num::NonZeroUsize, sync::Arc, time::Duration};
 use terrace_primitives::{PrivateKey, PublicKey, keys::Signer as _};
 
@@ -124,9 +124,7 @@ pub async fn start_validator(
     let (mut network, mut oracle) =
         discovery::Network::new(context.child("network"), network_config);
     oracle.track(0, committee.clone());
-    // Per-peer message rates. The inbound mailbox of each channel holds one
-    // burst per peer, so these also bound memory.
-    let quota = Quota::per_second(NZU32!(10_000));
+    let quota = engine::channel_quota();
     let channels = Channels {
         votes: network.register(0, quota),
         certificates: network.register(1, quota),

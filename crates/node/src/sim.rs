@@ -10,8 +10,8 @@ use crate::{
     engine::{self, Behavior, CHANNELS, Channels, Timeouts, Validator, ValidatorConfig},
 };
 use commonware_p2p::{Manager as _, simulated};
-use commonware_runtime::{Quota, Supervisor as _, deterministic};
-use commonware_utils::{NZU32, NZUsize, TryCollect as _, ordered::Set};
+use commonware_runtime::{Supervisor as _, deterministic};
+use commonware_utils::{NZUsize, TryCollect as _, ordered::Set};
 use std::{sync::Arc, time::Duration};
 use terrace_primitives::{PrivateKey, PublicKey, keys::Signer as _};
 
@@ -120,7 +120,7 @@ impl Network {
             .position(|p| p == &me)
             .expect("validator is in the committee");
         let control = self.oracle.control(me.clone());
-        let quota = Quota::per_second(NZU32!(100_000));
+        let quota = engine::channel_quota();
         let mut registered = Vec::new();
         for channel in CHANNELS {
             registered.push(
