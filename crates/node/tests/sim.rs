@@ -572,7 +572,7 @@ fn a_few_seeds_with_random_faults() {
 /// The many-seed sweep: `TERRACE_SWEEP_SEEDS` seeds (default 1,000).
 /// Run with `make test-slow`.
 #[test]
-#[ignore = "slow: 1,000 simulated runs (about 12 minutes); run with `make test-slow`"]
+#[ignore = "slow: 1,000 simulated runs (about 4 minutes on 2 cores); run with `make test-slow`"]
 fn many_seeds_with_random_faults() {
     let seeds: u64 = std::env::var("TERRACE_SWEEP_SEEDS")
         .ok()
