@@ -292,16 +292,7 @@ fn run(cli: Cli) -> Result<()> {
                 seed,
                 repeat,
             };
-            let report = bench::run(&cfg, |msg| {
-                if !json {
-                    eprintln!("… {msg}");
-                }
-            })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_stf(&report);
-            }
+            run_bench(json, |progress| bench::run(&cfg, progress), print_stf)?;
         }
         Command::Bench(BenchCommand::L1 {
             validators,
@@ -332,16 +323,7 @@ fn run(cli: Cli) -> Result<()> {
                 skip_loopback,
                 seed,
             };
-            let report = bench_l1::run(&cfg, |msg| {
-                if !json {
-                    eprintln!("… {msg}");
-                }
-            })?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                print_l1(&report);
-            }
+            run_bench(json, |progress| bench_l1::run(&cfg, progress), print_l1)?;
         }
     }
     Ok(())
@@ -352,6 +334,27 @@ fn print_latency(label: &str, l: &bench_l1::Latency) {
         "  {label:<22}p50 {:>7.1} ms   p95 {:>7.1} ms   p99 {:>7.1} ms   max {:>7.1} ms   ({} samples)",
         l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms, l.samples
     );
+}
+
+/// Runs a benchmark, with progress on stderr unless `json`, and prints its
+/// report as one JSON document or as a table.
+fn run_bench<R: serde::Serialize>(
+    json: bool,
+    run: impl FnOnce(&dyn Fn(&str)) -> Result<R>,
+    print: impl FnOnce(&R),
+) -> Result<()> {
+    let progress = |msg: &str| {
+        if !json {
+            eprintln!("… {msg}");
+        }
+    };
+    let report = run(&progress)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print(&report);
+    }
+    Ok(())
 }
 
 fn print_l1(r: &bench_l1::L1BenchReport) {
