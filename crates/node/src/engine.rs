@@ -186,8 +186,18 @@ impl<E: commonware_storage::Context + Spawner> std::fmt::Debug for Validator<E> 
     }
 }
 
-/// Largest p2p message for a committee of `n`.
-pub fn max_message_size(n: u32, chain: &Chain) -> u32 {
+/// The most validators any epoch's committee can have: the genesis
+/// committee, or `committee_size_max` once staking has changed it.
+pub fn committee_bound(chain: &Chain) -> u32 {
+    u32::try_from(chain.committee().len())
+        .unwrap_or(u32::MAX)
+        .max(chain.params.committee_size_max)
+}
+
+/// Largest p2p message on `chain`: a block, a certificate of the largest
+/// committee, or a full transaction batch.
+pub fn max_message_size(chain: &Chain) -> u32 {
+    let n = committee_bound(chain);
     let limits = BlockLimits::from_params(&chain.params);
     commonware_p2p::max_message_size(&[
         simplex::max_payload_size::<Scheme, terrace_primitives::Hash>(n),

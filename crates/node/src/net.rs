@@ -79,7 +79,6 @@ pub async fn start_validator(
     if !committee.iter().any(|k| k == &me) {
         return Err(NetError::NotInCommittee);
     }
-    let n = u32::try_from(committee.len()).unwrap_or(u32::MAX);
     let context = context
         .child("validator")
         .with_attribute("prefix", &config.prefix);
@@ -98,20 +97,26 @@ pub async fn start_validator(
         cups::Version::V1,
     );
     let namespace = engine::namespace(chain.chain_id().0);
-    let max_message = engine::max_message_size(n, &chain);
+    let max_message = engine::max_message_size(&chain);
     let mailbox = NZUsize!(1024);
-    // A tracked set is an epoch's committee with the previous one's: room
-    // for the genesis committee twice and a few joiners. Each channel's
-    // inbound mailbox holds one quota burst per peer, so this bounds memory
-    // (a set sized for `committee_size_max` would allocate gigabytes).
-    let peers_per_set = NonZeroUsize::new(committee.len().saturating_add(4).saturating_mul(2))
-        .unwrap_or(NZUsize!(1));
+    // A tracked set is an epoch's committee with the previous one's, so at
+    // most twice the largest committee: anyone can stake into the committee,
+    // and the tracker panics on a set over this bound. The previous epoch is
+    // already in each set, so two sets are retained, not the default four.
+    // Each channel's mailboxes hold one quota burst per retained peer,
+    // allocated up front: this is what a node's idle memory mostly is.
+    let peers_per_set = NonZeroUsize::new(
+        usize::try_from(engine::committee_bound(&chain))
+            .unwrap_or(usize::MAX)
+            .saturating_mul(2),
+    )
+    .unwrap_or(NZUsize!(1));
     let network_config = if endpoint.allow_private {
         discovery::Config::local
     } else {
         discovery::Config::recommended
     };
-    let network_config = network_config(
+    let mut network_config = network_config(
         handshake,
         &namespace,
         endpoint.listen,
@@ -121,6 +126,7 @@ pub async fn start_validator(
         max_message,
         mailbox,
     );
+    network_config.tracked_peer_sets = NZUsize!(2);
     let (mut network, mut oracle) =
         discovery::Network::new(context.child("network"), network_config);
     oracle.track(0, committee.clone());

@@ -55,11 +55,10 @@ impl Network {
             .cloned()
             .try_collect()
             .expect("committee keys are distinct");
-        let n = u32::try_from(committee.len()).unwrap_or(u32::MAX);
         let (network, oracle) = simulated::Network::<_, PublicKey>::new(
             context.child("network"),
             simulated::Config {
-                max_size: engine::max_message_size(n, chain),
+                max_size: engine::max_message_size(chain),
                 max_peers_per_set: NZUsize!(committee.len().max(1)),
                 disconnect_on_block: true,
                 tracked_peer_sets: NZUsize!(1),
