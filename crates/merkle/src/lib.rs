@@ -1,5 +1,6 @@
-//! Terrace Merkle trees: binary trees with inclusion proofs over lists,
-//! generic over the hash (no I/O).
+//! Terrace Merkle trees: binary trees with inclusion proofs over lists, and
+//! fixed-depth trees over numbered slots ([`indexed`]), generic over the
+//! hash (no I/O).
 //!
 //! Used for a block's transactions and receipts now, and for withdrawals and
 //! batch contents later. The hash is a type parameter ([`MerkleHasher`]) so
@@ -13,6 +14,10 @@
 //! duplication lets two different lists share a root, the Bitcoin
 //! CVE-2012-2459 bug). The published root also commits to the number of
 //! leaves, so a proof binds both the leaf's position and the list's length.
+
+pub mod indexed;
+
+pub use indexed::{IndexedProof, IndexedTree, SlotError};
 
 use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, FixedSize, RangeCfg, Read, ReadExt as _, Write,
