@@ -105,10 +105,7 @@ impl<H: MerkleHasher> IndexedTree<H> {
     /// The root.
     pub fn root(&self) -> H::Digest {
         let top = self.depth as usize;
-        self.levels[top]
-            .first()
-            .copied()
-            .unwrap_or(self.zeros[top])
+        self.levels[top].first().copied().unwrap_or(self.zeros[top])
     }
 
     /// The leaf hash in slot `index` (the empty leaf when unfilled).
@@ -150,7 +147,7 @@ impl<H: MerkleHasher> IndexedTree<H> {
                 break;
             }
             let sibling = self.node(h, (i ^ 1) as u64);
-            node = if i % 2 == 0 {
+            node = if i.is_multiple_of(2) {
                 H::hash_node(&node, &sibling)
             } else {
                 H::hash_node(&sibling, &node)
