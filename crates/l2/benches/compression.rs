@@ -9,6 +9,8 @@
 //! compressor and level, the posted bytes per transfer and the time to
 //! compress and to decompress one batch (best of 5).
 
+#![allow(clippy::unwrap_used)] // benchmark set-up fails loudly on purpose
+
 use commonware_codec::Encode as _;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng as _, SeedableRng as _};

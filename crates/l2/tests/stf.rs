@@ -1,5 +1,7 @@
 //! The L2 transition function, its one-step proofs and its batches.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
 use commonware_codec::{DecodeExt as _, Encode as _};
 use proptest::prelude::*;
 use terrace_l2::{
@@ -153,9 +155,7 @@ fn failing_transactions_change_nothing() {
 fn forced_transactions_run_free_and_garbage_is_consumed() {
     let (mut state, mut inbox) = funded();
     let tx = transfer(1, 1, 0, 2, 10);
-    inbox.push(InboxMessage::Forced {
-        tx: tx.encode().into(),
-    });
+    inbox.push(InboxMessage::Forced { tx: tx.encode() });
     inbox.push(InboxMessage::Forced {
         tx: vec![0xff; 5].into(),
     });
@@ -231,7 +231,7 @@ fn one_step_proofs_reproduce_every_kind_of_step() {
     inbox.push(deposit(1, Some(1), 5));
     inbox.push(deposit(4, None, 5));
     inbox.push(InboxMessage::Forced {
-        tx: transfer(2, 2, 0, 1, 1).encode().into(),
+        tx: transfer(2, 2, 0, 1, 1).encode(),
     });
     let withdraw = L2Transaction {
         from: 1,
