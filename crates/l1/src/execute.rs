@@ -22,6 +22,7 @@ use crate::{
     error::{BlockError, TxError},
     fee::{effective_gas_price, next_base_fee},
     params::ChainParams,
+    settlement,
     staking::EvidenceVerifier,
     state::{Account, Key, Overlay, StateReader, Totals, UnbondingEntry, Validator, Value, Writes},
     tx::{
@@ -74,9 +75,104 @@ pub enum Failure {
     /// The evidence is from an epoch before the previous one (or a future
     /// one): its committee is no longer kept.
     EvidenceExpired = 8,
+    /// No rollup has this id.
+    UnknownRollup = 9,
+    /// The rollup configuration cannot run (a zero window, deadline or bond, or batches over the transaction size limit).
+    InvalidConfig = 10,
+    /// The balance left after fees does not cover the bond.
+    InsufficientFunds = 11,
+    /// The sender has no poster bond for this rollup.
+    NoBond = 12,
+    /// The sender's poster bond is below the rollup's `poster_bond`.
+    BondTooLow = 13,
+    /// The poster's last batch is not final yet, so its bond stays.
+    BondLocked = 14,
+    /// Only the sequencer may post until no batch has been posted for the sequencing window.
+    NotSequencer = 15,
+    /// The batch index is not the rollup's next one.
+    WrongBatchIndex = 16,
+    /// The batch's previous output root is not the rollup's current one.
+    BatchDoesNotContinue = 17,
+    /// The batch data is over the rollup's `batch_bytes_max`.
+    BatchTooLarge = 18,
+    /// The batch data does not decompress or decode, has no steps, or consumes the inbox backwards.
+    BadBatchData = 19,
+    /// The batch consumes the inbox past its end, or not up to the position it declares.
+    InboxBeyondEnd = 20,
+    /// The batch leaves an inbox message older than the sequencing window unconsumed.
+    InboxSkipped = 21,
+    /// The batch has another number of steps than it declares.
+    StepCountMismatch = 22,
+    /// No accepted batch has this index (never posted, or reverted).
+    NoSuchBatch = 23,
+    /// The batch's challenge window is over.
+    WindowClosed = 24,
+    /// The rollup tracks too many disputed batches already.
+    TooManyChallenges = 25,
+    /// No open challenge has this id.
+    NoSuchChallenge = 26,
+    /// It is not the sender's move in this challenge (or not this kind of move).
+    NotYourTurn = 27,
+    /// The move came after its deadline.
+    DeadlinePassed = 28,
+    /// A timeout was called before the deadline.
+    DeadlineNotPassed = 29,
+    /// The one-step proof does not verify against the agreed root, the batch data or the inbox.
+    InvalidProof = 30,
+    /// The batch is not final yet: its challenge window is running or a challenge is open.
+    NotFinal = 31,
+    /// The withdrawal is not in the batch's output root.
+    InvalidWithdrawalProof = 32,
+    /// The withdrawal was claimed already.
+    AlreadyClaimed = 33,
+    /// The deposit's recipient key could never sign (small order or non-canonical).
+    InvalidRecipient = 34,
+    /// An amount would overflow.
+    Overflow = 35,
 }
 
 impl Failure {
+    /// The failure's name in receipts and RPC answers (snake case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::InsufficientStake => "insufficient_stake",
+            Failure::NotAValidator => "not_a_validator",
+            Failure::Jailed => "jailed",
+            Failure::TooManyUnbonding => "too_many_unbonding",
+            Failure::InvalidEvidence => "invalid_evidence",
+            Failure::AlreadySlashed => "already_slashed",
+            Failure::ZeroAmount => "zero_amount",
+            Failure::EvidenceExpired => "evidence_expired",
+            Failure::UnknownRollup => "unknown_rollup",
+            Failure::InvalidConfig => "invalid_config",
+            Failure::InsufficientFunds => "insufficient_funds",
+            Failure::NoBond => "no_bond",
+            Failure::BondTooLow => "bond_too_low",
+            Failure::BondLocked => "bond_locked",
+            Failure::NotSequencer => "not_sequencer",
+            Failure::WrongBatchIndex => "wrong_batch_index",
+            Failure::BatchDoesNotContinue => "batch_does_not_continue",
+            Failure::BatchTooLarge => "batch_too_large",
+            Failure::BadBatchData => "bad_batch_data",
+            Failure::InboxBeyondEnd => "inbox_beyond_end",
+            Failure::InboxSkipped => "inbox_skipped",
+            Failure::StepCountMismatch => "step_count_mismatch",
+            Failure::NoSuchBatch => "no_such_batch",
+            Failure::WindowClosed => "window_closed",
+            Failure::TooManyChallenges => "too_many_challenges",
+            Failure::NoSuchChallenge => "no_such_challenge",
+            Failure::NotYourTurn => "not_your_turn",
+            Failure::DeadlinePassed => "deadline_passed",
+            Failure::DeadlineNotPassed => "deadline_not_passed",
+            Failure::InvalidProof => "invalid_proof",
+            Failure::NotFinal => "not_final",
+            Failure::InvalidWithdrawalProof => "invalid_withdrawal_proof",
+            Failure::AlreadyClaimed => "already_claimed",
+            Failure::InvalidRecipient => "invalid_recipient",
+            Failure::Overflow => "overflow",
+        }
+    }
+
     fn from_u8(v: u8) -> Option<Self> {
         use Failure::*;
         [
@@ -88,6 +184,33 @@ impl Failure {
             AlreadySlashed,
             ZeroAmount,
             EvidenceExpired,
+            UnknownRollup,
+            InvalidConfig,
+            InsufficientFunds,
+            NoBond,
+            BondTooLow,
+            BondLocked,
+            NotSequencer,
+            WrongBatchIndex,
+            BatchDoesNotContinue,
+            BatchTooLarge,
+            BadBatchData,
+            InboxBeyondEnd,
+            InboxSkipped,
+            StepCountMismatch,
+            NoSuchBatch,
+            WindowClosed,
+            TooManyChallenges,
+            NoSuchChallenge,
+            NotYourTurn,
+            DeadlinePassed,
+            DeadlineNotPassed,
+            InvalidProof,
+            NotFinal,
+            InvalidWithdrawalProof,
+            AlreadyClaimed,
+            InvalidRecipient,
+            Overflow,
         ]
         .into_iter()
         .find(|f| *f as u8 == v)
@@ -416,7 +539,7 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         // needed ≥ fee + value, so these cannot underflow.
         sender.balance = sender.balance.checked_sub(fee).ok_or(TxError::Overflow)?;
         sender.nonce += 1;
-        let mut writes: Vec<(Key, Value)> = Vec::with_capacity(3);
+        let mut writes: Vec<(Key, Option<Value>)> = Vec::with_capacity(3);
         let failure = match &body.payload {
             Payload::Transfer { to, amount } => {
                 sender.balance = sender
@@ -434,7 +557,7 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
                         .balance
                         .checked_add(*amount)
                         .ok_or(TxError::Overflow)?;
-                    writes.push((Key::Account(*to), Value::Account(recipient)));
+                    writes.push((Key::Account(*to), Some(Value::Account(recipient))));
                 }
                 None
             }
@@ -443,10 +566,18 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
             Payload::Slash { evidence } => {
                 self.slash(evidence, &mut sender, &mut burned, &mut writes)?
             }
+            Payload::CreateRollup(config) => {
+                let effects = settlement::create(&self.overlay, self.op_env(tx), config);
+                self.settle(tx, effects, &mut sender, &mut burned, &mut writes)?
+            }
+            Payload::Rollup { rollup, op } => {
+                let effects = settlement::apply(&self.overlay, self.op_env(tx), *rollup, op);
+                self.settle(tx, effects, &mut sender, &mut burned, &mut writes)?
+            }
         };
-        writes.push((Key::Account(tx.sender), Value::Account(sender)));
+        writes.push((Key::Account(tx.sender), Some(Value::Account(sender))));
         for (k, v) in writes {
-            self.overlay.put(k, Some(v));
+            self.overlay.put(k, v);
         }
         self.gas_used += gas_used;
         self.bytes_used += len;
@@ -465,12 +596,70 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
             .unwrap_or_else(|| unreachable!("just pushed")))
     }
 
+    fn op_env(&self, tx: &CheckedTransaction) -> settlement::OpEnv<'a> {
+        settlement::OpEnv {
+            params: self.params,
+            height: self.env.height,
+            sender: tx.sender,
+            tx_hash: tx.hash,
+        }
+    }
+
+    /// Applies a settlement operation's effects to the sender and the
+    /// writes, or reports why it was refused (changing nothing).
+    fn settle(
+        &self,
+        tx: &CheckedTransaction,
+        effects: Result<settlement::Effects, Failure>,
+        sender: &mut Account,
+        burned: &mut Amount,
+        writes: &mut Vec<(Key, Option<Value>)>,
+    ) -> Result<Option<Failure>, TxError> {
+        let effects = match effects {
+            Ok(e) => e,
+            Err(failure) => return Ok(Some(failure)),
+        };
+        let Some(mut balance) = sender.balance.checked_sub(effects.debit) else {
+            return Ok(Some(Failure::InsufficientFunds));
+        };
+        let mut credited: Vec<(Address, Account)> = Vec::new();
+        for (to, amount) in effects.credits {
+            if to == tx.sender {
+                balance = balance.checked_add(amount).ok_or(TxError::Overflow)?;
+                continue;
+            }
+            let i = match credited.iter().position(|(a, _)| *a == to) {
+                Some(i) => i,
+                None => {
+                    credited.push((to, self.overlay.account(&to)));
+                    credited.len() - 1
+                }
+            };
+            let account = &mut credited[i].1;
+            account.balance = account
+                .balance
+                .checked_add(amount)
+                .ok_or(TxError::Overflow)?;
+        }
+        *burned = burned
+            .checked_add(effects.burned)
+            .ok_or(TxError::Overflow)?;
+        sender.balance = balance;
+        writes.extend(effects.writes);
+        writes.extend(
+            credited
+                .into_iter()
+                .map(|(a, account)| (Key::Account(a), Some(Value::Account(account)))),
+        );
+        Ok(None)
+    }
+
     fn stake(
         &self,
         tx: &CheckedTransaction,
         sender: &mut Account,
         amount: Amount,
-        writes: &mut Vec<(Key, Value)>,
+        writes: &mut Vec<(Key, Option<Value>)>,
     ) -> Result<Option<Failure>, TxError> {
         if amount.is_zero() {
             return Ok(Some(Failure::ZeroAmount));
@@ -481,7 +670,7 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
             if let Err(pos) = index.binary_search(&tx.sender) {
                 index.insert(pos, tx.sender);
             }
-            writes.push((Key::Validators, Value::Validators(index)));
+            writes.push((Key::Validators, Some(Value::Validators(index))));
         }
         let mut validator = existing.unwrap_or(Validator {
             public_key: tx.signed.public_key.clone(),
@@ -502,7 +691,7 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
             .ok_or(TxError::Overflow)?;
         writes.push((
             Key::Validator(tx.sender),
-            Value::Validator(Box::new(validator)),
+            Some(Value::Validator(Box::new(validator))),
         ));
         Ok(None)
     }
@@ -511,7 +700,7 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         &self,
         tx: &CheckedTransaction,
         amount: Amount,
-        writes: &mut Vec<(Key, Value)>,
+        writes: &mut Vec<(Key, Option<Value>)>,
     ) -> Result<Option<Failure>, TxError> {
         if amount.is_zero() {
             return Ok(Some(Failure::ZeroAmount));
@@ -543,9 +732,12 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         }
         writes.push((
             Key::Validator(tx.sender),
-            Value::Validator(Box::new(validator)),
+            Some(Value::Validator(Box::new(validator))),
         ));
-        writes.push((Key::Unbonding(release_height), Value::Unbonding(queue)));
+        writes.push((
+            Key::Unbonding(release_height),
+            Some(Value::Unbonding(queue)),
+        ));
         Ok(None)
     }
 
@@ -554,7 +746,7 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         evidence: &Bytes,
         reporter: &mut Account,
         burned: &mut Amount,
-        writes: &mut Vec<(Key, Value)>,
+        writes: &mut Vec<(Key, Option<Value>)>,
     ) -> Result<Option<Failure>, TxError> {
         let Ok(epoch) = self.evidence.epoch(evidence) else {
             return Ok(Some(Failure::InvalidEvidence));
@@ -600,9 +792,12 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         *burned = burned.checked_add(burn).ok_or(TxError::Overflow)?;
         writes.push((
             Key::Validator(offense.offender),
-            Value::Validator(Box::new(validator)),
+            Some(Value::Validator(Box::new(validator))),
         ));
-        writes.push((Key::Slashed(offense.id), Value::Slashed(self.env.height)));
+        writes.push((
+            Key::Slashed(offense.id),
+            Some(Value::Slashed(self.env.height)),
+        ));
         Ok(None)
     }
 

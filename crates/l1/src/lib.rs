@@ -1,5 +1,6 @@
 //! Terrace L1 state-transition function: accounts, EIP-1559 fees, staking
-//! and slashing (pure, deterministic).
+//! and slashing, and the settlement of optimistic rollups (pure,
+//! deterministic).
 //!
 //! No I/O, no clock, no OS randomness, no hash-map iteration: the same
 //! state, block and parameters give byte-identical writes and receipts on
@@ -13,6 +14,8 @@ pub mod execute;
 pub mod fee;
 pub mod genesis;
 pub mod params;
+pub mod rollup;
+pub mod settlement;
 pub mod staking;
 pub mod state;
 pub mod tx;

@@ -19,6 +19,19 @@ pub struct GasSchedule {
     pub stake: u64,
     /// Extra for a slash (evidence verification: two signature checks).
     pub slash: u64,
+    /// Extra for registering a rollup.
+    pub rollup_create: u64,
+    /// Extra for a bond, deposit, forced transaction, challenge move or
+    /// timeout: a few record reads and writes.
+    pub rollup_op: u64,
+    /// Extra for a batch: decompressing and hashing its steps (its bytes
+    /// are paid per byte on top).
+    pub rollup_batch: u64,
+    /// Extra for a one-step proof: a signature check and a few dozen
+    /// Merkle path hashes.
+    pub one_step_proof: u64,
+    /// Extra for a withdrawal claim: a Merkle path and a nullifier.
+    pub withdrawal_claim: u64,
 }
 
 impl Default for GasSchedule {
@@ -29,6 +42,11 @@ impl Default for GasSchedule {
             transfer: 0,
             stake: 20_000,
             slash: 60_000,
+            rollup_create: 100_000,
+            rollup_op: 30_000,
+            rollup_batch: 50_000,
+            one_step_proof: 200_000,
+            withdrawal_claim: 60_000,
         }
     }
 }

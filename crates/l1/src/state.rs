@@ -5,6 +5,7 @@
 //! the header commits to; tests and benches use [`MemoryState`]. Keys and
 //! values have a canonical encoding, which is what the store holds.
 
+use crate::rollup::{BatchRecord, Challenge, InboxRecord, PosterBond, Rollup};
 use bytes::BufMut;
 use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
@@ -31,6 +32,20 @@ pub enum Key {
     /// The committee of an epoch (kept for the current and next epoch, and
     /// the previous one while its evidence is still accepted).
     Committee(u64),
+    /// The number of rollups registered (the next rollup id).
+    RollupCount,
+    /// A rollup's record.
+    Rollup(u64),
+    /// A rollup's batch, by index.
+    RollupBatch(u64, u64),
+    /// A rollup's inbox message, by position.
+    RollupInbox(u64, u64),
+    /// A poster's bond for a rollup.
+    RollupBond(u64, Address),
+    /// A rollup's open challenge, by id.
+    RollupChallenge(u64, u64),
+    /// A claimed withdrawal of a rollup, by index: the nullifier.
+    RollupClaim(u64, u64),
 }
 
 /// An account.
@@ -92,6 +107,20 @@ pub enum Value {
     /// Under [`Key::Committee`]: consensus keys sorted by their bytes, the
     /// order consensus numbers participants in.
     Committee(Vec<PublicKey>),
+    /// Under [`Key::RollupCount`].
+    RollupCount(u64),
+    /// Under [`Key::Rollup`].
+    Rollup(Box<Rollup>),
+    /// Under [`Key::RollupBatch`].
+    Batch(Box<BatchRecord>),
+    /// Under [`Key::RollupInbox`].
+    Inbox(InboxRecord),
+    /// Under [`Key::RollupBond`].
+    Bond(PosterBond),
+    /// Under [`Key::RollupChallenge`].
+    Challenge(Box<Challenge>),
+    /// Under [`Key::RollupClaim`]: the height it was claimed at.
+    Claimed(u64),
 }
 
 /// Read access to the state as of the parent block.
@@ -206,7 +235,8 @@ impl MemoryState {
         self.records.is_empty()
     }
 
-    /// Σ balances + Σ stakes + Σ unbonding: must equal minted − burned.
+    /// Σ balances + Σ stakes + Σ unbonding + Σ rollup escrows, poster bonds
+    /// and challenge bonds: must equal minted − burned.
     pub fn circulating(&self) -> Option<Amount> {
         let mut total = Amount::ZERO;
         for value in self.records.values() {
@@ -218,6 +248,9 @@ impl MemoryState {
                         total = total.checked_add(e.amount)?;
                     }
                 }
+                Value::Rollup(r) => total = total.checked_add(r.escrow)?,
+                Value::Bond(b) => total = total.checked_add(b.amount)?,
+                Value::Challenge(c) => total = total.checked_add(c.bond)?,
                 _ => {}
             }
         }
@@ -327,6 +360,38 @@ impl Write for Key {
                 6u8.write(buf);
                 buf.put_u64(*epoch);
             }
+            // Fixed-width big-endian ids and indices, so a rollup's records
+            // sit together in the store, in order.
+            Key::RollupCount => 7u8.write(buf),
+            Key::Rollup(id) => {
+                8u8.write(buf);
+                buf.put_u64(*id);
+            }
+            Key::RollupBatch(id, i) => {
+                9u8.write(buf);
+                buf.put_u64(*id);
+                buf.put_u64(*i);
+            }
+            Key::RollupInbox(id, i) => {
+                10u8.write(buf);
+                buf.put_u64(*id);
+                buf.put_u64(*i);
+            }
+            Key::RollupBond(id, a) => {
+                11u8.write(buf);
+                buf.put_u64(*id);
+                a.write(buf);
+            }
+            Key::RollupChallenge(id, i) => {
+                12u8.write(buf);
+                buf.put_u64(*id);
+                buf.put_u64(*i);
+            }
+            Key::RollupClaim(id, i) => {
+                13u8.write(buf);
+                buf.put_u64(*id);
+                buf.put_u64(*i);
+            }
         }
     }
 }
@@ -339,6 +404,13 @@ impl EncodeSize for Key {
             Key::Slashed(_) => 32,
             Key::Totals | Key::Validators => 0,
             Key::Committee(_) => 8,
+            Key::RollupCount => 0,
+            Key::Rollup(_) => 8,
+            Key::RollupBatch(..)
+            | Key::RollupInbox(..)
+            | Key::RollupChallenge(..)
+            | Key::RollupClaim(..) => 16,
+            Key::RollupBond(..) => 8 + Address::LEN,
         }
     }
 }
@@ -354,9 +426,20 @@ impl Read for Key {
             4 => Key::Totals,
             5 => Key::Validators,
             6 => Key::Committee(u64::from_be_bytes(<[u8; 8]>::read(buf)?)),
+            7 => Key::RollupCount,
+            8 => Key::Rollup(read_u64_be(buf)?),
+            9 => Key::RollupBatch(read_u64_be(buf)?, read_u64_be(buf)?),
+            10 => Key::RollupInbox(read_u64_be(buf)?, read_u64_be(buf)?),
+            11 => Key::RollupBond(read_u64_be(buf)?, Address::read(buf)?),
+            12 => Key::RollupChallenge(read_u64_be(buf)?, read_u64_be(buf)?),
+            13 => Key::RollupClaim(read_u64_be(buf)?, read_u64_be(buf)?),
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }
+}
+
+fn read_u64_be(buf: &mut impl Buf) -> Result<u64, CodecError> {
+    Ok(u64::from_be_bytes(<[u8; 8]>::read(buf)?))
 }
 
 impl Write for UnbondingEntry {
@@ -418,6 +501,34 @@ impl Write for Value {
                 6u8.write(buf);
                 keys.write(buf);
             }
+            Value::RollupCount(n) => {
+                7u8.write(buf);
+                UInt(*n).write(buf);
+            }
+            Value::Rollup(r) => {
+                8u8.write(buf);
+                r.write(buf);
+            }
+            Value::Batch(b) => {
+                9u8.write(buf);
+                b.write(buf);
+            }
+            Value::Inbox(i) => {
+                10u8.write(buf);
+                i.write(buf);
+            }
+            Value::Bond(b) => {
+                11u8.write(buf);
+                b.write(buf);
+            }
+            Value::Challenge(c) => {
+                12u8.write(buf);
+                c.write(buf);
+            }
+            Value::Claimed(h) => {
+                13u8.write(buf);
+                UInt(*h).write(buf);
+            }
         }
     }
 }
@@ -434,6 +545,12 @@ impl EncodeSize for Value {
             Value::Totals(t) => t.minted.encode_size() + t.burned.encode_size(),
             Value::Validators(list) => list.encode_size(),
             Value::Committee(keys) => keys.encode_size(),
+            Value::RollupCount(n) | Value::Claimed(n) => UInt(*n).encode_size(),
+            Value::Rollup(r) => r.encode_size(),
+            Value::Batch(b) => b.encode_size(),
+            Value::Inbox(i) => i.encode_size(),
+            Value::Bond(b) => b.encode_size(),
+            Value::Challenge(c) => c.encode_size(),
         }
     }
 }
@@ -466,6 +583,13 @@ impl Read for Value {
                 &(RangeCfg::new(0..=VALIDATORS_MAX), ()),
             )?),
             6 => Value::Committee(Vec::read_cfg(buf, &(RangeCfg::new(0..=COMMITTEE_MAX), ()))?),
+            7 => Value::RollupCount(UInt::<u64>::read(buf)?.0),
+            8 => Value::Rollup(Box::new(Rollup::read(buf)?)),
+            9 => Value::Batch(Box::new(BatchRecord::read(buf)?)),
+            10 => Value::Inbox(InboxRecord::read(buf)?),
+            11 => Value::Bond(PosterBond::read(buf)?),
+            12 => Value::Challenge(Box::new(Challenge::read(buf)?)),
+            13 => Value::Claimed(UInt::<u64>::read(buf)?.0),
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }

@@ -1,7 +1,12 @@
 //! Transactions: what a user signs, how it is encoded, and the stateless
 //! checks every node runs before looking at state.
 
-use crate::{error::TxError, params::ChainParams, state::Key};
+use crate::{
+    error::TxError,
+    params::ChainParams,
+    rollup::{RollupConfig, RollupOp},
+    state::Key,
+};
 use bytes::{Buf as _, BufMut, Bytes};
 use commonware_codec::{
     Buf, Copying, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _,
@@ -51,6 +56,16 @@ pub enum Payload {
         /// Encoded evidence.
         evidence: Bytes,
     },
+    /// Register an optimistic rollup (see [`crate::settlement`]).
+    CreateRollup(Box<RollupConfig>),
+    /// Act on rollup `rollup`: bond, deposit, post or challenge a batch,
+    /// claim a withdrawal (see [`crate::settlement`]).
+    Rollup {
+        /// The rollup's id.
+        rollup: u64,
+        /// What to do.
+        op: RollupOp,
+    },
 }
 
 impl Payload {
@@ -58,7 +73,10 @@ impl Payload {
     pub fn value(&self) -> Amount {
         match self {
             Payload::Transfer { amount, .. } | Payload::Stake { amount } => *amount,
-            Payload::Unstake { .. } | Payload::Slash { .. } => Amount::ZERO,
+            Payload::Rollup { op, .. } => op.value(),
+            Payload::Unstake { .. } | Payload::Slash { .. } | Payload::CreateRollup(_) => {
+                Amount::ZERO
+            }
         }
     }
 
@@ -68,6 +86,13 @@ impl Payload {
             Payload::Transfer { .. } => params.gas.transfer,
             Payload::Stake { .. } | Payload::Unstake { .. } => params.gas.stake,
             Payload::Slash { .. } => params.gas.slash,
+            Payload::CreateRollup(_) => params.gas.rollup_create,
+            Payload::Rollup { op, .. } => match op {
+                RollupOp::SubmitBatch(_) => params.gas.rollup_batch,
+                RollupOp::ProveStep { .. } => params.gas.one_step_proof,
+                RollupOp::Claim(_) => params.gas.withdrawal_claim,
+                _ => params.gas.rollup_op,
+            },
         }
     }
 }
@@ -242,6 +267,12 @@ impl CheckedTransaction {
                 Key::Unbonding(height.saturating_add(params.unbonding_delay_blocks)),
             ],
             Payload::Slash { .. } => vec![sender],
+            Payload::CreateRollup(_) => vec![sender, Key::RollupCount],
+            Payload::Rollup { rollup, op } => {
+                let mut keys = vec![sender];
+                keys.extend(crate::settlement::op_keys(*rollup, op, self.sender));
+                keys
+            }
         }
     }
 }
@@ -409,6 +440,15 @@ impl Write for Payload {
                 3u8.write(buf);
                 evidence.write(buf);
             }
+            Payload::CreateRollup(config) => {
+                4u8.write(buf);
+                config.write(buf);
+            }
+            Payload::Rollup { rollup, op } => {
+                5u8.write(buf);
+                UInt(*rollup).write(buf);
+                op.write(buf);
+            }
         }
     }
 }
@@ -419,6 +459,8 @@ impl EncodeSize for Payload {
             Payload::Transfer { to, amount } => to.encode_size() + amount.encode_size(),
             Payload::Stake { amount } | Payload::Unstake { amount } => amount.encode_size(),
             Payload::Slash { evidence } => evidence.encode_size(),
+            Payload::CreateRollup(config) => config.encode_size(),
+            Payload::Rollup { rollup, op } => UInt(*rollup).encode_size() + op.encode_size(),
         }
     }
 }
@@ -439,6 +481,11 @@ impl Read for Payload {
             },
             3 => Payload::Slash {
                 evidence: Bytes::read_cfg(buf, &RangeCfg::new(0..=EVIDENCE_BYTES_MAX))?,
+            },
+            4 => Payload::CreateRollup(Box::new(RollupConfig::read(buf)?)),
+            5 => Payload::Rollup {
+                rollup: UInt::<u64>::read(buf)?.0,
+                op: RollupOp::read(buf)?,
             },
             t => return Err(CodecError::InvalidEnum(t)),
         })

@@ -80,8 +80,30 @@ pub fn state_key(key: &Key) -> Hash {
             out[0] = 7;
             out[1..9].copy_from_slice(&epoch.to_be_bytes());
         }
+        Key::RollupCount => out[0] = 8,
+        Key::Rollup(id) => {
+            out[0] = 9;
+            out[1..9].copy_from_slice(&id.to_be_bytes());
+        }
+        Key::RollupBatch(id, i) => pair(&mut out, 10, *id, *i),
+        Key::RollupInbox(id, i) => pair(&mut out, 11, *id, *i),
+        Key::RollupChallenge(id, i) => pair(&mut out, 12, *id, *i),
+        Key::RollupClaim(id, i) => pair(&mut out, 13, *id, *i),
+        Key::RollupBond(id, a) => {
+            out[0] = 14;
+            out[1..9].copy_from_slice(&id.to_be_bytes());
+            out[9..29].copy_from_slice(a.as_bytes());
+        }
     }
     Hash::from(out)
+}
+
+/// A tag and two big-endian numbers: a rollup's records sort by rollup,
+/// then by index.
+fn pair(out: &mut [u8; 32], tag: u8, id: u64, index: u64) {
+    out[0] = tag;
+    out[1..9].copy_from_slice(&id.to_be_bytes());
+    out[9..17].copy_from_slice(&index.to_be_bytes());
 }
 
 /// The store's configuration under `prefix` (one partition per file set).

@@ -3,7 +3,7 @@
 //! heights are numbers.
 
 use serde::{Deserialize, Serialize};
-use terrace_l1::{Payload, Receipt, block::Header, execute::Failure};
+use terrace_l1::{Payload, Receipt, block::Header, execute::Failure, rollup::RollupOp};
 use terrace_primitives::{Address, Amount, Hash, codec::to_hex};
 
 /// `0x`-prefixed hex of a hash.
@@ -176,17 +176,7 @@ impl From<&Receipt> for ReceiptInfo {
 }
 
 fn failure_name(f: Failure) -> String {
-    match f {
-        Failure::InsufficientStake => "insufficient_stake",
-        Failure::NotAValidator => "not_a_validator",
-        Failure::Jailed => "jailed",
-        Failure::TooManyUnbonding => "too_many_unbonding",
-        Failure::InvalidEvidence => "invalid_evidence",
-        Failure::AlreadySlashed => "already_slashed",
-        Failure::ZeroAmount => "zero_amount",
-        Failure::EvidenceExpired => "evidence_expired",
-    }
-    .into()
+    f.name().into()
 }
 
 /// A transaction, where it was included, and its receipt.
@@ -197,7 +187,8 @@ pub struct TxInfo {
     pub hash: String,
     /// Sender.
     pub from: Address,
-    /// Payload kind: `transfer`, `stake`, `unstake`, `slash`.
+    /// Payload kind: `transfer`, `stake`, `unstake`, `slash`,
+    /// `create_rollup`, or `rollup_*` for an operation on a rollup.
     pub kind: String,
     /// Recipient of a transfer.
     pub to: Option<Address>,
@@ -230,6 +221,24 @@ pub fn payload_summary(p: &Payload) -> (&'static str, Option<Address>, Option<Am
         Payload::Stake { amount } => ("stake", None, Some(*amount)),
         Payload::Unstake { amount } => ("unstake", None, Some(*amount)),
         Payload::Slash { .. } => ("slash", None, None),
+        Payload::CreateRollup(_) => ("create_rollup", None, None),
+        Payload::Rollup { op, .. } => match op {
+            RollupOp::Bond { amount } => ("rollup_bond", None, Some(*amount)),
+            RollupOp::Unbond => ("rollup_unbond", None, None),
+            RollupOp::Deposit { amount, .. } => ("rollup_deposit", None, Some(*amount)),
+            RollupOp::ForceInclude { .. } => ("rollup_force_include", None, None),
+            RollupOp::SubmitBatch(_) => ("rollup_submit_batch", None, None),
+            RollupOp::Challenge { .. } => ("rollup_challenge", None, None),
+            RollupOp::Bisect { .. } => ("rollup_bisect", None, None),
+            RollupOp::Choose { .. } => ("rollup_choose", None, None),
+            RollupOp::ProveStep { .. } => ("rollup_prove_step", None, None),
+            RollupOp::Timeout { .. } => ("rollup_timeout", None, None),
+            RollupOp::Claim(c) => (
+                "rollup_claim",
+                Some(c.withdrawal.recipient),
+                Some(c.withdrawal.amount),
+            ),
+        },
     }
 }
 

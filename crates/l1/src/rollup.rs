@@ -1,0 +1,725 @@
+//! Settlement records for optimistic rollups: what L1 keeps about each
+//! rollup, its batches, its inbox, its posters' bonds and its challenges,
+//! and the operations that change them ([`RollupOp`]).
+//!
+//! The rules live in [`crate::settlement`]; this module holds the types and
+//! their canonical encodings.
+
+use bytes::{BufMut, Bytes};
+use commonware_codec::{
+    Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
+};
+use serde::{Deserialize, Serialize};
+use terrace_l2::{Commitment, OneStepProof, Withdrawal, inbox::FORCED_TX_BYTES_MAX};
+use terrace_merkle::IndexedProof;
+use terrace_primitives::{Address, Amount, Hash, PublicKey};
+
+/// Most bytes of batch data one operation may carry (decoding bound; the
+/// chain's per-transaction limit is usually lower).
+pub const BATCH_DATA_MAX: usize = 1 << 20;
+/// Most batches with open challenges a rollup tracks at once.
+pub const DISPUTED_MAX: usize = 1 << 12;
+
+/// A rollup's parameters, fixed at creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollupConfig {
+    /// The address that may post batches while it keeps posting.
+    pub sequencer: Address,
+    /// Bond a poster must hold to post a batch; lost in full when one of its
+    /// batches loses a challenge.
+    pub poster_bond: Amount,
+    /// Bond locked by each challenge; lost when the challenger loses.
+    pub challenge_bond: Amount,
+    /// L1 blocks a batch may be challenged for; after that (and once its
+    /// challenges are over) it is final.
+    pub challenge_window_blocks: u64,
+    /// L1 blocks an inbox message may wait: a batch that leaves an older one
+    /// unconsumed is rejected, and when no batch has been posted for this
+    /// long anyone may post.
+    pub sequencing_window_blocks: u64,
+    /// Most bytes of compressed batch data per batch.
+    pub batch_bytes_max: u64,
+    /// L1 blocks each side has for each move of a challenge.
+    pub move_deadline_blocks: u64,
+}
+
+/// What L1 keeps about a rollup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollup {
+    /// Its parameters.
+    pub config: RollupConfig,
+    /// Funds locked for it: deposits not yet claimed back.
+    pub escrow: Amount,
+    /// Messages appended to its inbox.
+    pub inbox_count: u64,
+    /// Messages consumed by its accepted batches.
+    pub inbox_consumed: u64,
+    /// Accepted batches (later ones were reverted or never posted).
+    pub batch_count: u64,
+    /// Output root after the last accepted batch (genesis before any).
+    pub output_root: Hash,
+    /// L1 height of the last accepted batch (or of creation, or of the
+    /// last revert): the sequencing window runs from here.
+    pub last_batch_height: u64,
+    /// Challenges ever opened (the next challenge id).
+    pub challenge_count: u64,
+    /// Batches with open challenges and how many, by batch index. A batch
+    /// is final only when no batch at or before it is disputed.
+    pub disputed: Vec<(u64, u32)>,
+}
+
+/// Share of a loser's bond paid to the winner, in basis points; the rest is
+/// burned, so colluding parties cannot recycle a bond through a lost game.
+pub const WINNER_SHARE_BPS: u64 = 5_000;
+
+impl Rollup {
+    /// A new rollup created at `height`, at the L2 genesis state.
+    pub fn new(config: RollupConfig, height: u64) -> Self {
+        Self {
+            config,
+            escrow: Amount::ZERO,
+            inbox_count: 0,
+            inbox_consumed: 0,
+            batch_count: 0,
+            output_root: Commitment::genesis().output_root(),
+            last_batch_height: height,
+            challenge_count: 0,
+            disputed: Vec::new(),
+        }
+    }
+
+    /// Whether accepted batch `index`, posted at `batch_height`, is final at
+    /// `height`: its window is over and no batch up to it is disputed.
+    pub fn is_final(&self, index: u64, batch_height: u64, height: u64) -> bool {
+        index < self.batch_count
+            && height >= batch_height.saturating_add(self.config.challenge_window_blocks)
+            && self.disputed.first().is_none_or(|(b, _)| *b > index)
+    }
+
+    /// The L1 height at which batch `index`, posted at `batch_height`, stops
+    /// being challengeable.
+    pub fn window_end(&self, batch_height: u64) -> u64 {
+        batch_height.saturating_add(self.config.challenge_window_blocks)
+    }
+}
+
+/// An accepted batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// The posting transaction's id: tells a batch from a later one posted
+    /// at the same index after a revert.
+    pub id: Hash,
+    /// Who posted it (the defender in its challenges).
+    pub poster: Address,
+    /// Output root before it.
+    pub prev_output_root: Hash,
+    /// Output root after it (the claim challenges dispute).
+    pub output_root: Hash,
+    /// Merkle root of its steps ([`terrace_l2::batch::data_commitment`]).
+    pub data_commitment: Hash,
+    /// Number of steps.
+    pub step_count: u64,
+    /// Inbox position before it.
+    pub inbox_start: u64,
+    /// Inbox position after it.
+    pub inbox_end: u64,
+    /// L1 height it was posted at.
+    pub height: u64,
+}
+
+/// An inbox message as L1 keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxRecord {
+    /// [`terrace_l2::InboxMessage::hash`] of the message.
+    pub hash: Hash,
+    /// L1 height it was appended at.
+    pub height: u64,
+}
+
+/// A poster's bond for one rollup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PosterBond {
+    /// Bonded amount.
+    pub amount: Amount,
+    /// The last batch it posted: the bond comes back once that is final.
+    pub last_batch: Option<u64>,
+}
+
+/// An interactive challenge of one batch: a bisection over its per-step
+/// output roots.
+///
+/// Roots `r_0 … r_n` are the output roots after each of the batch's `n`
+/// steps (`r_0` is the root before it). The parties agree on `r_lo` and
+/// disagree on `r_hi`; each round the defender reveals `r_mid` and the
+/// challenger says which half it disputes, until `hi = lo + 1` and one
+/// step remains for a one-step proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    /// The disputed batch's index.
+    pub batch: u64,
+    /// The disputed batch's id.
+    pub batch_id: Hash,
+    /// Who opened it.
+    pub challenger: Address,
+    /// The batch's poster.
+    pub defender: Address,
+    /// The challenger's bond.
+    pub bond: Amount,
+    /// Last step count both agree on.
+    pub lo: u64,
+    /// The agreed root after `lo` steps.
+    pub lo_root: Hash,
+    /// First step count in dispute.
+    pub hi: u64,
+    /// The defender's root after `hi` steps.
+    pub hi_root: Hash,
+    /// The root after `(lo + hi) / 2` steps the defender revealed, awaiting
+    /// the challenger's choice.
+    pub mid_root: Option<Hash>,
+    /// Last L1 height at which the side to move may move.
+    pub deadline: u64,
+}
+
+/// Whose move a challenge awaits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// The defender must reveal the midpoint root.
+    Defender,
+    /// The challenger must pick the half it disputes.
+    Challenger,
+    /// One step is left: a one-step proof settles it (the challenger must
+    /// bring one, since it claims the step is wrong).
+    OneStep,
+}
+
+impl Challenge {
+    /// Whose move it is.
+    pub fn turn(&self) -> Turn {
+        if self.hi.saturating_sub(self.lo) <= 1 {
+            Turn::OneStep
+        } else if self.mid_root.is_none() {
+            Turn::Defender
+        } else {
+            Turn::Challenger
+        }
+    }
+
+    /// The step count the defender must reveal a root for.
+    pub fn mid(&self) -> u64 {
+        self.lo + (self.hi - self.lo) / 2
+    }
+}
+
+/// A withdrawal claim: the withdrawal, its path in the withdrawal tree and
+/// the L2 state commitment of a final batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalClaim {
+    /// A final batch whose output root commits to `state`.
+    pub batch: u64,
+    /// The preimage of that batch's output root.
+    pub state: Commitment,
+    /// The withdrawal's index (its nullifier).
+    pub index: u64,
+    /// The withdrawal.
+    pub withdrawal: Withdrawal,
+    /// Its path in `state.withdrawals_root`.
+    pub proof: IndexedProof<Hash>,
+}
+
+/// A batch as posted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSubmission {
+    /// The index it takes (the rollup's batch count): posting twice cannot
+    /// land twice.
+    pub index: u64,
+    /// The output root it continues from.
+    pub prev_output_root: Hash,
+    /// The output root it claims.
+    pub output_root: Hash,
+    /// Its number of steps.
+    pub step_count: u64,
+    /// The inbox position it consumes up to.
+    pub inbox_end: u64,
+    /// The compressed batch ([`terrace_l2::Batch::compress`]).
+    pub data: Bytes,
+}
+
+/// An operation on an existing rollup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RollupOp {
+    /// Add to the sender's poster bond.
+    Bond {
+        /// Amount added.
+        amount: Amount,
+    },
+    /// Take the sender's poster bond back (once its last batch is final).
+    Unbond,
+    /// Lock funds in escrow and credit them on L2.
+    Deposit {
+        /// The key that owns them on L2.
+        recipient: PublicKey,
+        /// The recipient's L2 account index, if it has one.
+        account: Option<u32>,
+        /// Amount locked.
+        amount: Amount,
+    },
+    /// Put a signed L2 transaction in the inbox.
+    ForceInclude {
+        /// The encoded [`terrace_l2::SignedL2Transaction`].
+        tx: Bytes,
+    },
+    /// Post a batch.
+    SubmitBatch(Box<BatchSubmission>),
+    /// Challenge a batch in its window, locking the challenge bond.
+    Challenge {
+        /// Batch index.
+        batch: u64,
+    },
+    /// Defender: reveal the root at the midpoint.
+    Bisect {
+        /// Challenge id.
+        challenge: u64,
+        /// The root after `mid` steps.
+        root: Hash,
+    },
+    /// Challenger: agree with the revealed root (dispute the upper half) or
+    /// not (dispute the lower half).
+    Choose {
+        /// Challenge id.
+        challenge: u64,
+        /// Whether the challenger agrees with the revealed root.
+        agree: bool,
+    },
+    /// Settle a challenge narrowed to one step by re-executing it.
+    ProveStep {
+        /// Challenge id.
+        challenge: u64,
+        /// The proof.
+        proof: Box<OneStepProof>,
+    },
+    /// End a challenge whose side to move missed its deadline (or whose batch
+    /// was reverted by another challenge).
+    Timeout {
+        /// Challenge id.
+        challenge: u64,
+    },
+    /// Pay a withdrawal out of escrow.
+    Claim(Box<WithdrawalClaim>),
+}
+
+impl RollupOp {
+    /// Funds the operation moves out of the sender (beyond fees), as far as
+    /// is known without state (a challenge bond is read from the rollup).
+    pub fn value(&self) -> Amount {
+        match self {
+            RollupOp::Bond { amount } | RollupOp::Deposit { amount, .. } => *amount,
+            _ => Amount::ZERO,
+        }
+    }
+}
+
+// ---- codec -------------------------------------------------------------
+
+impl Write for RollupConfig {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.sequencer.write(buf);
+        self.poster_bond.write(buf);
+        self.challenge_bond.write(buf);
+        UInt(self.challenge_window_blocks).write(buf);
+        UInt(self.sequencing_window_blocks).write(buf);
+        UInt(self.batch_bytes_max).write(buf);
+        UInt(self.move_deadline_blocks).write(buf);
+    }
+}
+
+impl EncodeSize for RollupConfig {
+    fn encode_size(&self) -> usize {
+        Address::LEN
+            + self.poster_bond.encode_size()
+            + self.challenge_bond.encode_size()
+            + UInt(self.challenge_window_blocks).encode_size()
+            + UInt(self.sequencing_window_blocks).encode_size()
+            + UInt(self.batch_bytes_max).encode_size()
+            + UInt(self.move_deadline_blocks).encode_size()
+    }
+}
+
+impl Read for RollupConfig {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            sequencer: Address::read(buf)?,
+            poster_bond: Amount::read(buf)?,
+            challenge_bond: Amount::read(buf)?,
+            challenge_window_blocks: UInt::<u64>::read(buf)?.0,
+            sequencing_window_blocks: UInt::<u64>::read(buf)?.0,
+            batch_bytes_max: UInt::<u64>::read(buf)?.0,
+            move_deadline_blocks: UInt::<u64>::read(buf)?.0,
+        })
+    }
+}
+
+impl Write for Rollup {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.config.write(buf);
+        self.escrow.write(buf);
+        UInt(self.inbox_count).write(buf);
+        UInt(self.inbox_consumed).write(buf);
+        UInt(self.batch_count).write(buf);
+        self.output_root.write(buf);
+        UInt(self.last_batch_height).write(buf);
+        UInt(self.challenge_count).write(buf);
+        UInt(self.disputed.len() as u64).write(buf);
+        for (batch, open) in &self.disputed {
+            UInt(*batch).write(buf);
+            UInt(*open).write(buf);
+        }
+    }
+}
+
+impl EncodeSize for Rollup {
+    fn encode_size(&self) -> usize {
+        self.config.encode_size()
+            + self.escrow.encode_size()
+            + UInt(self.inbox_count).encode_size()
+            + UInt(self.inbox_consumed).encode_size()
+            + UInt(self.batch_count).encode_size()
+            + 32
+            + UInt(self.last_batch_height).encode_size()
+            + UInt(self.challenge_count).encode_size()
+            + UInt(self.disputed.len() as u64).encode_size()
+            + self
+                .disputed
+                .iter()
+                .map(|(b, o)| UInt(*b).encode_size() + UInt(*o).encode_size())
+                .sum::<usize>()
+    }
+}
+
+impl Read for Rollup {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        let config = RollupConfig::read(buf)?;
+        let escrow = Amount::read(buf)?;
+        let inbox_count = UInt::<u64>::read(buf)?.0;
+        let inbox_consumed = UInt::<u64>::read(buf)?.0;
+        let batch_count = UInt::<u64>::read(buf)?.0;
+        let output_root = Hash::read(buf)?;
+        let last_batch_height = UInt::<u64>::read(buf)?.0;
+        let challenge_count = UInt::<u64>::read(buf)?.0;
+        let n = UInt::<u64>::read(buf)?.0;
+        if n > DISPUTED_MAX as u64 {
+            return Err(CodecError::InvalidLength(n as usize));
+        }
+        let mut disputed = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            disputed.push((UInt::<u64>::read(buf)?.0, UInt::<u32>::read(buf)?.0));
+        }
+        Ok(Self {
+            config,
+            escrow,
+            inbox_count,
+            inbox_consumed,
+            batch_count,
+            output_root,
+            last_batch_height,
+            challenge_count,
+            disputed,
+        })
+    }
+}
+
+impl Write for BatchRecord {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.id.write(buf);
+        self.poster.write(buf);
+        self.prev_output_root.write(buf);
+        self.output_root.write(buf);
+        self.data_commitment.write(buf);
+        UInt(self.step_count).write(buf);
+        UInt(self.inbox_start).write(buf);
+        UInt(self.inbox_end).write(buf);
+        UInt(self.height).write(buf);
+    }
+}
+
+impl EncodeSize for BatchRecord {
+    fn encode_size(&self) -> usize {
+        32 * 4
+            + Address::LEN
+            + UInt(self.step_count).encode_size()
+            + UInt(self.inbox_start).encode_size()
+            + UInt(self.inbox_end).encode_size()
+            + UInt(self.height).encode_size()
+    }
+}
+
+impl Read for BatchRecord {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            id: Hash::read(buf)?,
+            poster: Address::read(buf)?,
+            prev_output_root: Hash::read(buf)?,
+            output_root: Hash::read(buf)?,
+            data_commitment: Hash::read(buf)?,
+            step_count: UInt::<u64>::read(buf)?.0,
+            inbox_start: UInt::<u64>::read(buf)?.0,
+            inbox_end: UInt::<u64>::read(buf)?.0,
+            height: UInt::<u64>::read(buf)?.0,
+        })
+    }
+}
+
+impl Write for InboxRecord {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.hash.write(buf);
+        UInt(self.height).write(buf);
+    }
+}
+
+impl EncodeSize for InboxRecord {
+    fn encode_size(&self) -> usize {
+        32 + UInt(self.height).encode_size()
+    }
+}
+
+impl Read for InboxRecord {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            hash: Hash::read(buf)?,
+            height: UInt::<u64>::read(buf)?.0,
+        })
+    }
+}
+
+impl Write for PosterBond {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.amount.write(buf);
+        self.last_batch.map(UInt).write(buf);
+    }
+}
+
+impl EncodeSize for PosterBond {
+    fn encode_size(&self) -> usize {
+        self.amount.encode_size() + self.last_batch.map(UInt).encode_size()
+    }
+}
+
+impl Read for PosterBond {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            amount: Amount::read(buf)?,
+            last_batch: Option::<UInt<u64>>::read(buf)?.map(|u| u.0),
+        })
+    }
+}
+
+impl Write for Challenge {
+    fn write(&self, buf: &mut impl BufMut) {
+        UInt(self.batch).write(buf);
+        self.batch_id.write(buf);
+        self.challenger.write(buf);
+        self.defender.write(buf);
+        self.bond.write(buf);
+        UInt(self.lo).write(buf);
+        self.lo_root.write(buf);
+        UInt(self.hi).write(buf);
+        self.hi_root.write(buf);
+        self.mid_root.write(buf);
+        UInt(self.deadline).write(buf);
+    }
+}
+
+impl EncodeSize for Challenge {
+    fn encode_size(&self) -> usize {
+        UInt(self.batch).encode_size()
+            + 32
+            + 2 * Address::LEN
+            + self.bond.encode_size()
+            + UInt(self.lo).encode_size()
+            + 32
+            + UInt(self.hi).encode_size()
+            + 32
+            + self.mid_root.encode_size()
+            + UInt(self.deadline).encode_size()
+    }
+}
+
+impl Read for Challenge {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            batch: UInt::<u64>::read(buf)?.0,
+            batch_id: Hash::read(buf)?,
+            challenger: Address::read(buf)?,
+            defender: Address::read(buf)?,
+            bond: Amount::read(buf)?,
+            lo: UInt::<u64>::read(buf)?.0,
+            lo_root: Hash::read(buf)?,
+            hi: UInt::<u64>::read(buf)?.0,
+            hi_root: Hash::read(buf)?,
+            mid_root: Option::<Hash>::read(buf)?,
+            deadline: UInt::<u64>::read(buf)?.0,
+        })
+    }
+}
+
+impl Write for RollupOp {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            RollupOp::Bond { amount } => {
+                0u8.write(buf);
+                amount.write(buf);
+            }
+            RollupOp::Unbond => 1u8.write(buf),
+            RollupOp::Deposit {
+                recipient,
+                account,
+                amount,
+            } => {
+                2u8.write(buf);
+                recipient.write(buf);
+                account.map(UInt).write(buf);
+                amount.write(buf);
+            }
+            RollupOp::ForceInclude { tx } => {
+                3u8.write(buf);
+                tx.write(buf);
+            }
+            RollupOp::SubmitBatch(b) => {
+                4u8.write(buf);
+                UInt(b.index).write(buf);
+                b.prev_output_root.write(buf);
+                b.output_root.write(buf);
+                UInt(b.step_count).write(buf);
+                UInt(b.inbox_end).write(buf);
+                b.data.write(buf);
+            }
+            RollupOp::Challenge { batch } => {
+                5u8.write(buf);
+                UInt(*batch).write(buf);
+            }
+            RollupOp::Bisect { challenge, root } => {
+                6u8.write(buf);
+                UInt(*challenge).write(buf);
+                root.write(buf);
+            }
+            RollupOp::Choose { challenge, agree } => {
+                7u8.write(buf);
+                UInt(*challenge).write(buf);
+                agree.write(buf);
+            }
+            RollupOp::ProveStep { challenge, proof } => {
+                8u8.write(buf);
+                UInt(*challenge).write(buf);
+                proof.write(buf);
+            }
+            RollupOp::Timeout { challenge } => {
+                9u8.write(buf);
+                UInt(*challenge).write(buf);
+            }
+            RollupOp::Claim(c) => {
+                10u8.write(buf);
+                UInt(c.batch).write(buf);
+                c.state.write(buf);
+                UInt(c.index).write(buf);
+                c.withdrawal.write(buf);
+                c.proof.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for RollupOp {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            RollupOp::Bond { amount } => amount.encode_size(),
+            RollupOp::Unbond => 0,
+            RollupOp::Deposit {
+                recipient,
+                account,
+                amount,
+            } => recipient.encode_size() + account.map(UInt).encode_size() + amount.encode_size(),
+            RollupOp::ForceInclude { tx } => tx.encode_size(),
+            RollupOp::SubmitBatch(b) => {
+                UInt(b.index).encode_size()
+                    + 64
+                    + UInt(b.step_count).encode_size()
+                    + UInt(b.inbox_end).encode_size()
+                    + b.data.encode_size()
+            }
+            RollupOp::Challenge { batch } => UInt(*batch).encode_size(),
+            RollupOp::Bisect { challenge, .. } => UInt(*challenge).encode_size() + 32,
+            RollupOp::Choose { challenge, .. } => UInt(*challenge).encode_size() + 1,
+            RollupOp::ProveStep { challenge, proof } => {
+                UInt(*challenge).encode_size() + proof.encode_size()
+            }
+            RollupOp::Timeout { challenge } => UInt(*challenge).encode_size(),
+            RollupOp::Claim(c) => {
+                UInt(c.batch).encode_size()
+                    + c.state.encode_size()
+                    + UInt(c.index).encode_size()
+                    + c.withdrawal.encode_size()
+                    + c.proof.encode_size()
+            }
+        }
+    }
+}
+
+impl Read for RollupOp {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            0 => RollupOp::Bond {
+                amount: Amount::read(buf)?,
+            },
+            1 => RollupOp::Unbond,
+            2 => RollupOp::Deposit {
+                recipient: PublicKey::read(buf)?,
+                account: Option::<UInt<u32>>::read(buf)?.map(|u| u.0),
+                amount: Amount::read(buf)?,
+            },
+            3 => RollupOp::ForceInclude {
+                tx: Bytes::read_cfg(buf, &RangeCfg::new(0..=FORCED_TX_BYTES_MAX))?,
+            },
+            4 => RollupOp::SubmitBatch(Box::new(BatchSubmission {
+                index: UInt::<u64>::read(buf)?.0,
+                prev_output_root: Hash::read(buf)?,
+                output_root: Hash::read(buf)?,
+                step_count: UInt::<u64>::read(buf)?.0,
+                inbox_end: UInt::<u64>::read(buf)?.0,
+                data: Bytes::read_cfg(buf, &RangeCfg::new(0..=BATCH_DATA_MAX))?,
+            })),
+            5 => RollupOp::Challenge {
+                batch: UInt::<u64>::read(buf)?.0,
+            },
+            6 => RollupOp::Bisect {
+                challenge: UInt::<u64>::read(buf)?.0,
+                root: Hash::read(buf)?,
+            },
+            7 => RollupOp::Choose {
+                challenge: UInt::<u64>::read(buf)?.0,
+                agree: bool::read(buf)?,
+            },
+            8 => RollupOp::ProveStep {
+                challenge: UInt::<u64>::read(buf)?.0,
+                proof: Box::new(OneStepProof::read(buf)?),
+            },
+            9 => RollupOp::Timeout {
+                challenge: UInt::<u64>::read(buf)?.0,
+            },
+            10 => RollupOp::Claim(Box::new(WithdrawalClaim {
+                batch: UInt::<u64>::read(buf)?.0,
+                state: Commitment::read(buf)?,
+                index: UInt::<u64>::read(buf)?.0,
+                withdrawal: Withdrawal::read(buf)?,
+                proof: IndexedProof::read(buf)?,
+            })),
+            t => return Err(CodecError::InvalidEnum(t)),
+        })
+    }
+}

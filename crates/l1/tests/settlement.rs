@@ -1,0 +1,771 @@
+//! Optimistic-rollup settlement on L1, played against a real L2 state:
+//! deposits, batches, withdrawals, the bisection game with one-step
+//! proofs, forced inclusion, the escape hatch, and refused input.
+//!
+//! Every block checks the supply invariant (in the common chain) and the
+//! bridge invariant: escrow = L2 supply + withdrawals not yet claimed.
+
+#![allow(clippy::unwrap_used)] // tests fail loudly on purpose
+
+mod common;
+
+use common::*;
+use commonware_codec::{DecodeExt as _, Encode as _};
+use terrace_l1::{
+    Payload, StateReader, Transaction,
+    execute::Failure,
+    rollup::{BatchSubmission, Challenge, Rollup, RollupConfig, RollupOp, Turn, WithdrawalClaim},
+    state::{Key, Value},
+};
+use terrace_l2::{
+    Action, Batch, BlockContext, FullState, InboxMessage, L2Block, L2State, L2Transaction,
+    OneStepProof, SignedL2Transaction, Step, run_steps,
+};
+use terrace_primitives::{Amount, Hash, PrivateKey, hash, keys::Signer as _};
+
+const WINDOW: u64 = 10;
+const SEQUENCING: u64 = 6;
+const DEADLINE: u64 = 3;
+
+fn config(sequencer: &PrivateKey) -> RollupConfig {
+    RollupConfig {
+        sequencer: addr(sequencer),
+        poster_bond: Amount(10 * ETHER),
+        challenge_bond: Amount(2 * ETHER),
+        challenge_window_blocks: WINDOW,
+        sequencing_window_blocks: SEQUENCING,
+        batch_bytes_max: 100_000,
+        move_deadline_blocks: DEADLINE,
+    }
+}
+
+/// L1 with one rollup, and the honest L2 state derived from it.
+struct World {
+    c: Chain,
+    id: u64,
+    /// Inbox messages, by position.
+    inbox: Vec<InboxMessage>,
+    /// The L2 state after the accepted batches.
+    l2: FullState,
+    /// The L2 state before each accepted batch, its steps and its roots.
+    posted: Vec<(FullState, Vec<Step>, Vec<Hash>)>,
+    /// Withdrawals claimed so far, for the bridge invariant.
+    claimed: Amount,
+}
+
+fn sequencer() -> PrivateKey {
+    key(0)
+}
+fn challenger() -> PrivateKey {
+    key(3)
+}
+
+impl World {
+    fn new() -> Self {
+        let mut c = Chain::new(5, 1);
+        let s = sequencer();
+        let out = c
+            .block(vec![
+                c.tx(&s, Payload::CreateRollup(Box::new(config(&s)))),
+                c.tx_nonce(
+                    &s,
+                    1,
+                    Payload::Rollup {
+                        rollup: 0,
+                        op: RollupOp::Bond {
+                            amount: Amount(10 * ETHER),
+                        },
+                    },
+                ),
+            ])
+            .unwrap();
+        assert!(out.receipts.iter().all(|r| r.success()));
+        Self {
+            c,
+            id: 0,
+            inbox: Vec::new(),
+            l2: FullState::new(),
+            posted: Vec::new(),
+            claimed: Amount::ZERO,
+        }
+    }
+
+    fn rollup(&self) -> Rollup {
+        match self.c.state.get(&Key::Rollup(self.id)) {
+            Some(Value::Rollup(r)) => *r,
+            _ => panic!("no rollup"),
+        }
+    }
+
+    fn challenge(&self, id: u64) -> Option<Challenge> {
+        match self.c.state.get(&Key::RollupChallenge(self.id, id)) {
+            Some(Value::Challenge(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// A signed operation, with room for a one-step proof's gas.
+    fn op(&self, from: &PrivateKey, op: RollupOp) -> terrace_l1::tx::SignedTransaction {
+        Transaction {
+            chain_id: CHAIN,
+            nonce: self.c.state.account(&addr(from)).nonce,
+            max_fee_per_gas: self.c.base_fee * 2,
+            max_priority_fee_per_gas: 1_000,
+            gas_limit: 2_000_000,
+            payload: Payload::Rollup {
+                rollup: self.id,
+                op,
+            },
+        }
+        .sign(from)
+    }
+
+    /// Runs one L1 block with `op` from `from` and checks the bridge;
+    /// returns the operation's failure.
+    fn send(&mut self, from: &PrivateKey, op: RollupOp) -> Option<Failure> {
+        let failure = self.send_unchecked(from, op);
+        self.check_bridge();
+        failure
+    }
+
+    fn send_unchecked(&mut self, from: &PrivateKey, op: RollupOp) -> Option<Failure> {
+        let tx = self.op(from, op);
+        let out = self.c.block(vec![tx]).unwrap();
+        out.receipts[0].failure
+    }
+
+    /// Mines empty blocks.
+    fn wait(&mut self, blocks: u64) {
+        for _ in 0..blocks {
+            self.c.block(vec![]).unwrap();
+        }
+    }
+
+    fn check_bridge(&self) {
+        let rollup = self.rollup();
+        // The L2 the chain has accepted: the honest state after its accepted
+        // batches (a revert just now may have dropped some of `posted`).
+        let l2 = self
+            .posted
+            .get(rollup.batch_count as usize)
+            .map_or(&self.l2, |(before, _, _)| before);
+        let supply = l2.supply().unwrap();
+        let unclaimed = l2.withdrawn().unwrap().0 - self.claimed.0;
+        // Deposits not yet consumed by a batch are escrowed but not on L2.
+        let pending: u128 = self.inbox[rollup.inbox_consumed as usize..]
+            .iter()
+            .map(|m| match m {
+                InboxMessage::Deposit { amount, .. } => amount.0,
+                InboxMessage::Forced { .. } => 0,
+            })
+            .sum();
+        assert_eq!(
+            rollup.escrow.0,
+            supply.0 + unclaimed + pending,
+            "bridge invariant: escrow = L2 supply + unclaimed withdrawals + unconsumed deposits"
+        );
+    }
+
+    fn deposit(&mut self, user: &PrivateKey, amount: u128) {
+        let account = (0..self.l2.accounts().len() as u32)
+            .find(|i| self.l2.account_at(*i).unwrap().key == user.public_key());
+        let op = RollupOp::Deposit {
+            recipient: user.public_key(),
+            account,
+            amount: Amount(amount),
+        };
+        self.inbox.push(InboxMessage::Deposit {
+            recipient: user.public_key(),
+            account,
+            amount: Amount(amount),
+        });
+        assert_eq!(self.send(user, op), None);
+    }
+
+    /// A batch of one block consuming the whole inbox, then `txs`.
+    fn batch(&self, txs: Vec<SignedL2Transaction>) -> Batch {
+        Batch {
+            blocks: vec![L2Block {
+                timestamp_ms: 0,
+                context: BlockContext {
+                    fee_recipient: 0,
+                    l2_gas_price: 1,
+                    l1_byte_price: 1,
+                },
+                inbox_until: self.inbox.len() as u64,
+                txs,
+            }],
+        }
+    }
+
+    /// Posts `batch` from `poster`, claiming `lie` as the output root if
+    /// given; returns the failure, and on success records the honest state.
+    fn post(&mut self, poster: &PrivateKey, batch: &Batch, lie: Option<Hash>) -> Option<Failure> {
+        let rollup = self.rollup();
+        let (steps, end) = batch.steps(rollup.inbox_consumed).unwrap();
+        let mut state = self.l2.clone();
+        let inbox = self.inbox.clone();
+        let roots: Vec<Hash> = run_steps(&mut state, self.id, &steps, |p| {
+            inbox.get(p as usize).cloned()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|(_, root)| root)
+        .collect();
+        let claimed = lie.unwrap_or(*roots.last().unwrap());
+        let op = RollupOp::SubmitBatch(Box::new(BatchSubmission {
+            index: rollup.batch_count,
+            prev_output_root: rollup.output_root,
+            output_root: claimed,
+            step_count: steps.len() as u64,
+            inbox_end: end,
+            data: batch.compress().into(),
+        }));
+        let failure = self.send_unchecked(poster, op);
+        if failure.is_none() {
+            let before = std::mem::replace(&mut self.l2, state);
+            self.posted.push((before, steps, roots));
+        }
+        self.check_bridge();
+        failure
+    }
+
+    /// The honest output root after `k` steps of accepted batch `b`.
+    fn honest_root(&self, b: usize, k: u64) -> Hash {
+        let (before, _, roots) = &self.posted[b];
+        if k == 0 {
+            before.commitment().output_root()
+        } else {
+            roots[k as usize - 1]
+        }
+    }
+
+    /// The one-step proof of step `k` of accepted batch `b`.
+    fn one_step_proof(&self, b: usize, k: u64) -> OneStepProof {
+        let (before, steps, _) = &self.posted[b];
+        let mut state = before.clone();
+        let inbox = self.inbox.clone();
+        run_steps(&mut state, self.id, &steps[..k as usize], |p| {
+            inbox.get(p as usize).cloned()
+        })
+        .unwrap();
+        let message = match &steps[k as usize] {
+            Step::Inbox { position } => Some(self.inbox[*position as usize].clone()),
+            Step::Tx { .. } => None,
+        };
+        OneStepProof::build(&state, self.id, steps, k, message).unwrap()
+    }
+
+    /// Forgets accepted batches from `b` on, as L1 did on a revert.
+    fn revert_to(&mut self, b: usize) {
+        self.l2 = self.posted[b].0.clone();
+        self.posted.truncate(b);
+    }
+}
+
+fn transfer(
+    from: &PrivateKey,
+    index: u32,
+    nonce: u64,
+    to: u32,
+    amount: u128,
+) -> SignedL2Transaction {
+    L2Transaction {
+        from: index,
+        nonce,
+        max_fee: Amount(ETHER),
+        action: Action::Transfer {
+            to,
+            amount: Amount(amount),
+        },
+    }
+    .sign(0, from)
+}
+
+fn withdraw(from: &PrivateKey, index: u32, nonce: u64, amount: u128) -> SignedL2Transaction {
+    L2Transaction {
+        from: index,
+        nonce,
+        max_fee: Amount(ETHER),
+        action: Action::Withdraw {
+            recipient: addr(from),
+            amount: Amount(amount),
+        },
+    }
+    .sign(0, from)
+}
+
+/// Deposits for users 1 and 2 (accounts 0 and 1), posted in batch 0.
+fn funded_world() -> World {
+    let mut w = World::new();
+    w.deposit(&key(1), 50 * ETHER);
+    w.deposit(&key(2), 50 * ETHER);
+    let batch = w.batch(vec![]);
+    assert_eq!(w.post(&sequencer(), &batch, None), None);
+    w
+}
+
+fn claim_of(w: &World, batch: u64, index: u64) -> WithdrawalClaim {
+    WithdrawalClaim {
+        batch,
+        state: w.l2.commitment(),
+        index,
+        withdrawal: w.l2.withdrawals()[index as usize],
+        proof: w.l2.withdrawal_proof(index).unwrap(),
+    }
+}
+
+#[test]
+fn deposit_transfer_withdraw_and_claim_after_the_window() {
+    let mut w = funded_world();
+    let (alice, bob) = (key(1), key(2));
+    let batch = w.batch(vec![
+        transfer(&alice, 0, 0, 1, 5 * ETHER),
+        withdraw(&bob, 1, 0, 20 * ETHER),
+    ]);
+    assert_eq!(w.post(&sequencer(), &batch, None), None);
+
+    // Not final yet.
+    let claim = claim_of(&w, 1, 0);
+    assert_eq!(
+        w.send(&bob, RollupOp::Claim(Box::new(claim.clone()))),
+        Some(Failure::NotFinal)
+    );
+    w.wait(WINDOW);
+    let bob_l1 = w.c.state.account(&addr(&bob)).balance;
+    // Anyone may claim for bob; pay from a third party to see bob credited.
+    w.claimed = Amount(20 * ETHER);
+    assert_eq!(
+        w.send(&key(4), RollupOp::Claim(Box::new(claim.clone()))),
+        None
+    );
+    assert_eq!(
+        w.c.state.account(&addr(&bob)).balance.0,
+        bob_l1.0 + 20 * ETHER
+    );
+    // A second claim of the same withdrawal.
+    assert_eq!(
+        w.send(&key(4), RollupOp::Claim(Box::new(claim))),
+        Some(Failure::AlreadyClaimed)
+    );
+}
+
+#[test]
+fn forged_and_premature_claims_change_nothing() {
+    let mut w = funded_world();
+    let bob = key(2);
+    let batch = w.batch(vec![withdraw(&bob, 1, 0, 20 * ETHER)]);
+    assert_eq!(w.post(&sequencer(), &batch, None), None);
+    w.wait(WINDOW);
+    let honest = claim_of(&w, 1, 0);
+    let escrow = w.rollup().escrow;
+
+    let mut more = honest.clone();
+    more.withdrawal.amount = Amount(21 * ETHER);
+    let mut thief = honest.clone();
+    thief.withdrawal.recipient = addr(&key(4));
+    let mut other_state = honest.clone();
+    other_state.state.withdrawal_count += 1;
+    let mut past_end = honest.clone();
+    past_end.index = 1;
+    let mut unknown_batch = honest.clone();
+    unknown_batch.batch = 5;
+    for (claim, want) in [
+        (more, Failure::InvalidWithdrawalProof),
+        (thief, Failure::InvalidWithdrawalProof),
+        (other_state, Failure::InvalidWithdrawalProof),
+        (past_end, Failure::InvalidWithdrawalProof),
+        (unknown_batch, Failure::NoSuchBatch),
+    ] {
+        assert_eq!(
+            w.send(&key(4), RollupOp::Claim(Box::new(claim))),
+            Some(want)
+        );
+        assert_eq!(w.rollup().escrow, escrow);
+    }
+}
+
+/// Plays challenge `id` of batch `b` to its one-step stage: the defender
+/// reveals `defender_root(k)`, the challenger compares with the honest
+/// root. Returns the number of moves each side made.
+fn bisect(w: &mut World, id: u64, b: usize, defender_root: impl Fn(&World, u64) -> Hash) -> u64 {
+    let mut rounds = 0;
+    while let Some(ch) = w.challenge(id) {
+        match ch.turn() {
+            Turn::Defender => {
+                let root = defender_root(w, ch.mid());
+                let op = RollupOp::Bisect {
+                    challenge: id,
+                    root,
+                };
+                assert_eq!(w.send(&sequencer(), op), None);
+            }
+            Turn::Challenger => {
+                let agree = ch.mid_root == Some(w.honest_root(b, ch.mid()));
+                let op = RollupOp::Choose {
+                    challenge: id,
+                    agree,
+                };
+                assert_eq!(w.send(&challenger(), op), None);
+                rounds += 1;
+            }
+            Turn::OneStep => break,
+        }
+    }
+    rounds
+}
+
+/// A batch of `n` transfers from alice to bob.
+fn transfers(w: &World, n: u64) -> Batch {
+    let alice = key(1);
+    w.batch((0..n).map(|i| transfer(&alice, 0, i, 1, ETHER)).collect())
+}
+
+#[test]
+fn a_wrong_root_is_bisected_proven_reverted_and_the_sequencer_slashed() {
+    let mut w = funded_world();
+    let batch = transfers(&w, 16);
+    // The sequencer claims a root where step 11 went wrong: its per-step
+    // roots are honest up to 10 and garbage after.
+    let lie = hash(&[b"stolen funds"]);
+    assert_eq!(w.post(&sequencer(), &batch, Some(lie)), None);
+    let lying = |w: &World, k: u64| {
+        if k <= 10 {
+            w.honest_root(1, k)
+        } else {
+            hash(&[b"lie", &k.to_be_bytes()])
+        }
+    };
+    let ch_l1 = w.c.state.account(&addr(&challenger())).balance;
+    assert_eq!(
+        w.send(&challenger(), RollupOp::Challenge { batch: 1 }),
+        None
+    );
+    // Batch 0 is final once its window ends; batch 1 is not while disputed.
+    let rounds = bisect(&mut w, 0, 1, lying);
+    assert_eq!(rounds, 4, "log2(16) choices");
+    let ch = w.challenge(0).unwrap();
+    assert_eq!((ch.lo, ch.hi), (10, 11));
+    // A proof with a doctored witness is refused and changes nothing.
+    let mut bad = w.one_step_proof(1, ch.lo);
+    if let terrace_l2::Witness::Account {
+        account: Some(a), ..
+    } = &mut bad.witnesses[0]
+    {
+        a.balance = Amount(1);
+    }
+    let op = RollupOp::ProveStep {
+        challenge: 0,
+        proof: Box::new(bad),
+    };
+    assert_eq!(w.send(&challenger(), op), Some(Failure::InvalidProof));
+    assert!(w.challenge(0).is_some());
+    // The honest proof wins.
+    let proof = w.one_step_proof(1, ch.lo);
+    let op = RollupOp::ProveStep {
+        challenge: 0,
+        proof: Box::new(proof),
+    };
+    let burned_before = w.c.state.totals().burned;
+    assert_eq!(w.send(&challenger(), op), None);
+    assert!(w.challenge(0).is_none());
+    w.revert_to(1);
+    let rollup = w.rollup();
+    assert_eq!(rollup.batch_count, 1);
+    assert_eq!(rollup.output_root, w.honest_root(0, 2));
+    // Half the 10-ether bond to the challenger, half burned; the challenge
+    // bond came back. The challenger paid fees for its moves.
+    let ch_now = w.c.state.account(&addr(&challenger())).balance.0;
+    assert!(ch_now > ch_l1.0 + 5 * ETHER - ETHER / 10 && ch_now < ch_l1.0 + 5 * ETHER);
+    assert!(w.c.state.totals().burned.0 >= burned_before.0 + 5 * ETHER);
+    match w.c.state.get(&Key::RollupBond(0, addr(&sequencer()))) {
+        Some(Value::Bond(b)) => assert!(b.amount.is_zero()),
+        other => panic!("bond record: {other:?}"),
+    }
+    // Slashed, the sequencer cannot post; after the window anyone can,
+    // with a bond.
+    let batch = transfers(&w, 16);
+    assert_eq!(
+        w.post(&sequencer(), &batch, None),
+        Some(Failure::BondTooLow)
+    );
+    let rescuer = key(4);
+    assert_eq!(
+        w.send(
+            &rescuer,
+            RollupOp::Bond {
+                amount: Amount(10 * ETHER)
+            }
+        ),
+        None
+    );
+    assert_eq!(w.post(&rescuer, &batch, None), Some(Failure::NotSequencer));
+    w.wait(SEQUENCING);
+    assert_eq!(w.post(&rescuer, &batch, None), None);
+    assert_eq!(w.rollup().output_root, *w.posted[1].2.last().unwrap());
+}
+
+#[test]
+fn a_false_challenge_loses_its_bond_and_the_batch_finalizes() {
+    let mut w = funded_world();
+    let batch = transfers(&w, 8);
+    assert_eq!(w.post(&sequencer(), &batch, None), None);
+    assert_eq!(
+        w.send(&challenger(), RollupOp::Challenge { batch: 1 }),
+        None
+    );
+    // The defender is honest; the challenger disputes whatever it hears.
+    let mut rounds = 0;
+    while let Some(ch) = w.challenge(0) {
+        match ch.turn() {
+            Turn::Defender => {
+                let root = w.honest_root(1, ch.mid());
+                let op = RollupOp::Bisect { challenge: 0, root };
+                assert_eq!(w.send(&sequencer(), op), None);
+            }
+            Turn::Challenger => {
+                let op = RollupOp::Choose {
+                    challenge: 0,
+                    agree: false,
+                };
+                assert_eq!(w.send(&challenger(), op), None);
+                rounds += 1;
+            }
+            Turn::OneStep => break,
+        }
+    }
+    assert_eq!(rounds, 3, "log2(8) choices");
+    let ch = w.challenge(0).unwrap();
+    assert_eq!((ch.lo, ch.hi), (0, 1));
+    // The truth agrees with the defender, whoever brings the proof.
+    let proof = w.one_step_proof(1, 0);
+    let seq_l1 = w.c.state.account(&addr(&sequencer())).balance.0;
+    let op = RollupOp::ProveStep {
+        challenge: 0,
+        proof: Box::new(proof),
+    };
+    assert_eq!(w.send(&sequencer(), op), None);
+    assert!(w.challenge(0).is_none());
+    let seq_now = w.c.state.account(&addr(&sequencer())).balance.0;
+    assert!(
+        seq_now > seq_l1 + ETHER / 2,
+        "defender got half the 2-ether bond"
+    );
+    assert_eq!(w.rollup().batch_count, 2);
+    assert!(w.rollup().disputed.is_empty());
+    // The window runs out and the batch is final.
+    w.wait(WINDOW);
+    let rollup = w.rollup();
+    let Some(Value::Batch(record)) = w.c.state.get(&Key::RollupBatch(0, 1)) else {
+        panic!("batch 1 is recorded");
+    };
+    assert!(w.c.height >= record.height + WINDOW);
+    assert!(!rollup.is_final(1, record.height, record.height + WINDOW - 1));
+    assert!(rollup.is_final(1, record.height, record.height + WINDOW));
+}
+
+#[test]
+fn a_silent_defender_loses_on_timeout() {
+    let mut w = funded_world();
+    let batch = transfers(&w, 4);
+    assert_eq!(w.post(&sequencer(), &batch, Some(hash(&[b"x"]))), None);
+    assert_eq!(
+        w.send(&challenger(), RollupOp::Challenge { batch: 1 }),
+        None
+    );
+    assert_eq!(
+        w.send(&key(4), RollupOp::Timeout { challenge: 0 }),
+        Some(Failure::DeadlineNotPassed)
+    );
+    // Only the defender may bisect; only the challenger may choose.
+    let op = RollupOp::Bisect {
+        challenge: 0,
+        root: hash(&[b"y"]),
+    };
+    assert_eq!(w.send(&key(4), op), Some(Failure::NotYourTurn));
+    let op = RollupOp::Choose {
+        challenge: 0,
+        agree: true,
+    };
+    assert_eq!(w.send(&challenger(), op), Some(Failure::NotYourTurn));
+    w.wait(DEADLINE);
+    let op = RollupOp::Bisect {
+        challenge: 0,
+        root: hash(&[b"y"]),
+    };
+    assert_eq!(w.send(&sequencer(), op), Some(Failure::DeadlinePassed));
+    assert_eq!(w.send(&key(4), RollupOp::Timeout { challenge: 0 }), None);
+    w.revert_to(1);
+    assert_eq!(w.rollup().batch_count, 1);
+}
+
+#[test]
+fn forced_transactions_must_be_included_within_the_sequencing_window() {
+    let mut w = funded_world();
+    let alice = key(1);
+    // Alice forces a transfer through L1.
+    let forced = transfer(&alice, 0, 0, 1, 3 * ETHER);
+    let op = RollupOp::ForceInclude {
+        tx: forced.encode(),
+    };
+    assert_eq!(w.send(&alice, op), None);
+    w.inbox.push(InboxMessage::Forced {
+        tx: forced.encode(),
+    });
+    // A censoring batch that skips it is fine inside the window...
+    let mut censoring = w.batch(vec![]);
+    censoring.blocks[0].inbox_until = 2;
+    censoring.blocks[0].txs = vec![transfer(&key(2), 1, 0, 0, ETHER)];
+    assert_eq!(w.post(&sequencer(), &censoring, None), None);
+    // ...and refused once the message is older than the window.
+    w.wait(SEQUENCING);
+    let mut censoring = w.batch(vec![]);
+    censoring.blocks[0].inbox_until = 2;
+    censoring.blocks[0].txs = vec![transfer(&key(2), 1, 1, 0, ETHER)];
+    assert_eq!(
+        w.post(&sequencer(), &censoring, None),
+        Some(Failure::InboxSkipped)
+    );
+    // Including it is the only way forward; it executes on L2.
+    let honest = w.batch(vec![]);
+    assert_eq!(w.post(&sequencer(), &honest, None), None);
+    assert_eq!(w.l2.account_at(0).unwrap().nonce, 1);
+    let (_, steps, _) = &w.posted[1];
+    let Step::Tx { context, tx } = &steps[0] else {
+        panic!("the censoring batch's transfer");
+    };
+    let fee = terrace_l2::stf::fee(context, tx).unwrap().0;
+    assert_eq!(
+        w.l2.account_at(1).unwrap().balance.0,
+        50 * ETHER + 3 * ETHER - ETHER - fee
+    );
+}
+
+#[test]
+fn bad_batches_are_refused_and_change_nothing() {
+    let mut w = funded_world();
+    let batch = transfers(&w, 2);
+    let rollup = w.rollup();
+    let (steps, end) = batch.steps(rollup.inbox_consumed).unwrap();
+    let good = BatchSubmission {
+        index: rollup.batch_count,
+        prev_output_root: rollup.output_root,
+        output_root: hash(&[b"whatever"]),
+        step_count: steps.len() as u64,
+        inbox_end: end,
+        data: batch.compress().into(),
+    };
+    // Someone else posting while the sequencer is live.
+    let op = RollupOp::SubmitBatch(Box::new(good.clone()));
+    assert_eq!(w.send(&key(4), op), Some(Failure::NotSequencer));
+    let variants = [
+        (
+            BatchSubmission {
+                index: 5,
+                ..good.clone()
+            },
+            Failure::WrongBatchIndex,
+        ),
+        (
+            BatchSubmission {
+                prev_output_root: hash(&[b"elsewhere"]),
+                ..good.clone()
+            },
+            Failure::BatchDoesNotContinue,
+        ),
+        (
+            BatchSubmission {
+                data: vec![1, 2, 3].into(),
+                ..good.clone()
+            },
+            Failure::BadBatchData,
+        ),
+        (
+            BatchSubmission {
+                step_count: 3,
+                ..good.clone()
+            },
+            Failure::StepCountMismatch,
+        ),
+        (
+            BatchSubmission {
+                inbox_end: 3,
+                ..good.clone()
+            },
+            Failure::InboxBeyondEnd,
+        ),
+    ];
+    for (submission, want) in variants {
+        let op = RollupOp::SubmitBatch(Box::new(submission));
+        assert_eq!(w.send(&sequencer(), op), Some(want));
+        assert_eq!(w.rollup(), rollup);
+    }
+    // A batch consuming an inbox message that does not exist.
+    let mut ahead = w.batch(vec![]);
+    ahead.blocks[0].inbox_until = 9;
+    ahead.blocks[0].txs = batch.blocks[0].txs.clone();
+    let (steps, _) = ahead.steps(rollup.inbox_consumed).unwrap();
+    let op = RollupOp::SubmitBatch(Box::new(BatchSubmission {
+        step_count: steps.len() as u64,
+        inbox_end: 9,
+        data: ahead.compress().into(),
+        ..good.clone()
+    }));
+    assert_eq!(w.send(&sequencer(), op), Some(Failure::InboxBeyondEnd));
+    assert_eq!(w.rollup(), rollup);
+}
+
+#[test]
+fn challenges_after_the_window_or_of_unknown_batches_are_refused() {
+    let mut w = funded_world();
+    assert_eq!(
+        w.send(&challenger(), RollupOp::Challenge { batch: 3 }),
+        Some(Failure::NoSuchBatch)
+    );
+    w.wait(WINDOW);
+    assert_eq!(
+        w.send(&challenger(), RollupOp::Challenge { batch: 0 }),
+        Some(Failure::WindowClosed)
+    );
+    // The bond can come back once the last batch is final.
+    let before = w.c.state.account(&addr(&sequencer())).balance.0;
+    assert_eq!(w.send(&sequencer(), RollupOp::Unbond), None);
+    assert!(w.c.state.account(&addr(&sequencer())).balance.0 > before + 9 * ETHER);
+}
+
+#[test]
+fn settlement_payloads_roundtrip_through_the_codec() {
+    let w = funded_world();
+    let ops = vec![
+        RollupOp::Bond { amount: Amount(5) },
+        RollupOp::Unbond,
+        RollupOp::Deposit {
+            recipient: key(1).public_key(),
+            account: Some(3),
+            amount: Amount(9),
+        },
+        RollupOp::ForceInclude {
+            tx: transfer(&key(1), 0, 0, 1, 1).encode(),
+        },
+        RollupOp::Challenge { batch: 2 },
+        RollupOp::Bisect {
+            challenge: 1,
+            root: hash(&[b"r"]),
+        },
+        RollupOp::Choose {
+            challenge: 1,
+            agree: true,
+        },
+        RollupOp::ProveStep {
+            challenge: 1,
+            proof: Box::new(w.one_step_proof(0, 0)),
+        },
+        RollupOp::Timeout { challenge: 4 },
+    ];
+    for op in ops {
+        let p = Payload::Rollup { rollup: 3, op };
+        assert_eq!(Payload::decode(p.encode()).unwrap(), p);
+    }
+    let p = Payload::CreateRollup(Box::new(config(&key(0))));
+    assert_eq!(Payload::decode(p.encode()).unwrap(), p);
+}
