@@ -20,7 +20,7 @@ test-slow:
 	$(CARGO) test --workspace --release -- --ignored
 
 bench:
-	$(CARGO) bench -p terrace-l1
+	$(CARGO) bench -p terrace-l1 -p terrace-l2
 
 bench-stf:
 	$(CARGO) run --release -p terrace-cli -- bench stf
