@@ -10,9 +10,9 @@ use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
 };
 use serde::{Deserialize, Serialize};
-use terrace_l2::{Commitment, OneStepProof, Withdrawal, inbox::FORCED_TX_BYTES_MAX};
+use terrace_l2::{Commitment, Deposit, OneStepProof, Withdrawal, inbox::FORCED_TX_BYTES_MAX};
 use terrace_merkle::IndexedProof;
-use terrace_primitives::{Address, Amount, Hash, PublicKey};
+use terrace_primitives::{Address, Amount, Hash};
 
 /// Most bytes of batch data one operation may carry (decoding bound; the
 /// chain's per-transaction limit is usually lower).
@@ -255,15 +255,9 @@ pub enum RollupOp {
     },
     /// Take the sender's poster bond back (once its last batch is final).
     Unbond,
-    /// Lock funds in escrow and credit them on L2.
-    Deposit {
-        /// The key that owns them on L2.
-        recipient: PublicKey,
-        /// The recipient's L2 account index, if it has one.
-        account: Option<u32>,
-        /// Amount locked.
-        amount: Amount,
-    },
+    /// Lock funds in escrow and credit them on L2 (the deposit goes into
+    /// the inbox as it is).
+    Deposit(Deposit),
     /// Put a signed L2 transaction in the inbox.
     ForceInclude {
         /// The encoded [`terrace_l2::SignedL2Transaction`].
@@ -313,7 +307,7 @@ impl RollupOp {
     /// is known without state (a challenge bond is read from the rollup).
     pub fn value(&self) -> Amount {
         match self {
-            RollupOp::Bond { amount } | RollupOp::Deposit { amount, .. } => *amount,
+            RollupOp::Bond { amount } | RollupOp::Deposit(Deposit { amount, .. }) => *amount,
             _ => Amount::ZERO,
         }
     }
@@ -576,15 +570,9 @@ impl Write for RollupOp {
                 amount.write(buf);
             }
             RollupOp::Unbond => 1u8.write(buf),
-            RollupOp::Deposit {
-                recipient,
-                account,
-                amount,
-            } => {
+            RollupOp::Deposit(d) => {
                 2u8.write(buf);
-                recipient.write(buf);
-                account.map(UInt).write(buf);
-                amount.write(buf);
+                d.write(buf);
             }
             RollupOp::ForceInclude { tx } => {
                 3u8.write(buf);
@@ -639,11 +627,7 @@ impl EncodeSize for RollupOp {
         1 + match self {
             RollupOp::Bond { amount } => amount.encode_size(),
             RollupOp::Unbond => 0,
-            RollupOp::Deposit {
-                recipient,
-                account,
-                amount,
-            } => recipient.encode_size() + account.map(UInt).encode_size() + amount.encode_size(),
+            RollupOp::Deposit(d) => d.encode_size(),
             RollupOp::ForceInclude { tx } => tx.encode_size(),
             RollupOp::SubmitBatch(b) => {
                 UInt(b.index).encode_size()
@@ -678,11 +662,7 @@ impl Read for RollupOp {
                 amount: Amount::read(buf)?,
             },
             1 => RollupOp::Unbond,
-            2 => RollupOp::Deposit {
-                recipient: PublicKey::read(buf)?,
-                account: Option::<UInt<u32>>::read(buf)?.map(|u| u.0),
-                amount: Amount::read(buf)?,
-            },
+            2 => RollupOp::Deposit(Deposit::read(buf)?),
             3 => RollupOp::ForceInclude {
                 tx: Bytes::read_cfg(buf, &RangeCfg::new(0..=FORCED_TX_BYTES_MAX))?,
             },

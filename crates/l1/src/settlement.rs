@@ -178,24 +178,16 @@ pub(crate) fn apply(
     match op {
         RollupOp::Bond { amount } => game.bond(*amount)?,
         RollupOp::Unbond => game.unbond()?,
-        RollupOp::Deposit {
-            recipient,
-            account,
-            amount,
-        } => {
-            if amount.is_zero() {
+        RollupOp::Deposit(deposit) => {
+            if deposit.amount.is_zero() {
                 return Err(Failure::ZeroAmount);
             }
             // A small-order key could never sign on L2: the funds would be stuck.
-            terrace_primitives::keys::check_public_key(recipient)
+            terrace_primitives::keys::check_public_key(&deposit.recipient)
                 .map_err(|_| Failure::InvalidRecipient)?;
-            game.effects.debit = *amount;
-            game.rollup.escrow = add(game.rollup.escrow, *amount)?;
-            game.append_inbox(&InboxMessage::Deposit {
-                recipient: recipient.clone(),
-                account: *account,
-                amount: *amount,
-            })?;
+            game.effects.debit = deposit.amount;
+            game.rollup.escrow = add(game.rollup.escrow, deposit.amount)?;
+            game.append_inbox(&InboxMessage::Deposit(deposit.clone()))?;
         }
         RollupOp::ForceInclude { tx } => {
             game.append_inbox(&InboxMessage::Forced { tx: tx.clone() })?
@@ -610,7 +602,7 @@ pub(crate) fn op_keys(id: u64, op: &RollupOp, sender: Address) -> Vec<Key> {
     let mut keys = vec![Key::Rollup(id)];
     match op {
         RollupOp::Bond { .. } | RollupOp::Unbond => keys.push(Key::RollupBond(id, sender)),
-        RollupOp::Deposit { .. } | RollupOp::ForceInclude { .. } => {}
+        RollupOp::Deposit(_) | RollupOp::ForceInclude { .. } => {}
         RollupOp::SubmitBatch(s) => {
             keys.push(Key::RollupBond(id, sender));
             keys.push(Key::RollupInbox(id, s.inbox_end));

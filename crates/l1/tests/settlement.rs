@@ -155,7 +155,7 @@ impl World {
         let pending: u128 = self.inbox[rollup.inbox_consumed as usize..]
             .iter()
             .map(|m| match m {
-                InboxMessage::Deposit { amount, .. } => amount.0,
+                InboxMessage::Deposit(d) => d.amount.0,
                 InboxMessage::Forced { .. } => 0,
             })
             .sum();
@@ -169,16 +169,16 @@ impl World {
     fn deposit(&mut self, user: &PrivateKey, amount: u128) {
         let account = (0..self.l2.accounts().len() as u32)
             .find(|i| self.l2.account_at(*i).unwrap().key == user.public_key());
-        let op = RollupOp::Deposit {
-            recipient: user.public_key(),
-            account,
-            amount: Amount(amount),
-        };
-        self.inbox.push(InboxMessage::Deposit {
+        let op = RollupOp::Deposit(terrace_l2::Deposit {
             recipient: user.public_key(),
             account,
             amount: Amount(amount),
         });
+        self.inbox.push(InboxMessage::Deposit(terrace_l2::Deposit {
+            recipient: user.public_key(),
+            account,
+            amount: Amount(amount),
+        }));
         assert_eq!(self.send(user, op), None);
     }
 
@@ -739,11 +739,11 @@ fn settlement_payloads_roundtrip_through_the_codec() {
     let ops = vec![
         RollupOp::Bond { amount: Amount(5) },
         RollupOp::Unbond,
-        RollupOp::Deposit {
+        RollupOp::Deposit(terrace_l2::Deposit {
             recipient: key(1).public_key(),
             account: Some(3),
             amount: Amount(9),
-        },
+        }),
         RollupOp::ForceInclude {
             tx: transfer(&key(1), 0, 0, 1, 1).encode(),
         },

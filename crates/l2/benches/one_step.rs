@@ -21,11 +21,11 @@ fn bench(c: &mut Criterion) {
     let key = private_key_from_seed([7; 32]);
     let mut state = FullState::new();
     for position in 0..ACCOUNTS as u64 {
-        let message = InboxMessage::Deposit {
+        let message = InboxMessage::Deposit(terrace_l2::Deposit {
             recipient: key.public_key(),
             account: None,
             amount: Amount(1_000_000_000),
-        };
+        });
         apply_step(
             &mut state,
             ROLLUP,

@@ -19,23 +19,27 @@ pub const INBOX_VERSION: u8 = 1;
 /// transaction is under 120 bytes.
 pub const FORCED_TX_BYTES_MAX: usize = 512;
 
+/// Funds locked in the L1 escrow, credited on L2 to the account of
+/// `recipient`: what a depositor sends L1 and what L1 puts in the inbox.
+///
+/// `account` names the recipient's existing account; when it is absent,
+/// or that account belongs to another key, a new account is opened for
+/// `recipient`, so deposited funds always belong to the named key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deposit {
+    /// The key that owns the funds on L2.
+    pub recipient: PublicKey,
+    /// The recipient's account index, if it has one.
+    pub account: Option<u32>,
+    /// Amount deposited.
+    pub amount: Amount,
+}
+
 /// A message from L1 to the L2.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboxMessage {
-    /// Funds locked in the L1 escrow, credited on L2 to the account of
-    /// `recipient`.
-    ///
-    /// `account` names the recipient's existing account; when it is absent,
-    /// or that account belongs to another key, a new account is opened for
-    /// `recipient`, so deposited funds always belong to the named key.
-    Deposit {
-        /// The key that owns the funds on L2.
-        recipient: PublicKey,
-        /// The recipient's account index, if it has one.
-        account: Option<u32>,
-        /// Amount deposited.
-        amount: Amount,
-    },
+    /// A deposit.
+    Deposit(Deposit),
     /// A signed L2 transaction sent through L1, so a censoring sequencer
     /// cannot keep it out. Its bytes are checked only on L2: undecodable
     /// or invalid bytes are consumed and do nothing.
@@ -52,19 +56,40 @@ impl InboxMessage {
     }
 }
 
+impl Write for Deposit {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.recipient.write(buf);
+        self.account.map(UInt).write(buf);
+        self.amount.write(buf);
+    }
+}
+
+impl EncodeSize for Deposit {
+    fn encode_size(&self) -> usize {
+        self.recipient.encode_size()
+            + self.account.map(UInt).encode_size()
+            + self.amount.encode_size()
+    }
+}
+
+impl Read for Deposit {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            recipient: PublicKey::read(buf)?,
+            account: Option::<UInt<u32>>::read(buf)?.map(|u| u.0),
+            amount: Amount::read(buf)?,
+        })
+    }
+}
+
 impl Write for InboxMessage {
     fn write(&self, buf: &mut impl BufMut) {
         INBOX_VERSION.write(buf);
         match self {
-            InboxMessage::Deposit {
-                recipient,
-                account,
-                amount,
-            } => {
+            InboxMessage::Deposit(d) => {
                 0u8.write(buf);
-                recipient.write(buf);
-                account.map(UInt).write(buf);
-                amount.write(buf);
+                d.write(buf);
             }
             InboxMessage::Forced { tx } => {
                 1u8.write(buf);
@@ -77,11 +102,7 @@ impl Write for InboxMessage {
 impl EncodeSize for InboxMessage {
     fn encode_size(&self) -> usize {
         2 + match self {
-            InboxMessage::Deposit {
-                recipient,
-                account,
-                amount,
-            } => recipient.encode_size() + account.map(UInt).encode_size() + amount.encode_size(),
+            InboxMessage::Deposit(d) => d.encode_size(),
             InboxMessage::Forced { tx } => tx.encode_size(),
         }
     }
@@ -92,11 +113,7 @@ impl Read for InboxMessage {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         read_version(buf, "InboxMessage", INBOX_VERSION)?;
         Ok(match u8::read(buf)? {
-            0 => InboxMessage::Deposit {
-                recipient: PublicKey::read(buf)?,
-                account: Option::<UInt<u32>>::read(buf)?.map(|u| u.0),
-                amount: Amount::read(buf)?,
-            },
+            0 => InboxMessage::Deposit(Deposit::read(buf)?),
             1 => InboxMessage::Forced {
                 tx: Bytes::read_cfg(buf, &RangeCfg::new(0..=FORCED_TX_BYTES_MAX))?,
             },

@@ -21,7 +21,7 @@ pub mod tx;
 
 pub use account::{Account, Withdrawal};
 pub use batch::{Batch, BatchError, BlockContext, L2Block, Step};
-pub use inbox::InboxMessage;
+pub use inbox::{Deposit, InboxMessage};
 pub use proof::{DisputedStep, OneStepProof, StepProofError};
 pub use state::{Commitment, FullState, L2State, Witness, WitnessError, WitnessState};
 pub use stf::{Failure, RunError, StepInput, StepReceipt, apply_step, run_steps};

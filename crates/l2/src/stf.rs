@@ -21,7 +21,7 @@
 use crate::{
     account::{Account, Withdrawal},
     batch::BlockContext,
-    inbox::{FORCED_TX_BYTES_MAX, InboxMessage},
+    inbox::{Deposit, FORCED_TX_BYTES_MAX, InboxMessage},
     state::{L2State, WitnessError},
     tx::{Action, SignedL2Transaction},
 };
@@ -152,11 +152,11 @@ fn apply_inbox<S: L2State>(
     message: &InboxMessage,
 ) -> Result<StepReceipt, WitnessError> {
     match message {
-        InboxMessage::Deposit {
+        InboxMessage::Deposit(Deposit {
             recipient,
             account,
             amount,
-        } => {
+        }) => {
             if let Some(index) = account
                 && let Some(mut existing) = state.account(*index)?
                 && existing.key == *recipient

@@ -22,11 +22,11 @@ fn key(i: u8) -> PrivateKey {
 }
 
 fn deposit(i: u8, account: Option<u32>, amount: u128) -> InboxMessage {
-    InboxMessage::Deposit {
+    InboxMessage::Deposit(terrace_l2::Deposit {
         recipient: key(i).public_key(),
         account,
         amount: Amount(amount),
-    }
+    })
 }
 
 fn transfer(from: u8, index: u32, nonce: u64, to: u32, amount: u128) -> SignedL2Transaction {

@@ -225,7 +225,7 @@ pub fn payload_summary(p: &Payload) -> (&'static str, Option<Address>, Option<Am
         Payload::Rollup { op, .. } => match op {
             RollupOp::Bond { amount } => ("rollup_bond", None, Some(*amount)),
             RollupOp::Unbond => ("rollup_unbond", None, None),
-            RollupOp::Deposit { amount, .. } => ("rollup_deposit", None, Some(*amount)),
+            RollupOp::Deposit(d) => ("rollup_deposit", None, Some(d.amount)),
             RollupOp::ForceInclude { .. } => ("rollup_force_include", None, None),
             RollupOp::SubmitBatch(_) => ("rollup_submit_batch", None, None),
             RollupOp::Challenge { .. } => ("rollup_challenge", None, None),
