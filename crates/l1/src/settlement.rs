@@ -252,14 +252,18 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
             .state
             .bond(self.id, self.env.sender)
             .ok_or(Failure::NoBond)?;
+        // The poster's last batch must be final. If a revert took it away,
+        // its earlier batches may still stand undecided: wait until every
+        // standing batch is final.
         if let Some(last) = bond.last_batch
-            && last < self.rollup.batch_count
+            && let Some(newest) = self.rollup.batch_count.checked_sub(1)
         {
+            let index = last.min(newest);
             let batch = self
                 .state
-                .batch(self.id, last)
+                .batch(self.id, index)
                 .ok_or(Failure::NoSuchBatch)?;
-            if !self.rollup.is_final(last, batch.height, self.env.height) {
+            if !self.rollup.is_final(index, batch.height, self.env.height) {
                 return Err(Failure::BondLocked);
             }
         }

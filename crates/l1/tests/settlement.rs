@@ -719,6 +719,10 @@ fn bad_batches_are_refused_and_change_nothing() {
 fn challenges_after_the_window_or_of_unknown_batches_are_refused() {
     let mut w = funded_world();
     assert_eq!(
+        w.send(&sequencer(), RollupOp::Unbond),
+        Some(Failure::BondLocked)
+    );
+    assert_eq!(
         w.send(&challenger(), RollupOp::Challenge { batch: 3 }),
         Some(Failure::NoSuchBatch)
     );
@@ -768,4 +772,50 @@ fn settlement_payloads_roundtrip_through_the_codec() {
     }
     let p = Payload::CreateRollup(Box::new(config(&key(0))));
     assert_eq!(Payload::decode(p.encode()).unwrap(), p);
+}
+
+#[test]
+fn a_second_challenge_runs_alongside_and_is_refunded_when_the_batch_falls() {
+    let mut w = funded_world();
+    let batch = transfers(&w, 2);
+    assert_eq!(w.post(&sequencer(), &batch, Some(hash(&[b"lie"]))), None);
+    // Two challengers; the second may be colluding and would lose on purpose,
+    // but it cannot stop the first.
+    let second = key(4);
+    assert_eq!(
+        w.send(&challenger(), RollupOp::Challenge { batch: 1 }),
+        None
+    );
+    assert_eq!(w.send(&second, RollupOp::Challenge { batch: 1 }), None);
+    assert_eq!(w.rollup().disputed, vec![(1, 2)]);
+    let second_l1 = w.c.state.account(&addr(&second)).balance.0;
+    // Challenge 0: the defender reveals the honest midpoint, the challenger
+    // agrees, and the last step is proven wrong.
+    let root = w.honest_root(1, 1);
+    let op = RollupOp::Bisect { challenge: 0, root };
+    assert_eq!(w.send(&sequencer(), op), None);
+    let op = RollupOp::Choose {
+        challenge: 0,
+        agree: true,
+    };
+    assert_eq!(w.send(&challenger(), op), None);
+    let op = RollupOp::ProveStep {
+        challenge: 0,
+        proof: Box::new(w.one_step_proof(1, 1)),
+    };
+    assert_eq!(w.send(&challenger(), op), None);
+    w.revert_to(1);
+    assert!(w.rollup().disputed.is_empty());
+    // Challenge 1 is stale: moves on it are refused, a timeout refunds it at once.
+    let op = RollupOp::Bisect {
+        challenge: 1,
+        root: hash(&[b"r"]),
+    };
+    assert_eq!(w.send(&sequencer(), op), Some(Failure::NoSuchBatch));
+    assert_eq!(w.send(&key(2), RollupOp::Timeout { challenge: 1 }), None);
+    assert!(w.challenge(1).is_none());
+    assert_eq!(
+        w.c.state.account(&addr(&second)).balance.0,
+        second_l1 + 2 * ETHER
+    );
 }
