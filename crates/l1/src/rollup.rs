@@ -93,12 +93,12 @@ impl Rollup {
     /// `height`: its window is over and no batch up to it is disputed.
     pub fn is_final(&self, index: u64, batch_height: u64, height: u64) -> bool {
         index < self.batch_count
-            && height >= batch_height.saturating_add(self.config.challenge_window_blocks)
+            && height >= self.window_end(batch_height)
             && self.disputed.first().is_none_or(|(b, _)| *b > index)
     }
 
-    /// The L1 height at which batch `index`, posted at `batch_height`, stops
-    /// being challengeable.
+    /// The L1 height at which a batch posted at `batch_height` stops being
+    /// challengeable.
     pub fn window_end(&self, batch_height: u64) -> u64 {
         batch_height.saturating_add(self.config.challenge_window_blocks)
     }

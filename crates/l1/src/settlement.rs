@@ -422,12 +422,11 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         Ok((challenge, batch))
     }
 
-    /// A move by `who` on challenge `id`: it must be `who`'s turn and in time.
-    fn start_move(&self, id: u64, turn: Turn) -> Result<Challenge, Failure> {
+    /// A move of kind `turn` on challenge `id`: it must be the sender's
+    /// turn and in time. Returns the challenge and its batch.
+    fn start_move(&self, id: u64, turn: Turn) -> Result<(Challenge, BatchRecord), Failure> {
         let (challenge, batch) = self.live_challenge(id)?;
-        if batch.is_none() {
-            return Err(Failure::NoSuchBatch);
-        }
+        let batch = batch.ok_or(Failure::NoSuchBatch)?;
         if challenge.turn() != turn {
             return Err(Failure::NotYourTurn);
         }
@@ -442,7 +441,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         if self.env.height > challenge.deadline {
             return Err(Failure::DeadlinePassed);
         }
-        Ok(challenge)
+        Ok((challenge, batch))
     }
 
     fn put_challenge(&mut self, id: u64, challenge: Challenge) {
@@ -453,7 +452,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
     }
 
     fn bisect(&mut self, id: u64, root: Hash) -> Result<(), Failure> {
-        let mut challenge = self.start_move(id, Turn::Defender)?;
+        let (mut challenge, _) = self.start_move(id, Turn::Defender)?;
         challenge.mid_root = Some(root);
         challenge.deadline = self.deadline();
         self.put_challenge(id, challenge);
@@ -461,7 +460,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
     }
 
     fn choose(&mut self, id: u64, agree: bool) -> Result<(), Failure> {
-        let mut challenge = self.start_move(id, Turn::Challenger)?;
+        let (mut challenge, _) = self.start_move(id, Turn::Challenger)?;
         let (mid, root) = (challenge.mid(), challenge.mid_root.take());
         let root = root.ok_or(Failure::NotYourTurn)?;
         if agree {
@@ -475,11 +474,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
     }
 
     fn prove(&mut self, id: u64, proof: &OneStepProof) -> Result<(), Failure> {
-        let challenge = self.start_move(id, Turn::OneStep)?;
-        let batch = self
-            .state
-            .batch(self.id, challenge.batch)
-            .ok_or(Failure::NoSuchBatch)?;
+        let (challenge, batch) = self.start_move(id, Turn::OneStep)?;
         let disputed = DisputedStep {
             rollup: self.id,
             pre_root: challenge.lo_root,

@@ -18,7 +18,7 @@
 //! so L1 learns the truth and compares it with the defender's claim.
 
 use crate::{
-    batch::Step,
+    batch::{Step, step_tree},
     inbox::InboxMessage,
     state::{Commitment, FullState, WITNESSES_MAX, Witness, WitnessError, WitnessState},
     stf::{StepInput, apply_step},
@@ -27,7 +27,7 @@ use bytes::BufMut;
 use commonware_codec::{
     Buf, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write,
 };
-use terrace_merkle::{MerkleTree, Proof, Sha256Hasher};
+use terrace_merkle::{Proof, Sha256Hasher};
 use terrace_primitives::Hash;
 
 /// Why a one-step proof was refused.
@@ -99,13 +99,7 @@ impl OneStepProof {
         message: Option<InboxMessage>,
     ) -> Option<Self> {
         let step = steps.get(usize::try_from(index).ok()?)?.clone();
-        let step_proof = MerkleTree::<Sha256Hasher>::new(
-            &steps
-                .iter()
-                .map(|s| s.encode().to_vec())
-                .collect::<Vec<_>>(),
-        )
-        .proof(index)?;
+        let step_proof = step_tree(steps).proof(index)?;
         let mut state = pre_state.clone();
         let pre = crate::L2State::commitment(&state);
         let (_, witnesses) = state.record(|s| match (&step, &message) {

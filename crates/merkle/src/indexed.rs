@@ -84,7 +84,8 @@ impl<H: MerkleHasher> IndexedTree<H> {
 
     /// The root of an empty tree of `depth` levels.
     pub fn empty_root(depth: u8) -> H::Digest {
-        empty_subtrees::<H>(depth.min(INDEXED_DEPTH_MAX))[depth.min(INDEXED_DEPTH_MAX) as usize]
+        let depth = depth.min(INDEXED_DEPTH_MAX);
+        empty_subtrees::<H>(depth)[depth as usize]
     }
 
     /// The tree's depth.
