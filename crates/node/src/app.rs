@@ -453,15 +453,46 @@ async fn audit<E>(
 where
     E: StorageContext + Spawner + Clock + Metrics + Storage,
 {
-    let keys: Vec<Key> = addresses
+    use terrace_l1::StateReader as _;
+    let guard = readers.read().await;
+    // Rollups hold funds too: escrows, the audited addresses' poster
+    // bonds, and every open challenge's bond.
+    let rollups = match read_records(&guard, vec![Key::RollupCount])
+        .await
+        .map_err(|e| e.to_string())?
+        .get(&Key::RollupCount)
+    {
+        Some(terrace_l1::Value::RollupCount(n)) => n,
+        _ => 0,
+    };
+    let mut keys: Vec<Key> = addresses
         .iter()
         .flat_map(|a| [Key::Account(*a), Key::Validator(*a)])
         .chain([Key::Totals])
         .collect();
-    let guard = readers.read().await;
-    let records = read_records(&guard, keys)
+    for id in 0..rollups {
+        keys.push(Key::Rollup(id));
+        keys.extend(addresses.iter().map(|a| Key::RollupBond(id, *a)));
+    }
+    let mut records = read_records(&guard, keys)
         .await
         .map_err(|e| e.to_string())?;
+    let mut challenges = Vec::new();
+    for id in 0..rollups {
+        if let Some(terrace_l1::Value::Rollup(r)) = records.get(&Key::Rollup(id)) {
+            challenges.extend((0..r.challenge_count).map(|c| Key::RollupChallenge(id, c)));
+        }
+    }
+    if !challenges.is_empty() {
+        let open = read_records(&guard, challenges)
+            .await
+            .map_err(|e| e.to_string())?;
+        let writes = open
+            .iter()
+            .map(|(k, v)| (k.clone(), Some(v.clone())))
+            .collect();
+        records.apply_owned(writes);
+    }
     let totals = terrace_l1::StateReader::totals(&records);
     let supply = totals
         .minted
@@ -472,7 +503,7 @@ where
         .ok_or("circulating supply overflows")?;
     if supply != circulating {
         return Err(format!(
-            "minted - burned = {supply}, but balances + stake = {circulating}"
+            "minted - burned = {supply}, but balances + stake + rollup funds = {circulating}"
         ));
     }
     Ok(records.digest())

@@ -186,6 +186,71 @@ impl<E: commonware_storage::Context + Spawner> std::fmt::Debug for Validator<E> 
     }
 }
 
+impl<E: crate::Runtime> Validator<E> {
+    /// A cloneable handle on this validator's finalized chain and pool, for
+    /// services running beside it in the same process (a rollup node).
+    pub fn client(&self) -> LocalClient<E> {
+        LocalClient {
+            marshal: self.marshal.clone(),
+            state: FinalizedState::new(self.chain.clone(), self.stateful.clone()),
+            chain: self.chain.clone(),
+            gossip: self.gossip.clone(),
+        }
+    }
+}
+
+/// Reads a validator's finalized blocks, receipts and state, and submits
+/// transactions to its pool, without going through JSON-RPC.
+pub struct LocalClient<E: crate::Runtime> {
+    marshal: MarshalMailbox<Scheme, Standard<Block>>,
+    state: FinalizedState<E>,
+    /// Shared chain state.
+    pub chain: Arc<Chain>,
+    gossip: gossip::Gossip,
+}
+
+impl<E: crate::Runtime> Clone for LocalClient<E> {
+    fn clone(&self) -> Self {
+        Self {
+            marshal: self.marshal.clone(),
+            state: self.state.clone(),
+            chain: self.chain.clone(),
+            gossip: self.gossip.clone(),
+        }
+    }
+}
+
+impl<E: crate::Runtime> std::fmt::Debug for LocalClient<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalClient")
+    }
+}
+
+impl<E: crate::Runtime> LocalClient<E> {
+    /// The finalized block at `height`, if this validator has it.
+    pub async fn finalized_block(&self, height: u64) -> Option<Block> {
+        self.marshal
+            .get_block(marshal::Identifier::Height(
+                commonware_consensus::types::Height::new(height),
+            ))
+            .await
+            .map(|b| b.inner().clone())
+    }
+
+    /// Records under `keys` at the finalized tip.
+    pub async fn records(&self, keys: &[Key]) -> Result<terrace_l1::MemoryState, String> {
+        self.state.records(keys).await
+    }
+
+    /// Checks, pools and gossips a transaction.
+    pub async fn submit(
+        &self,
+        tx: bytes::Bytes,
+    ) -> Result<terrace_primitives::Hash, gossip::SubmitError> {
+        self.gossip.submit(&self.chain, &self.state, tx).await
+    }
+}
+
 /// The most validators any epoch's committee can have: the genesis
 /// committee, or `committee_size_max` once staking has changed it.
 pub fn committee_bound(chain: &Chain) -> u32 {
