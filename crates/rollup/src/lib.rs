@@ -1,0 +1,20 @@
+//! The Terrace optimistic rollup node.
+//!
+//! - [`derive`]: the L2 chain rebuilt from finalized L1 blocks alone, every
+//!   posted output root checked against the true one;
+//! - [`sequencer`]: soft confirmations, L2 blocks, and batches to post;
+//! - [`game`]: the moves of the bisection game, from the true roots;
+//! - [`node`]: the loop that ties them to L1, generic over the commonware
+//!   runtime, so the whole L1 + L2 system runs in deterministic simulation
+//!   in tests and in real time in the devnet;
+//! - [`l1`]: what the node needs of L1, and its in-process implementation.
+
+pub mod derive;
+pub mod game;
+pub mod l1;
+pub mod node;
+pub mod sequencer;
+
+pub use derive::{Derivation, DerivedBatch};
+pub use node::{Event, Fault, Node, NodeConfig, SequencerConfig, Shared, Status};
+pub use sequencer::{Sequencer, SoftReceipt, SubmitError};

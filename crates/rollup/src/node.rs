@@ -1,0 +1,763 @@
+//! The rollup node: follows finalized L1 blocks, and as configured
+//! sequences and posts batches, challenges false batches, defends its own,
+//! and posts through the escape hatch when the sequencer is silent.
+//!
+//! One loop, generic over the commonware runtime's clock: each tick it
+//! derives the new L1 blocks, reads the rollup's records, decides what to
+//! send from that view alone, and sends it. Nothing it decides depends on
+//! memory of earlier ticks beyond what L1 shows, so a node that restarts
+//! mid-game rebuilds everything from L1 and carries on.
+
+use crate::{
+    derive::{Derivation, DeriveError},
+    game,
+    l1::{L1, L1Error, RollupRecords as _, address_of, sign_l1},
+    sequencer::{Sequencer, SoftReceipt, SubmitError},
+};
+use commonware_runtime::Clock;
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, MutexGuard},
+    time::{Duration, UNIX_EPOCH},
+};
+use terrace_l1::{
+    Key, Payload, StateReader as _,
+    rollup::{BatchSubmission, Rollup, RollupOp},
+};
+use terrace_l2::{
+    Account, Batch, BlockContext, L2Block, L2State as _, SignedL2Transaction, run_steps,
+};
+use terrace_primitives::{Address, Amount, Hash, PrivateKey};
+use tracing::{debug, info, warn};
+
+/// How a node misbehaves, for tests of the fraud-proof game.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fault {
+    /// Follows the protocol.
+    #[default]
+    None,
+    /// Sequencer: posts batch `batch` with a false output root (once).
+    WrongRoot {
+        /// The batch index to lie about.
+        batch: u64,
+    },
+    /// Sequencer: refuses the transactions of L2 account `account` and
+    /// stops consuming the inbox at the first forced transaction from it.
+    Censor {
+        /// The censored account.
+        account: u32,
+    },
+    /// Sequencer: produces and posts nothing.
+    Silent,
+    /// Verifier: challenges every batch, disagrees with every root, never
+    /// proves.
+    DisputeValid,
+}
+
+/// The sequencer's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct SequencerConfig {
+    /// Fee prices and recipient of its blocks.
+    pub context: BlockContext,
+    /// L2 block interval.
+    pub block_time: Duration,
+    /// Longest a sealed block waits before it is posted.
+    pub batch_interval: Duration,
+}
+
+/// A node's settings.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// The rollup.
+    pub rollup: u64,
+    /// L1 height to start deriving from (the rollup's creation block or
+    /// earlier).
+    pub from_height: u64,
+    /// The node's L1 key: posts, bonds, challenges and moves are sent
+    /// with it.
+    pub key: PrivateKey,
+    /// Sequence and post batches.
+    pub sequencer: Option<SequencerConfig>,
+    /// Challenge false batches.
+    pub challenger: bool,
+    /// Post inbox messages through the escape hatch when no batch came for
+    /// a sequencing window.
+    pub fallback_poster: bool,
+    /// How often it looks at L1.
+    pub poll: Duration,
+    /// Misbehaviour, for tests.
+    pub fault: Fault,
+}
+
+/// Something the node did or saw, for logs, the CLI and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Sent a batch.
+    Posted {
+        /// Index.
+        index: u64,
+        /// Steps.
+        steps: u64,
+        /// Compressed bytes.
+        bytes: usize,
+        /// Whether the root is the true one.
+        honest: bool,
+    },
+    /// Sent an operation (other than a batch).
+    Sent(String),
+    /// L1 refused one of its transactions at the pool.
+    Refused(String),
+    /// One of its transactions failed on L1.
+    Failed {
+        /// The operation.
+        op: String,
+        /// L1's reason.
+        failure: &'static str,
+    },
+    /// L1 reverted batches from this index.
+    Reverted(u64),
+    /// Its pending blocks no longer continue L1's chain: it restarted
+    /// from the derived state, dropping this many transactions.
+    Rebased(usize),
+    /// Derivation stopped.
+    Stuck(String),
+}
+
+/// Heights of the L2 chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Status {
+    /// Blocks the sequencer has made (soft), including the open one.
+    pub soft: u64,
+    /// Blocks in standing batches on L1.
+    pub posted: u64,
+    /// Blocks in final batches.
+    pub finalized: u64,
+    /// Standing batches.
+    pub batches: u64,
+    /// Final batches.
+    pub final_batches: u64,
+    /// Last finalized L1 height derived.
+    pub l1_height: u64,
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The soft confirmation.
+    pub soft: SoftReceipt,
+    /// Its block is in a standing batch.
+    pub posted: bool,
+    /// Its block is in a final batch.
+    pub finalized: bool,
+}
+
+struct Inner {
+    derivation: Derivation,
+    sequencer: Option<Sequencer>,
+    rollup: Option<Rollup>,
+    events: Vec<Event>,
+    /// An account a censoring sequencer refuses.
+    censored: Option<u32>,
+}
+
+/// The node's state, shared with its RPC server and tests.
+#[derive(Clone)]
+pub struct Shared(Arc<Mutex<Inner>>);
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared")
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends a transaction to the sequencer (if this node is one).
+    pub fn submit(&self, tx: SignedL2Transaction) -> Result<SoftReceipt, SubmitError> {
+        let mut inner = self.lock();
+        if inner.censored == Some(tx.tx.from) {
+            return Err(SubmitError::Refused);
+        }
+        let seq = inner.sequencer.as_mut().ok_or(SubmitError::Refused)?;
+        seq.submit(tx)
+    }
+
+    /// An account: soft on a sequencer, posted on a verifier.
+    pub fn account(&self, index: u32) -> Option<Account> {
+        let inner = self.lock();
+        match &inner.sequencer {
+            Some(s) => s.state().account_at(index).cloned(),
+            None => inner.derivation.state().account_at(index).cloned(),
+        }
+    }
+
+    /// The index of the first account of `key`, if any.
+    pub fn find_account(&self, key: &terrace_primitives::PublicKey) -> Option<u32> {
+        let inner = self.lock();
+        let state = match &inner.sequencer {
+            Some(s) => s.state(),
+            None => inner.derivation.state(),
+        };
+        state
+            .accounts()
+            .iter()
+            .position(|a| &a.key == key)
+            .and_then(|i| u32::try_from(i).ok())
+    }
+
+    /// A transaction's receipt (sequencer only).
+    pub fn receipt(&self, hash: &Hash) -> Option<Receipt> {
+        let inner = self.lock();
+        let soft = inner.sequencer.as_ref()?.receipt(hash)?;
+        Some(Receipt {
+            soft,
+            posted: soft.block < inner.derivation.posted_blocks(),
+            finalized: soft.block < inner.derivation.final_blocks(),
+        })
+    }
+
+    /// The chain's heights.
+    pub fn status(&self) -> Status {
+        let inner = self.lock();
+        let d = &inner.derivation;
+        Status {
+            soft: inner
+                .sequencer
+                .as_ref()
+                .map(|s| s.next_block())
+                .unwrap_or_else(|| d.posted_blocks()),
+            posted: d.posted_blocks(),
+            finalized: d.final_blocks(),
+            batches: d.batch_count(),
+            final_batches: d.final_count(),
+            l1_height: d.next_height().saturating_sub(1),
+        }
+    }
+
+    /// Runs `f` over the derivation (tests, the CLI's claim proofs).
+    pub fn with_derivation<T>(&self, f: impl FnOnce(&Derivation) -> T) -> T {
+        f(&self.lock().derivation)
+    }
+
+    /// Everything that happened so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.lock().events.clone()
+    }
+}
+
+/// How many blocks a sent transaction may take to land before the node
+/// forgets it and decides afresh.
+const RESEND_AFTER_BLOCKS: u64 = 8;
+/// Most challenge records read per tick.
+const CHALLENGES_PER_TICK: u64 = 64;
+
+struct Sent {
+    key: String,
+    nonce: u64,
+    at: u64,
+}
+
+/// The running node.
+pub struct Node<C: Clock, L: L1> {
+    clock: C,
+    l1: L,
+    config: NodeConfig,
+    me: Address,
+    shared: Shared,
+    sent: Vec<Sent>,
+    first_open: u64,
+    last_seal: u64,
+    oldest_sealed: Option<u64>,
+    lied: bool,
+    challenged: HashSet<Hash>,
+}
+
+impl<C: Clock, L: L1> std::fmt::Debug for Node<C, L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node").field("me", &self.me).finish()
+    }
+}
+
+fn now_ms(clock: &impl Clock) -> u64 {
+    clock
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+fn op_name(op: &RollupOp) -> String {
+    match op {
+        RollupOp::Bond { .. } => "bond".into(),
+        RollupOp::Unbond => "unbond".into(),
+        RollupOp::Deposit(_) => "deposit".into(),
+        RollupOp::ForceInclude { .. } => "force_include".into(),
+        RollupOp::SubmitBatch(s) => format!("submit_batch {}", s.index),
+        RollupOp::Challenge { batch } => format!("challenge batch {batch}"),
+        RollupOp::Bisect { challenge, .. } => format!("bisect {challenge}"),
+        RollupOp::Choose { challenge, agree } => format!("choose {challenge} agree={agree}"),
+        RollupOp::ProveStep { challenge, .. } => format!("prove_step {challenge}"),
+        RollupOp::Timeout { challenge } => format!("timeout {challenge}"),
+        RollupOp::Claim(c) => format!("claim {}", c.index),
+    }
+}
+
+impl<C: Clock, L: L1> Node<C, L> {
+    /// A node that has derived nothing yet.
+    pub fn new(clock: C, l1: L, config: NodeConfig) -> Self {
+        let derivation = Derivation::new(config.rollup, config.from_height);
+        let sequencer = config.sequencer.map(|s| {
+            let bytes = usize::try_from(l1.params().tx_bytes_max).unwrap_or(usize::MAX);
+            Sequencer::new(&derivation, s.context, bytes / 2)
+        });
+        let me = address_of(&config.key);
+        let now = now_ms(&clock);
+        Self {
+            clock,
+            l1,
+            me,
+            shared: Shared(Arc::new(Mutex::new(Inner {
+                derivation,
+                sequencer,
+                rollup: None,
+                events: Vec::new(),
+                censored: match config.fault {
+                    Fault::Censor { account } => Some(account),
+                    _ => None,
+                },
+            }))),
+            config,
+            sent: Vec::new(),
+            first_open: 0,
+            last_seal: now,
+            oldest_sealed: None,
+            lied: false,
+            challenged: HashSet::new(),
+        }
+    }
+
+    /// The state shared with RPC and tests.
+    pub fn shared(&self) -> Shared {
+        self.shared.clone()
+    }
+
+    /// Runs until the task is dropped.
+    pub async fn run(mut self) {
+        loop {
+            if let Err(e) = self.tick().await {
+                debug!(error = %e, "rollup node tick");
+            }
+            self.clock.sleep(self.config.poll).await;
+        }
+    }
+
+    fn event(&self, event: Event) {
+        info!(?event, "rollup");
+        self.shared.lock().events.push(event);
+    }
+
+    /// One round: derive, read, decide, send.
+    pub async fn tick(&mut self) -> Result<(), L1Error> {
+        self.follow().await?;
+        let height = self.l1.finalized_height();
+        let id = self.config.rollup;
+        let records = self
+            .l1
+            .records(vec![
+                Key::Rollup(id),
+                Key::Account(self.me),
+                Key::RollupBond(id, self.me),
+            ])
+            .await?;
+        let Some(rollup) = records.rollup(id) else {
+            return Ok(());
+        };
+        let nonce = records.account(&self.me).nonce;
+        let bond = records.bond_amount(id, self.me);
+        let challenges = self.open_challenges(&rollup).await?;
+        self.sent.retain(|s| s.nonce >= nonce);
+        if self
+            .sent
+            .iter()
+            .any(|s| s.at + RESEND_AFTER_BLOCKS < height)
+        {
+            self.sent.clear();
+        }
+
+        let mut ops: Vec<(String, RollupOp)> = Vec::new();
+        {
+            let shared = self.shared.clone();
+            let mut inner = shared.lock();
+            let inner = &mut *inner;
+            if rollup.batch_count < inner.derivation.batch_count()
+                && inner.derivation.next_height() > height
+            {
+                let reverted = inner.derivation.revert_to(rollup.batch_count);
+                if let Some(seq) = inner.sequencer.as_mut() {
+                    seq.reverted(&reverted);
+                }
+                inner.events.push(Event::Reverted(rollup.batch_count));
+            }
+            inner.derivation.finalize(&rollup, height);
+            inner.rollup = Some(rollup.clone());
+            let synced = inner.derivation.next_height() > height
+                && inner.derivation.batch_count() == rollup.batch_count
+                && inner.derivation.claimed_root() == rollup.output_root;
+
+            if self.config.sequencer.is_some() && self.config.fault != Fault::Silent {
+                self.sequence(inner, &rollup, bond, synced, &mut ops);
+            }
+            if self.config.challenger {
+                self.challenge(&inner.derivation, &rollup, height, &challenges, &mut ops);
+            }
+            for (cid, c) in &challenges {
+                if let Some(op) = game::next_move(
+                    self.me,
+                    *cid,
+                    c,
+                    &inner.derivation,
+                    height,
+                    self.config.fault == Fault::DisputeValid,
+                ) {
+                    ops.push((game::move_key(*cid, c), op));
+                }
+            }
+            if self.config.fallback_poster && synced {
+                self.hatch(&inner.derivation, &rollup, bond, height, &mut ops);
+            }
+        }
+        for (key, op) in ops {
+            self.send(key, op, nonce, height).await;
+        }
+        Ok(())
+    }
+
+    /// Derives every finalized L1 block not yet derived.
+    async fn follow(&mut self) -> Result<(), L1Error> {
+        let finalized = self.l1.finalized_height();
+        loop {
+            let next = self.shared.lock().derivation.next_height();
+            if next > finalized {
+                return Ok(());
+            }
+            let block = self.l1.block(next).await?;
+            for tx in &block.rollup_txs {
+                if tx.sender == self.me
+                    && tx.rollup == self.config.rollup
+                    && let Some(f) = tx.failure
+                {
+                    self.event(Event::Failed {
+                        op: op_name(&tx.op),
+                        failure: f.name(),
+                    });
+                }
+            }
+            let shared = self.shared.clone();
+            let mut inner = shared.lock();
+            let inner = &mut *inner;
+            let before = inner.derivation.batch_count();
+            let reverted = match inner.derivation.apply_block(&block) {
+                Ok(r) => r,
+                Err(e) => {
+                    let stuck = Event::Stuck(e.to_string());
+                    if inner.events.last() != Some(&stuck) {
+                        warn!(error = %e, "derivation stopped");
+                        inner.events.push(stuck);
+                    }
+                    return Err(L1Error::Unavailable(derive_error(&e)));
+                }
+            };
+            let first_new = reverted
+                .first()
+                .map(|b| b.index)
+                .unwrap_or(before)
+                .min(before);
+            if let Some(first) = reverted.first() {
+                inner.events.push(Event::Reverted(first.index));
+            }
+            if let Some(seq) = inner.sequencer.as_mut() {
+                seq.reverted(&reverted);
+                for b in inner.derivation.pending() {
+                    if b.index >= first_new && !seq.landed(b) {
+                        let dropped = seq.rebase(&inner.derivation);
+                        inner.events.push(Event::Rebased(dropped));
+                        self.oldest_sealed = None;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Open challenges on the rollup, by id.
+    async fn open_challenges(
+        &mut self,
+        rollup: &Rollup,
+    ) -> Result<Vec<(u64, terrace_l1::rollup::Challenge)>, L1Error> {
+        let id = self.config.rollup;
+        let end = rollup
+            .challenge_count
+            .min(self.first_open + CHALLENGES_PER_TICK);
+        if self.first_open >= end {
+            return Ok(Vec::new());
+        }
+        let keys = (self.first_open..end)
+            .map(|c| Key::RollupChallenge(id, c))
+            .collect();
+        let records = self.l1.records(keys).await?;
+        let open: Vec<_> = (self.first_open..end)
+            .filter_map(|c| records.challenge(id, c).map(|r| (c, r)))
+            .collect();
+        self.first_open = open.first().map(|(c, _)| *c).unwrap_or(end);
+        Ok(open)
+    }
+
+    fn sequence(
+        &mut self,
+        inner: &mut Inner,
+        rollup: &Rollup,
+        bond: Amount,
+        synced: bool,
+        ops: &mut Vec<(String, RollupOp)>,
+    ) {
+        let Some(config) = self.config.sequencer else {
+            return;
+        };
+        let Some(seq) = inner.sequencer.as_mut() else {
+            return;
+        };
+        let now = now_ms(&self.clock);
+        let mut until = inner.derivation.inbox().len() as u64;
+        if let Fault::Censor { account } = self.config.fault {
+            until = censored_until(inner.derivation.inbox(), account, until);
+        }
+        seq.take_inbox(inner.derivation.inbox(), until);
+        if now.saturating_sub(self.last_seal) >= config.block_time.as_millis() as u64 {
+            self.last_seal = now;
+            if seq.seal(now) && self.oldest_sealed.is_none() {
+                self.oldest_sealed = Some(now);
+            }
+        }
+        if seq.sealed() == 0 {
+            self.oldest_sealed = None;
+        } else if self.oldest_sealed.is_none() {
+            // Blocks put back by a revert, or replayed by a rebase.
+            self.oldest_sealed = Some(now);
+        }
+        if bond < rollup.config.poster_bond {
+            ops.push((
+                "bond".into(),
+                RollupOp::Bond {
+                    amount: rollup
+                        .config
+                        .poster_bond
+                        .checked_sub(bond)
+                        .unwrap_or(Amount::ZERO),
+                },
+            ));
+            return;
+        }
+        let due = self
+            .oldest_sealed
+            .is_some_and(|t| now.saturating_sub(t) >= config.batch_interval.as_millis() as u64);
+        let index = inner.derivation.batch_count();
+        let key = format!("batch:{index}");
+        if !synced || !due || self.sent.iter().any(|s| s.key == key) {
+            return;
+        }
+        if inner.derivation.first_invalid().is_some() {
+            // Posting on a false root would be reverted with it.
+            return;
+        }
+        let max = usize::try_from(rollup.config.batch_bytes_max).unwrap_or(usize::MAX);
+        let Some((batch, data)) = seq.next_batch(max) else {
+            return;
+        };
+        let Some(mut submission) = submission(&inner.derivation, index, &batch, data) else {
+            return;
+        };
+        let honest = match self.config.fault {
+            Fault::WrongRoot { batch } if batch == index && !self.lied => {
+                self.lied = true;
+                submission.output_root = terrace_primitives::hash::hash_tagged(
+                    b"terrace/test/lie",
+                    &[submission.output_root.as_ref()],
+                );
+                false
+            }
+            _ => true,
+        };
+        inner.events.push(Event::Posted {
+            index,
+            steps: submission.step_count,
+            bytes: submission.data.len(),
+            honest,
+        });
+        ops.push((key, RollupOp::SubmitBatch(Box::new(submission))));
+    }
+
+    fn challenge(
+        &mut self,
+        derivation: &Derivation,
+        rollup: &Rollup,
+        height: u64,
+        open: &[(u64, terrace_l1::rollup::Challenge)],
+        ops: &mut Vec<(String, RollupOp)>,
+    ) {
+        let targets: Vec<_> = if self.config.fault == Fault::DisputeValid {
+            derivation.pending().iter().collect()
+        } else {
+            derivation.first_invalid().into_iter().collect()
+        };
+        for b in targets {
+            let in_window = height + 1 < rollup.window_end(b.l1_height);
+            let mine_open = open
+                .iter()
+                .any(|(_, c)| c.batch_id == b.id && c.challenger == self.me);
+            if !in_window || mine_open || self.challenged.contains(&b.id) {
+                continue;
+            }
+            self.challenged.insert(b.id);
+            ops.push((
+                format!("challenge:{}", b.index),
+                RollupOp::Challenge { batch: b.index },
+            ));
+        }
+    }
+
+    /// The escape hatch: when no batch has come for a sequencing window and
+    /// the inbox holds unconsumed messages, post them.
+    fn hatch(
+        &self,
+        derivation: &Derivation,
+        rollup: &Rollup,
+        bond: Amount,
+        height: u64,
+        ops: &mut Vec<(String, RollupOp)>,
+    ) {
+        let open = height + 1
+            >= rollup
+                .last_batch_height
+                .saturating_add(rollup.config.sequencing_window_blocks);
+        if !open
+            || rollup.inbox_count <= rollup.inbox_consumed
+            || (derivation.inbox().len() as u64) < rollup.inbox_count
+            || derivation.first_invalid().is_some()
+        {
+            return;
+        }
+        if bond < rollup.config.poster_bond {
+            ops.push((
+                "bond".into(),
+                RollupOp::Bond {
+                    amount: rollup
+                        .config
+                        .poster_bond
+                        .checked_sub(bond)
+                        .unwrap_or(Amount::ZERO),
+                },
+            ));
+            return;
+        }
+        let index = derivation.batch_count();
+        let batch = Batch {
+            blocks: vec![L2Block {
+                timestamp_ms: now_ms(&self.clock),
+                context: BlockContext::FREE,
+                inbox_until: rollup.inbox_count,
+                txs: Vec::new(),
+            }],
+        };
+        let data = batch.compress();
+        if let Some(s) = submission(derivation, index, &batch, data) {
+            ops.push((format!("batch:{index}"), RollupOp::SubmitBatch(Box::new(s))));
+        }
+    }
+
+    async fn send(&mut self, key: String, op: RollupOp, account_nonce: u64, height: u64) {
+        if self.sent.iter().any(|s| s.key == key) {
+            return;
+        }
+        let nonce = self
+            .sent
+            .iter()
+            .map(|s| s.nonce + 1)
+            .max()
+            .unwrap_or(0)
+            .max(account_nonce);
+        let name = op_name(&op);
+        let payload = Payload::Rollup {
+            rollup: self.config.rollup,
+            op,
+        };
+        let bytes = match sign_l1(&self.l1, &self.config.key, nonce, payload) {
+            Ok(b) => b,
+            Err(e) => {
+                self.event(Event::Refused(format!("{name}: {e}")));
+                return;
+            }
+        };
+        match self.l1.submit(bytes).await {
+            Ok(_) => {
+                self.event(Event::Sent(name));
+                self.sent.push(Sent {
+                    key,
+                    nonce,
+                    at: height,
+                });
+            }
+            Err(e) => self.event(Event::Refused(format!("{name}: {e}"))),
+        }
+    }
+}
+
+fn derive_error(e: &DeriveError) -> String {
+    format!("derivation: {e}")
+}
+
+/// The inbox position a censoring sequencer stops at: the first forced
+/// transaction from `account`.
+fn censored_until(inbox: &[terrace_l2::InboxMessage], account: u32, until: u64) -> u64 {
+    for (i, m) in inbox.iter().enumerate().take(until as usize) {
+        if let terrace_l2::InboxMessage::Forced { tx } = m
+            && let Ok(tx) = terrace_primitives::codec::decode_bounded::<SignedL2Transaction>(
+                tx,
+                terrace_l2::inbox::FORCED_TX_BYTES_MAX,
+                &(),
+            )
+            && tx.tx.from == account
+        {
+            return i as u64;
+        }
+    }
+    until
+}
+
+/// The submission of `batch` as the next batch after the derived chain,
+/// with the true output root.
+fn submission(
+    derivation: &Derivation,
+    index: u64,
+    batch: &Batch,
+    data: Vec<u8>,
+) -> Option<BatchSubmission> {
+    let cursor = derivation.state().commitment().inbox_cursor;
+    let (steps, inbox_end) = batch.steps(cursor).ok()?;
+    let mut state = derivation.state().clone();
+    let inbox = derivation.inbox();
+    let executed = run_steps(&mut state, derivation.rollup(), &steps, |p| {
+        inbox.get(usize::try_from(p).ok()?).cloned()
+    })
+    .ok()?;
+    Some(BatchSubmission {
+        index,
+        prev_output_root: derivation.claimed_root(),
+        output_root: executed.last()?.1,
+        step_count: steps.len() as u64,
+        inbox_end,
+        data: data.into(),
+    })
+}

@@ -1,0 +1,272 @@
+//! The sequencer: orders L2 transactions, confirms each at once against its
+//! soft state, and seals them into blocks; and the batcher's half of it,
+//! which packs sealed blocks into batches.
+//!
+//! Every transaction is executed the moment it arrives, so a soft
+//! confirmation carries the real outcome; one that would fail is refused
+//! and never enters a block. A block first consumes the inbox messages
+//! finalized on L1 when it opened, then its transactions.
+//!
+//! The sealed blocks not yet in a standing batch are kept: a batch that
+//! lands removes its blocks from the front ([`Sequencer::landed`]); a
+//! reverted batch puts them back ([`Sequencer::reverted`]); a batch posted
+//! by someone else (the escape hatch) makes the sequencer start again from
+//! the derived state and replay what it had ([`Sequencer::rebase`]).
+
+use crate::derive::{Derivation, DerivedBatch};
+use commonware_codec::EncodeSize as _;
+use std::collections::{HashMap, VecDeque};
+use terrace_l2::{
+    Batch, BlockContext, FullState, InboxMessage, L2Block, L2State as _, SignedL2Transaction,
+    StepInput, apply_step, batch::BATCH_BLOCKS_MAX, stf::Failure,
+};
+use terrace_primitives::{Amount, Hash};
+
+/// A soft confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SoftReceipt {
+    /// L2 block number.
+    pub block: u64,
+    /// Position among the block's transactions.
+    pub index: u32,
+    /// Fee paid.
+    pub fee: Amount,
+    /// The withdrawal it made, if any.
+    pub withdrawal: Option<u64>,
+}
+
+/// Why the sequencer refused a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// Executing it would fail: it is refused, not included.
+    #[error("the transaction would fail: {0:?}")]
+    WouldFail(Failure),
+    /// Already confirmed.
+    #[error("already confirmed in block {0}")]
+    Duplicate(u64),
+    /// Larger than a block may hold.
+    #[error("the transaction is {0} bytes, more than a batch can carry")]
+    TooLarge(usize),
+    /// This sequencer will not take it.
+    #[error("refused by the sequencer")]
+    Refused,
+}
+
+/// The sequencer's state.
+#[derive(Debug, Clone)]
+pub struct Sequencer {
+    rollup: u64,
+    context: BlockContext,
+    block_bytes_max: usize,
+    /// State after the sealed blocks and the open block.
+    state: FullState,
+    /// The open block: inbox consumed up to, and transactions so far.
+    open_inbox_until: u64,
+    open_inbox_from: u64,
+    open: Vec<SignedL2Transaction>,
+    open_bytes: usize,
+    /// Sealed blocks not yet in a standing batch.
+    sealed: VecDeque<L2Block>,
+    /// Number of the open block.
+    next_block: u64,
+    receipts: HashMap<Hash, SoftReceipt>,
+}
+
+impl Sequencer {
+    /// A sequencer continuing the derived chain. Blocks hold at most
+    /// `block_bytes_max` encoded bytes, so one always fits in a batch.
+    pub fn new(derivation: &Derivation, context: BlockContext, block_bytes_max: usize) -> Self {
+        let state = derivation.state().clone();
+        let cursor = state.commitment().inbox_cursor;
+        Self {
+            rollup: derivation.rollup(),
+            context,
+            block_bytes_max,
+            state,
+            open_inbox_until: cursor,
+            open_inbox_from: cursor,
+            open: Vec::new(),
+            open_bytes: 0,
+            sealed: VecDeque::new(),
+            next_block: derivation.posted_blocks(),
+            receipts: HashMap::new(),
+        }
+    }
+
+    /// The soft state (after every confirmed transaction).
+    pub fn state(&self) -> &FullState {
+        &self.state
+    }
+
+    /// The fee context of the blocks it makes.
+    pub fn context(&self) -> BlockContext {
+        self.context
+    }
+
+    /// The number of the block being filled.
+    pub fn next_block(&self) -> u64 {
+        self.next_block
+    }
+
+    /// Sealed blocks waiting for a batch.
+    pub fn sealed(&self) -> usize {
+        self.sealed.len()
+    }
+
+    /// A transaction's soft confirmation.
+    pub fn receipt(&self, hash: &Hash) -> Option<SoftReceipt> {
+        self.receipts.get(hash).copied()
+    }
+
+    /// Consumes the inbox up to `until` (messages finalized on L1) at the
+    /// start of the open block. Does nothing once the block has a
+    /// transaction: messages come before transactions.
+    pub fn take_inbox(&mut self, inbox: &[InboxMessage], until: u64) {
+        if !self.open.is_empty() {
+            return;
+        }
+        while self.open_inbox_until < until {
+            let position = self.open_inbox_until;
+            let Some(message) = usize::try_from(position).ok().and_then(|p| inbox.get(p)) else {
+                return;
+            };
+            // A full state (no witnesses) cannot fail to apply a step.
+            let _ = apply_step(
+                &mut self.state,
+                self.rollup,
+                StepInput::Inbox { position, message },
+            );
+            self.open_inbox_until += 1;
+        }
+    }
+
+    /// Executes `tx` on the soft state and adds it to the open block.
+    pub fn submit(&mut self, tx: SignedL2Transaction) -> Result<SoftReceipt, SubmitError> {
+        let hash = tx.hash();
+        if let Some(r) = self.receipts.get(&hash) {
+            return Err(SubmitError::Duplicate(r.block));
+        }
+        let size = tx.encode_size();
+        if size + 64 > self.block_bytes_max {
+            return Err(SubmitError::TooLarge(size));
+        }
+        let receipt = apply_step(
+            &mut self.state,
+            self.rollup,
+            StepInput::Tx {
+                context: &self.context,
+                tx: &tx,
+            },
+        )
+        .map_err(|_| SubmitError::Refused)?;
+        if let Some(failure) = receipt.failure {
+            return Err(SubmitError::WouldFail(failure));
+        }
+        if self.open_bytes + size + 64 > self.block_bytes_max {
+            // The transaction already ran on the state: it opens the next
+            // block, which takes no inbox messages before it.
+            self.seal_open(None);
+        }
+        let soft = SoftReceipt {
+            block: self.next_block,
+            index: self.open.len() as u32,
+            fee: receipt.fee,
+            withdrawal: receipt.withdrawal,
+        };
+        self.open.push(tx);
+        self.open_bytes += size;
+        self.receipts.insert(hash, soft);
+        Ok(soft)
+    }
+
+    fn seal_open(&mut self, timestamp_ms: Option<u64>) {
+        self.sealed.push_back(L2Block {
+            timestamp_ms: timestamp_ms.unwrap_or_default(),
+            context: self.context,
+            inbox_until: self.open_inbox_until,
+            txs: std::mem::take(&mut self.open),
+        });
+        self.open_bytes = 0;
+        self.open_inbox_from = self.open_inbox_until;
+        self.next_block += 1;
+    }
+
+    /// Seals the open block if it has anything; returns whether it did.
+    pub fn seal(&mut self, timestamp_ms: u64) -> bool {
+        if self.open.is_empty() && self.open_inbox_until == self.open_inbox_from {
+            return false;
+        }
+        self.seal_open(Some(timestamp_ms));
+        true
+    }
+
+    /// The next batch: as many sealed blocks from the front as compress
+    /// into `bytes_max`, with its compressed data. `None` when nothing is
+    /// sealed.
+    pub fn next_batch(&self, bytes_max: usize) -> Option<(Batch, Vec<u8>)> {
+        let mut take = self.sealed.len().min(BATCH_BLOCKS_MAX);
+        while take > 0 {
+            let batch = Batch {
+                blocks: self.sealed.iter().take(take).cloned().collect(),
+            };
+            let data = batch.compress();
+            if data.len() <= bytes_max {
+                return Some((batch, data));
+            }
+            take /= 2;
+        }
+        None
+    }
+
+    /// A batch landed on L1: if it carries the front of the sealed blocks,
+    /// they are no longer pending. Returns false when it carries something
+    /// else (the caller then rebases).
+    pub fn landed(&mut self, batch: &DerivedBatch) -> bool {
+        let n = batch.blocks.len();
+        if self.sealed.len() < n || !self.sealed.iter().zip(&batch.blocks).all(|(a, b)| a == b) {
+            return false;
+        }
+        self.sealed.drain(..n);
+        true
+    }
+
+    /// Batches were reverted on L1: their blocks are pending again (they
+    /// are valid data; only the roots posted with them were not).
+    pub fn reverted(&mut self, batches: &[DerivedBatch]) {
+        for b in batches.iter().rev() {
+            for block in b.blocks.iter().rev() {
+                self.sealed.push_front(block.clone());
+            }
+        }
+    }
+
+    /// Starts again from the derived chain (someone else's batch stands
+    /// where ours should): replays the pending transactions that still
+    /// succeed, in order, into a new open block. Returns how many were
+    /// dropped.
+    pub fn rebase(&mut self, derivation: &Derivation) -> usize {
+        let pending: Vec<SignedL2Transaction> = self
+            .sealed
+            .drain(..)
+            .flat_map(|b| b.txs)
+            .chain(std::mem::take(&mut self.open))
+            .collect();
+        for tx in &pending {
+            self.receipts.remove(&tx.hash());
+        }
+        self.state = derivation.state().clone();
+        let cursor = self.state.commitment().inbox_cursor;
+        self.open_inbox_until = cursor;
+        self.open_inbox_from = cursor;
+        self.open_bytes = 0;
+        self.next_block = derivation.posted_blocks();
+        self.take_inbox(derivation.inbox(), derivation.inbox().len() as u64);
+        let mut dropped = 0;
+        for tx in pending {
+            if self.submit(tx).is_err() {
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+}
