@@ -387,6 +387,27 @@ impl Derivation {
         })
     }
 
+    /// The submission of `batch` (compressed as `data`) as standing batch
+    /// `index` after the derived chain, with the true output root; `None`
+    /// if the batch does not continue the chain.
+    pub fn submission(&self, index: u64, batch: &Batch, data: Vec<u8>) -> Option<BatchSubmission> {
+        let (steps, inbox_end) = batch.steps(self.state.commitment().inbox_cursor).ok()?;
+        let mut state = self.state.clone();
+        let inbox = &self.inbox;
+        let executed = run_steps(&mut state, self.rollup, &steps, |p| {
+            inbox.get(usize::try_from(p).ok()?).cloned()
+        })
+        .ok()?;
+        Some(BatchSubmission {
+            index,
+            prev_output_root: self.claimed_root(),
+            output_root: executed.last()?.1,
+            step_count: steps.len() as u64,
+            inbox_end,
+            data: data.into(),
+        })
+    }
+
     /// The commitment a withdrawal claim names: the final state's.
     pub fn final_commitment(&self) -> Commitment {
         self.final_state.commitment()

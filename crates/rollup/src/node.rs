@@ -22,11 +22,9 @@ use std::{
 };
 use terrace_l1::{
     Key, Payload, StateReader as _,
-    rollup::{BatchSubmission, Rollup, RollupOp},
+    rollup::{Rollup, RollupOp},
 };
-use terrace_l2::{
-    Account, Batch, BlockContext, L2Block, L2State as _, SignedL2Transaction, run_steps,
-};
+use terrace_l2::{Account, Batch, BlockContext, L2Block, SignedL2Transaction};
 use terrace_primitives::{Address, Amount, Hash, PrivateKey};
 use tracing::{debug, info, warn};
 
@@ -576,7 +574,7 @@ impl<C: Clock, L: L1> Node<C, L> {
         let Some((batch, data)) = seq.next_batch(max) else {
             return;
         };
-        let Some(mut submission) = submission(&inner.derivation, index, &batch, data) else {
+        let Some(mut submission) = inner.derivation.submission(index, &batch, data) else {
             return;
         };
         let honest = match self.config.fault {
@@ -672,7 +670,7 @@ impl<C: Clock, L: L1> Node<C, L> {
             }],
         };
         let data = batch.compress();
-        if let Some(s) = submission(derivation, index, &batch, data) {
+        if let Some(s) = derivation.submission(index, &batch, data) {
             ops.push((format!("batch:{index}"), RollupOp::SubmitBatch(Box::new(s))));
         }
     }
@@ -734,30 +732,4 @@ fn censored_until(inbox: &[terrace_l2::InboxMessage], account: u32, until: u64) 
         }
     }
     until
-}
-
-/// The submission of `batch` as the next batch after the derived chain,
-/// with the true output root.
-fn submission(
-    derivation: &Derivation,
-    index: u64,
-    batch: &Batch,
-    data: Vec<u8>,
-) -> Option<BatchSubmission> {
-    let cursor = derivation.state().commitment().inbox_cursor;
-    let (steps, inbox_end) = batch.steps(cursor).ok()?;
-    let mut state = derivation.state().clone();
-    let inbox = derivation.inbox();
-    let executed = run_steps(&mut state, derivation.rollup(), &steps, |p| {
-        inbox.get(usize::try_from(p).ok()?).cloned()
-    })
-    .ok()?;
-    Some(BatchSubmission {
-        index,
-        prev_output_root: derivation.claimed_root(),
-        output_root: executed.last()?.1,
-        step_count: steps.len() as u64,
-        inbox_end,
-        data: data.into(),
-    })
 }

@@ -1,0 +1,329 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The rollup node's pure parts without a network: derivation from L1
+//! blocks built by hand, the sequencer's bookkeeping across landed,
+//! reverted and foreign batches, and the moves of the bisection game.
+
+use commonware_codec::Encode as _;
+use terrace_l1::rollup::{Challenge, RollupOp};
+use terrace_l2::{
+    Action, Batch, BlockContext, Deposit, DisputedStep, L2Block, L2Transaction, SignedL2Transaction,
+};
+use terrace_primitives::{
+    Address, Amount, Hash, PrivateKey,
+    keys::{Signer as _, private_key_from_seed},
+};
+use terrace_rollup::{
+    Derivation, Sequencer, SubmitError, game,
+    l1::{L1Block, RollupTx},
+};
+
+const ROLLUP: u64 = 3;
+
+fn key(i: u8) -> PrivateKey {
+    private_key_from_seed([i; 32])
+}
+
+fn addr(i: u8) -> Address {
+    Address::from_public_key(&key(i).public_key())
+}
+
+fn tx(hash: u8, sender: u8, op: RollupOp) -> RollupTx {
+    RollupTx {
+        hash: Hash::from([hash; 32]),
+        sender: addr(sender),
+        rollup: ROLLUP,
+        op,
+        failure: None,
+    }
+}
+
+fn deposit(hash: u8, who: u8, amount: u128) -> RollupTx {
+    tx(
+        hash,
+        who,
+        RollupOp::Deposit(Deposit {
+            recipient: key(who).public_key(),
+            account: None,
+            amount: Amount(amount),
+        }),
+    )
+}
+
+fn block(height: u64, txs: Vec<RollupTx>) -> L1Block {
+    L1Block {
+        height,
+        timestamp_ms: height * 250,
+        rollup_txs: txs,
+    }
+}
+
+fn transfer(from: u8, account: u32, nonce: u64, to: u32, amount: u128) -> SignedL2Transaction {
+    L2Transaction {
+        from: account,
+        nonce,
+        max_fee: Amount(1_000_000),
+        action: Action::Transfer {
+            to,
+            amount: Amount(amount),
+        },
+    }
+    .sign(ROLLUP, &key(from))
+}
+
+const CONTEXT: BlockContext = BlockContext {
+    fee_recipient: 0,
+    l2_gas_price: 1,
+    l1_byte_price: 10,
+};
+
+/// A derivation with accounts 0 (Alice) and 1 (Bob) deposited at height 0,
+/// and a sequencer that has consumed them.
+fn setup() -> (Derivation, Sequencer) {
+    let mut d = Derivation::new(ROLLUP, 0);
+    d.apply_block(&block(
+        0,
+        vec![deposit(1, 1, 1_000_000_000), deposit(2, 2, 1_000_000)],
+    ))
+    .unwrap();
+    let mut s = Sequencer::new(&d, CONTEXT, 16 * 1024);
+    s.take_inbox(d.inbox(), 2);
+    (d, s)
+}
+
+fn post(d: &mut Derivation, height: u64, poster: u8, batch: &Batch, lie: bool) {
+    let data = batch.compress();
+    let mut sub = d.submission(d.batch_count(), batch, data).unwrap();
+    if lie {
+        sub.output_root = Hash::from([7; 32]);
+    }
+    d.apply_block(&block(
+        height,
+        vec![tx(
+            100 + height as u8,
+            poster,
+            RollupOp::SubmitBatch(Box::new(sub)),
+        )],
+    ))
+    .unwrap();
+}
+
+#[test]
+fn soft_confirmations_carry_the_real_outcome() {
+    let (_, mut s) = setup();
+    let r = s.submit(transfer(1, 0, 0, 1, 500)).unwrap();
+    assert_eq!(r.block, 0);
+    assert!(r.fee.0 > 0);
+    assert_eq!(s.state().account_at(1).unwrap().balance, Amount(1_000_500));
+    // Replays, bad nonces, overdrafts and forged signatures are refused and
+    // change nothing.
+    let before = s.state().clone();
+    assert!(matches!(
+        s.submit(transfer(1, 0, 0, 1, 500)),
+        Err(SubmitError::Duplicate(0))
+    ));
+    assert!(matches!(
+        s.submit(transfer(1, 0, 5, 1, 500)),
+        Err(SubmitError::WouldFail(_))
+    ));
+    assert!(matches!(
+        s.submit(transfer(1, 0, 1, 1, 10_000_000_000)),
+        Err(SubmitError::WouldFail(_))
+    ));
+    assert!(matches!(
+        s.submit(transfer(2, 0, 1, 1, 5)),
+        Err(SubmitError::WouldFail(_))
+    ));
+    assert_eq!(
+        s.state().accounts(),
+        before.accounts(),
+        "refused transactions changed the state"
+    );
+}
+
+#[test]
+fn landed_and_reverted_batches_keep_the_sequencer_in_step() {
+    let (mut d, mut s) = setup();
+    s.submit(transfer(1, 0, 0, 1, 500)).unwrap();
+    assert!(s.seal(1));
+    let (batch, _) = s.next_batch(64 * 1024).unwrap();
+    assert_eq!(batch.blocks.len(), 1);
+    post(&mut d, 1, 0, &batch, false);
+    assert!(d.first_invalid().is_none());
+    assert!(s.landed(&d.pending()[0]));
+    assert_eq!(s.sealed(), 0);
+    assert_eq!(d.posted_blocks(), 1);
+    // The derived state is the sequencer's soft state.
+    assert_eq!(d.state().accounts(), s.state().accounts());
+
+    // A challenge reverts it: its blocks are pending again, unchanged.
+    let reverted = d.revert_to(0);
+    assert_eq!(reverted.len(), 1);
+    s.reverted(&reverted);
+    assert_eq!(s.sealed(), 1);
+    assert_eq!(s.next_batch(64 * 1024).unwrap().0, batch);
+    assert_eq!(d.posted_blocks(), 0);
+    // Back before the batch: the deposits are unconsumed again.
+    assert!(d.state().account_at(1).is_none());
+}
+
+#[test]
+fn a_foreign_batch_makes_the_sequencer_rebase_and_replay() {
+    let (mut d, mut s) = setup();
+    s.submit(transfer(1, 0, 0, 1, 500)).unwrap();
+    s.submit(transfer(1, 0, 1, 1, 500)).unwrap();
+    s.seal(1);
+    // Someone else posts a batch that spends Alice's nonce 0 differently
+    // (her forced transaction through the inbox).
+    let forced = transfer(1, 0, 0, 1, 7);
+    d.apply_block(&block(
+        1,
+        vec![tx(
+            9,
+            1,
+            RollupOp::ForceInclude {
+                tx: forced.encode().to_vec().into(),
+            },
+        )],
+    ))
+    .unwrap();
+    let hatch = Batch {
+        blocks: vec![L2Block {
+            timestamp_ms: 0,
+            context: BlockContext::FREE,
+            inbox_until: 3,
+            txs: vec![],
+        }],
+    };
+    post(&mut d, 2, 5, &hatch, false);
+    assert!(!s.landed(&d.pending()[0]));
+    // Nonce 0 is spent by the forced transfer: Alice's first pending
+    // transfer is dropped, her second (nonce 1) replays.
+    let dropped = s.rebase(&d);
+    assert_eq!(dropped, 1);
+    assert_eq!(
+        s.state().account_at(1).unwrap().balance,
+        Amount(1_000_000 + 7 + 500)
+    );
+    assert_eq!(s.next_block(), d.posted_blocks());
+}
+
+#[test]
+fn a_false_root_is_found_and_proven_false_in_one_step() {
+    let (mut d, mut s) = setup();
+    for n in 0..5 {
+        s.submit(transfer(1, 0, n, 1, 100)).unwrap();
+    }
+    s.seal(1);
+    let (batch, _) = s.next_batch(64 * 1024).unwrap();
+    post(&mut d, 1, 0, &batch, true);
+    let b = d.first_invalid().expect("the lie is seen").clone();
+    assert_ne!(b.claimed_root, b.true_root());
+    // Derivation carries on with the true state.
+    assert_eq!(d.state().accounts(), s.state().accounts());
+
+    // The game: the defender (poster) bisects with true roots, the honest
+    // challenger agrees with them, down to the last step.
+    let me = addr(9);
+    let mut c = Challenge {
+        batch: b.index,
+        batch_id: b.id,
+        challenger: me,
+        defender: addr(0),
+        bond: Amount(1),
+        lo: 0,
+        lo_root: b.prev_output_root,
+        hi: b.steps.len() as u64,
+        hi_root: b.claimed_root,
+        mid_root: None,
+        deadline: 100,
+    };
+    let mut rounds = 0;
+    loop {
+        match game::next_move(addr(0), 0, &c, &d, 10, false) {
+            Some(RollupOp::Bisect { root, .. }) => c.mid_root = Some(root),
+            None => break,
+            other => panic!("defender: {other:?}"),
+        }
+        match game::next_move(me, 0, &c, &d, 10, false) {
+            Some(RollupOp::Choose { agree, .. }) => {
+                assert!(agree, "true roots are agreed");
+                (c.lo, c.lo_root) = (c.mid(), c.mid_root.take().unwrap());
+            }
+            other => panic!("challenger: {other:?}"),
+        }
+        rounds += 1;
+    }
+    assert_eq!(c.hi - c.lo, 1);
+    assert_eq!(rounds, 3, "7 steps take ⌈log2 7⌉ rounds");
+    let Some(RollupOp::ProveStep { proof, .. }) = game::next_move(me, 0, &c, &d, 10, false) else {
+        panic!("the challenger proves the last step");
+    };
+    let post_root = proof
+        .verify(
+            &DisputedStep {
+                rollup: ROLLUP,
+                pre_root: c.lo_root,
+                data_commitment: terrace_l2::batch::data_commitment(&b.steps),
+                step_count: b.steps.len() as u64,
+                index: c.lo,
+            },
+            |_| None,
+        )
+        .unwrap();
+    assert_eq!(post_root, b.true_root());
+    assert_ne!(post_root, c.hi_root);
+    // Past the deadline the side waiting ends the game instead.
+    assert!(game::next_move(me, 0, &c, &d, 100, false).is_none());
+    c.mid_root = None;
+    c.hi = c.lo + 4;
+    assert!(matches!(
+        game::next_move(me, 0, &c, &d, 100, false),
+        Some(RollupOp::Timeout { .. })
+    ));
+}
+
+#[test]
+fn finality_folds_batches_and_claims_prove_withdrawals() {
+    let (mut d, mut s) = setup();
+    let w = L2Transaction {
+        from: 1,
+        nonce: 0,
+        max_fee: Amount(1_000_000),
+        action: Action::Withdraw {
+            recipient: addr(2),
+            amount: Amount(300),
+        },
+    }
+    .sign(ROLLUP, &key(2));
+    let index = s.submit(w).unwrap().withdrawal.unwrap();
+    s.seal(1);
+    let (batch, _) = s.next_batch(64 * 1024).unwrap();
+    post(&mut d, 1, 0, &batch, false);
+    let mut rollup = terrace_l1::rollup::Rollup::new(
+        terrace_l1::rollup::RollupConfig {
+            sequencer: addr(0),
+            poster_bond: Amount(1),
+            challenge_bond: Amount(1),
+            challenge_window_blocks: 10,
+            sequencing_window_blocks: 10,
+            batch_bytes_max: 1 << 16,
+            move_deadline_blocks: 5,
+        },
+        0,
+    );
+    rollup.batch_count = 1;
+    d.finalize(&rollup, 5);
+    assert_eq!(d.final_count(), 0, "inside the window");
+    d.finalize(&rollup, 11);
+    assert_eq!(d.final_count(), 1);
+    assert_eq!(d.final_blocks(), 1);
+    let claim = d.withdrawal_claim(0, index).unwrap();
+    assert_eq!(claim.withdrawal.amount, Amount(300));
+    assert_eq!(claim.state.output_root(), d.claimed_root());
+    claim
+        .state
+        .verify_withdrawal(claim.index, &claim.withdrawal, &claim.proof)
+        .unwrap();
+    // No claim of a withdrawal that does not exist.
+    assert!(d.withdrawal_claim(0, index + 1).is_none());
+}
