@@ -5,6 +5,7 @@
 //! The rules live in [`crate::settlement`]; this module holds the types and
 //! their canonical encodings.
 
+use crate::state::{Key, StateReader, Value};
 use bytes::{BufMut, Bytes};
 use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
@@ -210,6 +211,51 @@ impl Challenge {
         self.lo + (self.hi - self.lo) / 2
     }
 }
+
+/// Typed reads of a rollup's records, for settlement and for rollup nodes.
+pub trait RollupRecords: StateReader {
+    /// The rollup's record.
+    fn rollup(&self, id: u64) -> Option<Rollup> {
+        match self.get(&Key::Rollup(id)) {
+            Some(Value::Rollup(r)) => Some(*r),
+            _ => None,
+        }
+    }
+    /// A standing batch.
+    fn batch(&self, id: u64, index: u64) -> Option<BatchRecord> {
+        match self.get(&Key::RollupBatch(id, index)) {
+            Some(Value::Batch(b)) => Some(*b),
+            _ => None,
+        }
+    }
+    /// An inbox message's record.
+    fn inbox(&self, id: u64, position: u64) -> Option<InboxRecord> {
+        match self.get(&Key::RollupInbox(id, position)) {
+            Some(Value::Inbox(i)) => Some(i),
+            _ => None,
+        }
+    }
+    /// A poster's bond.
+    fn bond(&self, id: u64, poster: Address) -> Option<PosterBond> {
+        match self.get(&Key::RollupBond(id, poster)) {
+            Some(Value::Bond(b)) => Some(b),
+            _ => None,
+        }
+    }
+    /// An open challenge.
+    fn challenge(&self, id: u64, challenge: u64) -> Option<Challenge> {
+        match self.get(&Key::RollupChallenge(id, challenge)) {
+            Some(Value::Challenge(c)) => Some(*c),
+            _ => None,
+        }
+    }
+    /// Whether withdrawal `index` has been claimed.
+    fn claimed(&self, id: u64, index: u64) -> bool {
+        self.get(&Key::RollupClaim(id, index)).is_some()
+    }
+}
+
+impl<S: StateReader + ?Sized> RollupRecords for S {}
 
 /// A withdrawal claim: the withdrawal, its path in the withdrawal tree and
 /// the L2 state commitment of a final batch.

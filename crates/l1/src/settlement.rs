@@ -43,7 +43,7 @@ use crate::{
     params::ChainParams,
     rollup::{
         BatchRecord, BatchSubmission, Challenge, InboxRecord, PosterBond, Rollup, RollupConfig,
-        RollupOp, Turn, WINNER_SHARE_BPS, WithdrawalClaim,
+        RollupOp, RollupRecords as _, Turn, WINNER_SHARE_BPS, WithdrawalClaim,
     },
     state::{Key, StateReader, Value},
 };
@@ -80,42 +80,6 @@ fn add(a: Amount, b: Amount) -> Result<Amount, Failure> {
 fn sub(a: Amount, b: Amount) -> Result<Amount, Failure> {
     a.checked_sub(b).ok_or(Failure::Overflow)
 }
-
-/// Reads typed records.
-trait Records: StateReader {
-    fn rollup(&self, id: u64) -> Option<Rollup> {
-        match self.get(&Key::Rollup(id)) {
-            Some(Value::Rollup(r)) => Some(*r),
-            _ => None,
-        }
-    }
-    fn batch(&self, id: u64, index: u64) -> Option<BatchRecord> {
-        match self.get(&Key::RollupBatch(id, index)) {
-            Some(Value::Batch(b)) => Some(*b),
-            _ => None,
-        }
-    }
-    fn inbox(&self, id: u64, position: u64) -> Option<InboxRecord> {
-        match self.get(&Key::RollupInbox(id, position)) {
-            Some(Value::Inbox(i)) => Some(i),
-            _ => None,
-        }
-    }
-    fn bond(&self, id: u64, poster: Address) -> Option<PosterBond> {
-        match self.get(&Key::RollupBond(id, poster)) {
-            Some(Value::Bond(b)) => Some(b),
-            _ => None,
-        }
-    }
-    fn challenge(&self, id: u64, challenge: u64) -> Option<Challenge> {
-        match self.get(&Key::RollupChallenge(id, challenge)) {
-            Some(Value::Challenge(c)) => Some(*c),
-            _ => None,
-        }
-    }
-}
-
-impl<S: StateReader + ?Sized> Records for S {}
 
 /// Checks a configuration can run.
 pub fn validate_config(config: &RollupConfig, params: &ChainParams) -> Result<(), Failure> {

@@ -8,9 +8,8 @@ use bytes::Bytes;
 use commonware_codec::Encode as _;
 use std::future::Future;
 use terrace_l1::{
-    ChainParams, Key, MemoryState, Payload, StateReader, Transaction, Value,
-    execute::Failure,
-    rollup::{BatchRecord, Challenge, Rollup, RollupOp},
+    ChainParams, Key, MemoryState, Payload, StateReader, Transaction, execute::Failure,
+    rollup::RollupOp,
 };
 use terrace_node::engine::LocalClient;
 use terrace_primitives::{Address, ChainId, Hash, PrivateKey, keys::Signer as _};
@@ -137,43 +136,19 @@ impl<E: terrace_node::Runtime> L1 for LocalClient<E> {
     }
 }
 
-/// Typed reads of rollup records.
-pub trait RollupRecords: StateReader {
-    /// The rollup's record.
-    fn rollup(&self, id: u64) -> Option<Rollup> {
-        match self.get(&Key::Rollup(id)) {
-            Some(Value::Rollup(r)) => Some(*r),
-            _ => None,
-        }
-    }
-    /// A standing batch's record.
-    fn batch(&self, id: u64, index: u64) -> Option<BatchRecord> {
-        match self.get(&Key::RollupBatch(id, index)) {
-            Some(Value::Batch(b)) => Some(*b),
-            _ => None,
-        }
-    }
-    /// An open challenge.
-    fn challenge(&self, id: u64, challenge: u64) -> Option<Challenge> {
-        match self.get(&Key::RollupChallenge(id, challenge)) {
-            Some(Value::Challenge(c)) => Some(*c),
-            _ => None,
-        }
-    }
-    /// A poster's bond.
-    fn bond_amount(&self, id: u64, poster: Address) -> terrace_primitives::Amount {
-        match self.get(&Key::RollupBond(id, poster)) {
-            Some(Value::Bond(b)) => b.amount,
-            _ => terrace_primitives::Amount::ZERO,
-        }
-    }
-    /// Whether withdrawal `index` has been claimed.
-    fn claimed(&self, id: u64, index: u64) -> bool {
-        self.get(&Key::RollupClaim(id, index)).is_some()
-    }
-}
+pub use terrace_l1::rollup::RollupRecords;
 
-impl<S: StateReader + ?Sized> RollupRecords for S {}
+/// A poster's bond, zero when it has none.
+pub fn bond_amount(
+    records: &impl StateReader,
+    id: u64,
+    poster: Address,
+) -> terrace_primitives::Amount {
+    records
+        .bond(id, poster)
+        .map(|b| b.amount)
+        .unwrap_or(terrace_primitives::Amount::ZERO)
+}
 
 /// Signs an L1 transaction carrying `payload` with fee caps for the next
 /// few blocks: twice the next base fee plus a tip, and the exact gas.

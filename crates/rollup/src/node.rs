@@ -374,7 +374,7 @@ impl<C: Clock, L: L1> Node<C, L> {
             return Ok(());
         };
         let nonce = records.account(&self.me).nonce;
-        let bond = records.bond_amount(id, self.me);
+        let bond = crate::l1::bond_amount(&records, id, self.me);
         let challenges = self.open_challenges(&rollup).await?;
         self.sent.retain(|s| s.nonce >= nonce);
         if self
@@ -545,17 +545,8 @@ impl<C: Clock, L: L1> Node<C, L> {
             // Blocks put back by a revert, or replayed by a rebase.
             self.oldest_sealed = Some(now);
         }
-        if bond < rollup.config.poster_bond {
-            ops.push((
-                "bond".into(),
-                RollupOp::Bond {
-                    amount: rollup
-                        .config
-                        .poster_bond
-                        .checked_sub(bond)
-                        .unwrap_or(Amount::ZERO),
-                },
-            ));
+        if let Some(top_up) = bond_top_up(rollup, bond) {
+            ops.push(top_up);
             return;
         }
         let due = self
@@ -647,17 +638,8 @@ impl<C: Clock, L: L1> Node<C, L> {
         {
             return;
         }
-        if bond < rollup.config.poster_bond {
-            ops.push((
-                "bond".into(),
-                RollupOp::Bond {
-                    amount: rollup
-                        .config
-                        .poster_bond
-                        .checked_sub(bond)
-                        .unwrap_or(Amount::ZERO),
-                },
-            ));
+        if let Some(top_up) = bond_top_up(rollup, bond) {
+            ops.push(top_up);
             return;
         }
         let index = derivation.batch_count();
@@ -710,6 +692,12 @@ impl<C: Clock, L: L1> Node<C, L> {
             Err(e) => self.event(Event::Refused(format!("{name}: {e}"))),
         }
     }
+}
+
+/// The `Bond` a poster holding `bond` must send before it may post.
+fn bond_top_up(rollup: &Rollup, bond: Amount) -> Option<(String, RollupOp)> {
+    let missing = rollup.config.poster_bond.checked_sub(bond)?;
+    (!missing.is_zero()).then(|| ("bond".into(), RollupOp::Bond { amount: missing }))
 }
 
 fn derive_error(e: &DeriveError) -> String {

@@ -587,11 +587,11 @@ fn wrong_root_is_challenged_and_reverted(seed: u64, crash: bool) {
         .await;
         let settled_at = w.height();
         let rollup = w.rollup().await;
-        let bond =
+        let records =
             w.l1.records(&[Key::RollupBond(ROLLUP, addr(&key(SEQUENCER)))])
                 .await
-                .unwrap()
-                .bond_amount(ROLLUP, addr(&key(SEQUENCER)));
+                .unwrap();
+        let bond = terrace_rollup::l1::bond_amount(&records, ROLLUP, addr(&key(SEQUENCER)));
         // The sequencer lost its bond (then bonded again to post).
         let seq_events = s.events();
         assert!(
