@@ -16,8 +16,8 @@
 use crate::l1::L1Block;
 use terrace_l1::rollup::{BatchSubmission, Rollup, RollupOp, WithdrawalClaim};
 use terrace_l2::{
-    Batch, Commitment, FullState, InboxMessage, L2Block, L2State as _, OneStepProof, Step,
-    StepReceipt, run_steps,
+    Batch, FullState, InboxMessage, L2Block, L2State as _, OneStepProof, Step, StepReceipt,
+    run_steps,
 };
 use terrace_primitives::{Address, Hash};
 
@@ -406,10 +406,5 @@ impl Derivation {
             inbox_end,
             data: data.into(),
         })
-    }
-
-    /// The commitment a withdrawal claim names: the final state's.
-    pub fn final_commitment(&self) -> Commitment {
-        self.final_state.commitment()
     }
 }

@@ -9,7 +9,7 @@
 //! mid-game rebuilds everything from L1 and carries on.
 
 use crate::{
-    derive::{Derivation, DeriveError},
+    derive::Derivation,
     game,
     l1::{L1, L1Error, RollupRecords as _, address_of, sign_l1},
     sequencer::{Sequencer, SoftReceipt, SubmitError},
@@ -152,7 +152,6 @@ pub struct Receipt {
 struct Inner {
     derivation: Derivation,
     sequencer: Option<Sequencer>,
-    rollup: Option<Rollup>,
     events: Vec<Event>,
     /// An account a censoring sequencer refuses.
     censored: Option<u32>,
@@ -320,7 +319,6 @@ impl<C: Clock, L: L1> Node<C, L> {
             shared: Shared(Arc::new(Mutex::new(Inner {
                 derivation,
                 sequencer,
-                rollup: None,
                 events: Vec::new(),
                 censored: match config.fault {
                     Fault::Censor { account } => Some(account),
@@ -400,7 +398,6 @@ impl<C: Clock, L: L1> Node<C, L> {
                 inner.events.push(Event::Reverted(rollup.batch_count));
             }
             inner.derivation.finalize(&rollup, height);
-            inner.rollup = Some(rollup.clone());
             let synced = inner.derivation.next_height() > height
                 && inner.derivation.batch_count() == rollup.batch_count
                 && inner.derivation.claimed_root() == rollup.output_root;
@@ -465,7 +462,7 @@ impl<C: Clock, L: L1> Node<C, L> {
                         warn!(error = %e, "derivation stopped");
                         inner.events.push(stuck);
                     }
-                    return Err(L1Error::Unavailable(derive_error(&e)));
+                    return Err(L1Error::Unavailable(format!("derivation: {e}")));
                 }
             };
             let first_new = reverted
@@ -698,10 +695,6 @@ impl<C: Clock, L: L1> Node<C, L> {
 fn bond_top_up(rollup: &Rollup, bond: Amount) -> Option<(String, RollupOp)> {
     let missing = rollup.config.poster_bond.checked_sub(bond)?;
     (!missing.is_zero()).then(|| ("bond".into(), RollupOp::Bond { amount: missing }))
-}
-
-fn derive_error(e: &DeriveError) -> String {
-    format!("derivation: {e}")
 }
 
 /// The inbox position a censoring sequencer stops at: the first forced

@@ -409,6 +409,18 @@ fn l2_tx(from: u8, account: u32, nonce: u64, action: Action) -> SignedL2Transact
     .sign(ROLLUP, &key(from))
 }
 
+fn transfer(from: u8, account: u32, nonce: u64, to: u32, amount: u128) -> SignedL2Transaction {
+    l2_tx(
+        from,
+        account,
+        nonce,
+        Action::Transfer {
+            to,
+            amount: Amount(amount),
+        },
+    )
+}
+
 /// Opens the L2 accounts: the sequencer's fee account (0), Alice (1) and
 /// Bob (2), waiting until the sequencer has consumed the deposits.
 async fn open_accounts(w: &mut World, seq: usize) {
@@ -440,45 +452,13 @@ fn deposit_transfer_withdraw_and_claim_after_the_window() {
         // Transfers are confirmed at once with their real outcome.
         let before = balance(&s, 2);
         for n in 0..5 {
-            let r = s
-                .submit(l2_tx(
-                    ALICE,
-                    1,
-                    n,
-                    Action::Transfer {
-                        to: 2,
-                        amount: Amount(ETHER),
-                    },
-                ))
-                .unwrap();
+            let r = s.submit(transfer(ALICE, 1, n, 2, ETHER)).unwrap();
             assert!(r.fee.0 > 0);
         }
         assert_eq!(balance(&s, 2), before + 5 * ETHER);
         // A replay and a bad nonce are refused and change nothing.
-        assert!(
-            s.submit(l2_tx(
-                ALICE,
-                1,
-                0,
-                Action::Transfer {
-                    to: 2,
-                    amount: Amount(ETHER)
-                }
-            ))
-            .is_err()
-        );
-        assert!(
-            s.submit(l2_tx(
-                ALICE,
-                1,
-                9,
-                Action::Transfer {
-                    to: 2,
-                    amount: Amount(ETHER)
-                }
-            ))
-            .is_err()
-        );
+        assert!(s.submit(transfer(ALICE, 1, 0, 2, ETHER)).is_err());
+        assert!(s.submit(transfer(ALICE, 1, 9, 2, ETHER)).is_err());
         assert_eq!(balance(&s, 2), before + 5 * ETHER);
 
         // Bob withdraws 2 ETH to his L1 address.
@@ -555,16 +535,7 @@ fn wrong_root_is_challenged_and_reverted(seed: u64, crash: bool) {
         let verifier_l1 = w.l1_balance(VERIFIER).await;
         w.wait("batch 0 stands", |_| v.status().batches >= 1).await;
         for n in 0..6 {
-            s.submit(l2_tx(
-                ALICE,
-                1,
-                n,
-                Action::Transfer {
-                    to: 2,
-                    amount: Amount(ETHER),
-                },
-            ))
-            .unwrap();
+            s.submit(transfer(ALICE, 1, n, 2, ETHER)).unwrap();
         }
         w.wait("challenge opened", |w| {
             w.shared(verifier)
@@ -648,16 +619,7 @@ fn false_challenge_loses_its_bond(seed: u64, crash: bool) {
         let mallory = w.spawn(verifier_config(MALLORY, Fault::DisputeValid));
         let s = w.shared(seq).clone();
         for n in 0..4 {
-            s.submit(l2_tx(
-                ALICE,
-                1,
-                n,
-                Action::Transfer {
-                    to: 2,
-                    amount: Amount(ETHER),
-                },
-            ))
-            .unwrap();
+            s.submit(transfer(ALICE, 1, n, 2, ETHER)).unwrap();
         }
         w.wait("mallory challenged", |w| {
             w.shared(mallory)
@@ -711,15 +673,7 @@ fn a_censored_user_gets_in_through_the_inbox() {
         let seq = w.spawn(sequencer_config(Fault::Censor { account: 1 }));
         open_accounts(&mut w, seq).await;
         let s = w.shared(seq).clone();
-        let tx = l2_tx(
-            ALICE,
-            1,
-            0,
-            Action::Transfer {
-                to: 2,
-                amount: Amount(3 * ETHER),
-            },
-        );
+        let tx = transfer(ALICE, 1, 0, 2, 3 * ETHER);
         // The sequencer's own check passes, but a censoring one refuses at
         // the door; the user goes through L1.
         let _ = s.submit(tx.clone());
@@ -741,15 +695,7 @@ fn a_censored_user_gets_in_through_the_inbox() {
             != Some(97 * ETHER)
         {
             assert!(w.height() < start + 400, "forced transfer never executed");
-            let tx = l2_tx(
-                BOB,
-                2,
-                bob_nonce,
-                Action::Transfer {
-                    to: 0,
-                    amount: Amount(1_000),
-                },
-            );
+            let tx = transfer(BOB, 2, bob_nonce, 0, 1_000);
             if s.submit(tx).is_ok() {
                 bob_nonce += 1;
             }
