@@ -14,12 +14,76 @@
 //! the final state.
 
 use crate::l1::L1Block;
+use std::collections::{BTreeSet, VecDeque};
 use terrace_l1::rollup::{BatchSubmission, Rollup, RollupOp, WithdrawalClaim};
 use terrace_l2::{
     Batch, FullState, InboxMessage, L2Block, L2State as _, OneStepProof, Step, StepReceipt,
     run_steps,
 };
 use terrace_primitives::{Address, Hash};
+
+/// Batches remembered for [`Derivation::recent`].
+pub const RECENT_BATCHES: usize = 256;
+
+/// Where a batch stands on L1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatus {
+    /// Standing, still in its challenge window or under challenge.
+    Pending,
+    /// Final: withdrawals in it can be claimed.
+    Final,
+    /// Reverted by a lost challenge (its blocks may be posted again).
+    Reverted,
+}
+
+/// A batch as the node reports it, final, pending or reverted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchSummary {
+    /// Index on L1.
+    pub index: u64,
+    /// The L1 transaction that posted it.
+    pub id: Hash,
+    /// Who posted it.
+    pub poster: Address,
+    /// L1 height it was posted at.
+    pub l1_height: u64,
+    /// Number of its first L2 block.
+    pub first_block: u64,
+    /// L2 blocks.
+    pub blocks: u64,
+    /// L2 transactions (not counting inbox messages).
+    pub transactions: u64,
+    /// Steps (transactions and inbox messages).
+    pub steps: u64,
+    /// Compressed bytes posted.
+    pub data_bytes: u64,
+    /// The output root it claims.
+    pub claimed_root: Hash,
+    /// Whether the claim is true.
+    pub valid: bool,
+    /// Where it stands.
+    pub status: BatchStatus,
+}
+
+impl DerivedBatch {
+    fn summary(&self, status: BatchStatus) -> BatchSummary {
+        BatchSummary {
+            index: self.index,
+            id: self.id,
+            poster: self.poster,
+            l1_height: self.l1_height,
+            first_block: self.first_block,
+            blocks: self.blocks.len() as u64,
+            transactions: self.blocks.iter().map(|b| b.txs.len() as u64).sum(),
+            steps: self.steps.len() as u64,
+            data_bytes: self.data_bytes,
+            claimed_root: self.claimed_root,
+            valid: self.is_valid(),
+            status,
+        }
+    }
+}
 
 /// Why an L1 block could not be followed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,6 +142,8 @@ pub struct DerivedBatch {
     pub executed: Vec<(StepReceipt, Hash)>,
     /// The true state before it.
     pub pre: FullState,
+    /// Bytes of compressed data posted.
+    pub data_bytes: u64,
 }
 
 impl DerivedBatch {
@@ -141,6 +207,10 @@ pub struct Derivation {
     batches: Vec<DerivedBatch>,
     /// True state after every standing batch.
     state: FullState,
+    /// Withdrawals claimed on L1 (their nullifiers).
+    claimed: BTreeSet<u64>,
+    /// The last [`RECENT_BATCHES`] batches seen, oldest first.
+    recent: VecDeque<BatchSummary>,
 }
 
 impl Derivation {
@@ -156,6 +226,36 @@ impl Derivation {
             final_blocks: 0,
             batches: Vec::new(),
             state: FullState::new(),
+            claimed: BTreeSet::new(),
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Whether withdrawal `index` has been claimed on L1.
+    pub fn is_claimed(&self, index: u64) -> bool {
+        self.claimed.contains(&index)
+    }
+
+    /// The last batches seen, final, pending and reverted, oldest first.
+    pub fn recent(&self) -> impl Iterator<Item = &BatchSummary> {
+        self.recent.iter()
+    }
+
+    fn remember(&mut self, summary: BatchSummary) {
+        if self.recent.len() == RECENT_BATCHES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(summary);
+    }
+
+    fn mark_reverted(&mut self, index: u64) {
+        if let Some(s) = self
+            .recent
+            .iter_mut()
+            .rev()
+            .find(|s| s.index == index && s.status == BatchStatus::Pending)
+        {
+            s.status = BatchStatus::Reverted;
         }
     }
 
@@ -261,6 +361,9 @@ impl Derivation {
                 RollupOp::SubmitBatch(s) => {
                     reverted.extend(self.add_batch(s, tx.hash, tx.sender, block.height)?)
                 }
+                RollupOp::Claim(claim) => {
+                    self.claimed.insert(claim.index);
+                }
                 _ => {}
             }
         }
@@ -307,7 +410,7 @@ impl Derivation {
         })
         .map_err(|e| unexecutable(e.to_string()))?;
         let first_block = self.posted_blocks();
-        self.batches.push(DerivedBatch {
+        let derived = DerivedBatch {
             index: s.index,
             id,
             poster,
@@ -319,7 +422,10 @@ impl Derivation {
             steps,
             executed,
             pre,
-        });
+            data_bytes: s.data.len() as u64,
+        };
+        self.remember(derived.summary(BatchStatus::Pending));
+        self.batches.push(derived);
         Ok(reverted)
     }
 
@@ -334,6 +440,9 @@ impl Derivation {
         let reverted = self.batches.split_off(keep);
         if let Some(first) = reverted.first() {
             self.state = first.pre.clone();
+        }
+        for b in &reverted {
+            self.mark_reverted(b.index);
         }
         reverted
     }
@@ -357,7 +466,16 @@ impl Derivation {
             Some(next) => next.pre.clone(),
             None => self.state.clone(),
         };
-        self.batches.drain(..n);
+        for b in self.batches.drain(..n) {
+            if let Some(s) = self
+                .recent
+                .iter_mut()
+                .rev()
+                .find(|s| s.index == b.index && s.status == BatchStatus::Pending)
+            {
+                s.status = BatchStatus::Final;
+            }
+        }
     }
 
     /// The true state after standing batch `index` (the last final one
@@ -372,6 +490,20 @@ impl Derivation {
             Some(next) => &next.pre,
             None => &self.state,
         })
+    }
+
+    /// The first standing batch whose state holds withdrawal `index`: the
+    /// last final batch if a final one does (a claim names any final batch
+    /// whose state has it).
+    pub fn withdrawal_batch(&self, index: u64) -> Option<u64> {
+        let holds = |s: &FullState| (s.withdrawals().len() as u64) > index;
+        if self.final_count > 0 && holds(&self.final_state) {
+            return Some(self.final_count - 1);
+        }
+        self.batches
+            .iter()
+            .map(|b| b.index)
+            .find(|&i| self.state_after_batch(i).is_some_and(holds))
     }
 
     /// The claim of withdrawal `index` against standing batch `batch`'s

@@ -7,14 +7,19 @@
 //! - [`node`]: the loop that ties them to L1, generic over the commonware
 //!   runtime, so the whole L1 + L2 system runs in deterministic simulation
 //!   in tests and in real time in the devnet;
-//! - [`l1`]: what the node needs of L1, and its in-process implementation.
+//! - [`l1`]: what the node needs of L1, and its in-process implementation;
+//! - [`rpc`]: the `l2_*` JSON-RPC API over a node's state.
 
 pub mod derive;
 pub mod game;
 pub mod l1;
 pub mod node;
+pub mod rpc;
 pub mod sequencer;
 
-pub use derive::{Derivation, DerivedBatch};
-pub use node::{Event, Fault, Node, NodeConfig, SequencerConfig, Shared, Status};
+pub use derive::{BatchStatus, BatchSummary, Derivation, DerivedBatch};
+pub use node::{
+    Event, Fault, Node, NodeConfig, SequencerConfig, Shared, Status, WithdrawalStage,
+    WithdrawalStatus, l1_byte_price,
+};
 pub use sequencer::{Sequencer, SoftReceipt, SubmitError};

@@ -9,7 +9,7 @@
 //! mid-game rebuilds everything from L1 and carries on.
 
 use crate::{
-    derive::Derivation,
+    derive::{BatchSummary, Derivation},
     game,
     l1::{L1, L1Error, RollupRecords as _, address_of, sign_l1},
     sequencer::{Sequencer, SoftReceipt, SubmitError},
@@ -22,7 +22,7 @@ use std::{
 };
 use terrace_l1::{
     Key, Payload, StateReader as _,
-    rollup::{Rollup, RollupOp},
+    rollup::{Rollup, RollupOp, WithdrawalClaim},
 };
 use terrace_l2::{Account, Batch, BlockContext, L2Block, SignedL2Transaction};
 use terrace_primitives::{Address, Amount, Hash, PrivateKey};
@@ -61,6 +61,20 @@ pub struct SequencerConfig {
     pub block_time: Duration,
     /// Longest a sealed block waits before it is posted.
     pub batch_interval: Duration,
+    /// Price L1 data from L1's next base fee and the compression of the
+    /// last batch posted, never below `context.l1_byte_price`.
+    pub track_l1_fee: bool,
+}
+
+/// What L1 will charge per byte of an L2 transaction, in parts per
+/// million of compressed over raw batch bytes: `base fee × gas per byte ×
+/// ratio`, rounded up. The fixed gas of the batch transaction itself is
+/// not spread over its transactions: it is small beside the data on a
+/// full batch, and the sequencer carries it.
+pub fn l1_byte_price(base_fee: u64, gas_per_byte: u64, ratio_ppm: u64) -> u64 {
+    let wei =
+        (u128::from(base_fee) * u128::from(gas_per_byte)).saturating_mul(u128::from(ratio_ppm));
+    u64::try_from(wei.div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 /// A node's settings.
@@ -155,6 +169,42 @@ struct Inner {
     events: Vec<Event>,
     /// An account a censoring sequencer refuses.
     censored: Option<u32>,
+    /// The rollup's record at the last finalized L1 height read.
+    rollup: Option<Rollup>,
+    /// That height.
+    l1_height: u64,
+}
+
+/// How far a withdrawal has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithdrawalStage {
+    /// Confirmed by the sequencer, not yet in a batch on L1.
+    Soft,
+    /// In a standing batch still in its challenge window.
+    Posted,
+    /// In a final batch: claimable on L1.
+    Final,
+}
+
+/// A withdrawal and what it takes to claim it.
+#[derive(Debug, Clone)]
+pub struct WithdrawalStatus {
+    /// Its index (the nullifier L1 records on claim).
+    pub index: u64,
+    /// Recipient and amount.
+    pub withdrawal: terrace_l2::Withdrawal,
+    /// How far it has come.
+    pub stage: WithdrawalStage,
+    /// The first standing batch that holds it.
+    pub batch: Option<u64>,
+    /// The L1 height at which that batch's window ends (it is final then
+    /// unless a challenge is open on it).
+    pub window_end: Option<u64>,
+    /// Whether it has been claimed on L1.
+    pub claimed: bool,
+    /// The claim to send, once final.
+    pub claim: Option<WithdrawalClaim>,
 }
 
 /// The node's state, shared with its RPC server and tests.
@@ -168,6 +218,19 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
+    /// The state of a node that follows `derivation`, sequencing with
+    /// `sequencer` if it has one.
+    pub fn new(derivation: Derivation, sequencer: Option<Sequencer>) -> Self {
+        Self(Arc::new(Mutex::new(Inner {
+            derivation,
+            sequencer,
+            events: Vec::new(),
+            censored: None,
+            rollup: None,
+            l1_height: 0,
+        })))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -224,7 +287,7 @@ impl Shared {
             soft: inner
                 .sequencer
                 .as_ref()
-                .map(|s| s.next_block())
+                .map(|s| s.soft_blocks())
                 .unwrap_or_else(|| d.posted_blocks()),
             posted: d.posted_blocks(),
             finalized: d.final_blocks(),
@@ -232,6 +295,66 @@ impl Shared {
             final_batches: d.final_count(),
             l1_height: d.next_height().saturating_sub(1),
         }
+    }
+
+    /// The rollup's record on L1 and the finalized height it was read at.
+    pub fn rollup(&self) -> Option<(Rollup, u64)> {
+        let inner = self.lock();
+        inner.rollup.clone().map(|r| (r, inner.l1_height))
+    }
+
+    /// The fee context of the sequencer's next blocks.
+    pub fn fee_context(&self) -> Option<BlockContext> {
+        self.lock().sequencer.as_ref().map(|s| s.context())
+    }
+
+    /// The last batches seen on L1 (final, pending, reverted), oldest first.
+    pub fn recent_batches(&self) -> Vec<BatchSummary> {
+        self.lock().derivation.recent().cloned().collect()
+    }
+
+    /// Where withdrawal `index` stands, with its claim once final.
+    pub fn withdrawal(&self, index: u64) -> Option<WithdrawalStatus> {
+        let inner = self.lock();
+        let d = &inner.derivation;
+        let claimed = d.is_claimed(index);
+        let slot = usize::try_from(index).ok()?;
+        if let Some(batch) = d.withdrawal_batch(index) {
+            let state = d.state_after_batch(batch)?;
+            let withdrawal = *state.withdrawals().get(slot)?;
+            let is_final = batch < d.final_count();
+            let window_end = match (d.batch(batch), &inner.rollup) {
+                (Some(b), Some(r)) => Some(r.window_end(b.l1_height)),
+                _ => None,
+            };
+            return Some(WithdrawalStatus {
+                index,
+                withdrawal,
+                stage: if is_final {
+                    WithdrawalStage::Final
+                } else {
+                    WithdrawalStage::Posted
+                },
+                batch: Some(batch),
+                window_end,
+                claimed,
+                claim: if is_final {
+                    d.withdrawal_claim(batch, index)
+                } else {
+                    None
+                },
+            });
+        }
+        let withdrawal = *inner.sequencer.as_ref()?.state().withdrawals().get(slot)?;
+        Some(WithdrawalStatus {
+            index,
+            withdrawal,
+            stage: WithdrawalStage::Soft,
+            batch: None,
+            window_end: None,
+            claimed,
+            claim: None,
+        })
     }
 
     /// Runs `f` over the derivation (tests, the CLI's claim proofs).
@@ -270,6 +393,8 @@ pub struct Node<C: Clock, L: L1> {
     oldest_sealed: Option<u64>,
     lied: bool,
     challenged: HashSet<Hash>,
+    /// Compressed over raw bytes of the last batch posted, in ppm.
+    ratio_ppm: u64,
 }
 
 impl<C: Clock, L: L1> std::fmt::Debug for Node<C, L> {
@@ -316,15 +441,13 @@ impl<C: Clock, L: L1> Node<C, L> {
             clock,
             l1,
             me,
-            shared: Shared(Arc::new(Mutex::new(Inner {
-                derivation,
-                sequencer,
-                events: Vec::new(),
-                censored: match config.fault {
-                    Fault::Censor { account } => Some(account),
-                    _ => None,
-                },
-            }))),
+            shared: {
+                let shared = Shared::new(derivation, sequencer);
+                if let Fault::Censor { account } = config.fault {
+                    shared.lock().censored = Some(account);
+                }
+                shared
+            },
             config,
             sent: Vec::new(),
             first_open: 0,
@@ -332,6 +455,7 @@ impl<C: Clock, L: L1> Node<C, L> {
             oldest_sealed: None,
             lied: false,
             challenged: HashSet::new(),
+            ratio_ppm: 1_000_000,
         }
     }
 
@@ -398,6 +522,8 @@ impl<C: Clock, L: L1> Node<C, L> {
                 inner.events.push(Event::Reverted(rollup.batch_count));
             }
             inner.derivation.finalize(&rollup, height);
+            inner.rollup = Some(rollup.clone());
+            inner.l1_height = height;
             let synced = inner.derivation.next_height() > height
                 && inner.derivation.batch_count() == rollup.batch_count
                 && inner.derivation.claimed_root() == rollup.output_root;
@@ -530,6 +656,18 @@ impl<C: Clock, L: L1> Node<C, L> {
             until = censored_until(inner.derivation.inbox(), account, until);
         }
         seq.take_inbox(inner.derivation.inbox(), until);
+        if config.track_l1_fee {
+            let price = l1_byte_price(
+                self.l1.next_base_fee(),
+                self.l1.params().gas.per_byte,
+                self.ratio_ppm,
+            );
+            let mut context = config.context;
+            context.l1_byte_price = context.l1_byte_price.max(price);
+            if context != seq.context() {
+                seq.set_context(context);
+            }
+        }
         if now.saturating_sub(self.last_seal) >= config.block_time.as_millis() as u64 {
             self.last_seal = now;
             if seq.seal(now) && self.oldest_sealed.is_none() {
@@ -562,6 +700,8 @@ impl<C: Clock, L: L1> Node<C, L> {
         let Some((batch, data)) = seq.next_batch(max) else {
             return;
         };
+        let raw = commonware_codec::EncodeSize::encode_size(&batch).max(1) as u64;
+        self.ratio_ppm = (data.len() as u64 * 1_000_000).div_ceil(raw);
         let Some(mut submission) = inner.derivation.submission(index, &batch, data) else {
             return;
         };

@@ -57,6 +57,8 @@ pub enum SubmitError {
 pub struct Sequencer {
     rollup: u64,
     context: BlockContext,
+    /// The context the next block opens with, when it changes mid-block.
+    next_context: Option<BlockContext>,
     block_bytes_max: usize,
     /// State after the sealed blocks and the open block.
     state: FullState,
@@ -81,6 +83,7 @@ impl Sequencer {
         Self {
             rollup: derivation.rollup(),
             context,
+            next_context: None,
             block_bytes_max,
             state,
             open_inbox_until: cursor,
@@ -103,9 +106,26 @@ impl Sequencer {
         self.context
     }
 
+    /// Sets the fee context: at once if the open block is empty, else from
+    /// the next block (a block's transactions all run in one context).
+    pub fn set_context(&mut self, context: BlockContext) {
+        if self.open.is_empty() {
+            self.context = context;
+            self.next_context = None;
+        } else {
+            self.next_context = Some(context);
+        }
+    }
+
     /// The number of the block being filled.
     pub fn next_block(&self) -> u64 {
         self.next_block
+    }
+
+    /// Blocks made so far, counting the open block once it holds anything.
+    pub fn soft_blocks(&self) -> u64 {
+        let open = !self.open.is_empty() || self.open_inbox_until > self.open_inbox_from;
+        self.next_block + u64::from(open)
     }
 
     /// Sealed blocks waiting for a batch.
@@ -150,6 +170,11 @@ impl Sequencer {
         if size + 64 > self.block_bytes_max {
             return Err(SubmitError::TooLarge(size));
         }
+        if !self.open.is_empty() && self.open_bytes + size + 64 > self.block_bytes_max {
+            // Full: the transaction opens the next block (which then takes
+            // no inbox messages before it), in that block's context.
+            self.seal_open(None);
+        }
         let receipt = apply_step(
             &mut self.state,
             self.rollup,
@@ -161,11 +186,6 @@ impl Sequencer {
         .map_err(|_| SubmitError::Refused)?;
         if let Some(failure) = receipt.failure {
             return Err(SubmitError::WouldFail(failure));
-        }
-        if self.open_bytes + size + 64 > self.block_bytes_max {
-            // The transaction already ran on the state: it opens the next
-            // block, which takes no inbox messages before it.
-            self.seal_open(None);
         }
         let soft = SoftReceipt {
             block: self.next_block,
@@ -189,6 +209,9 @@ impl Sequencer {
         self.open_bytes = 0;
         self.open_inbox_from = self.open_inbox_until;
         self.next_block += 1;
+        if let Some(next) = self.next_context.take() {
+            self.context = next;
+        }
     }
 
     /// Seals the open block if it has anything; returns whether it did.

@@ -5,107 +5,13 @@
 
 use commonware_codec::Encode as _;
 use terrace_l1::rollup::{Challenge, RollupOp};
-use terrace_l2::{
-    Action, Batch, BlockContext, Deposit, DisputedStep, L2Block, L2Transaction, SignedL2Transaction,
-};
-use terrace_primitives::{
-    Address, Amount, Hash, PrivateKey,
-    keys::{Signer as _, private_key_from_seed},
-};
-use terrace_rollup::{
-    Derivation, Sequencer, SubmitError, game,
-    l1::{L1Block, RollupTx},
-};
+use terrace_l2::{Batch, BlockContext, DisputedStep, L2Block};
+use terrace_primitives::Amount;
+use terrace_rollup::{SubmitError, game};
 
-const ROLLUP: u64 = 3;
+mod common;
 
-fn key(i: u8) -> PrivateKey {
-    private_key_from_seed([i; 32])
-}
-
-fn addr(i: u8) -> Address {
-    Address::from_public_key(&key(i).public_key())
-}
-
-fn tx(hash: u8, sender: u8, op: RollupOp) -> RollupTx {
-    RollupTx {
-        hash: Hash::from([hash; 32]),
-        sender: addr(sender),
-        rollup: ROLLUP,
-        op,
-        failure: None,
-    }
-}
-
-fn deposit(hash: u8, who: u8, amount: u128) -> RollupTx {
-    tx(
-        hash,
-        who,
-        RollupOp::Deposit(Deposit {
-            recipient: key(who).public_key(),
-            account: None,
-            amount: Amount(amount),
-        }),
-    )
-}
-
-fn block(height: u64, txs: Vec<RollupTx>) -> L1Block {
-    L1Block {
-        height,
-        timestamp_ms: height * 250,
-        rollup_txs: txs,
-    }
-}
-
-fn transfer(from: u8, account: u32, nonce: u64, to: u32, amount: u128) -> SignedL2Transaction {
-    L2Transaction {
-        from: account,
-        nonce,
-        max_fee: Amount(1_000_000),
-        action: Action::Transfer {
-            to,
-            amount: Amount(amount),
-        },
-    }
-    .sign(ROLLUP, &key(from))
-}
-
-const CONTEXT: BlockContext = BlockContext {
-    fee_recipient: 0,
-    l2_gas_price: 1,
-    l1_byte_price: 10,
-};
-
-/// A derivation with accounts 0 (Alice) and 1 (Bob) deposited at height 0,
-/// and a sequencer that has consumed them.
-fn setup() -> (Derivation, Sequencer) {
-    let mut d = Derivation::new(ROLLUP, 0);
-    d.apply_block(&block(
-        0,
-        vec![deposit(1, 1, 1_000_000_000), deposit(2, 2, 1_000_000)],
-    ))
-    .unwrap();
-    let mut s = Sequencer::new(&d, CONTEXT, 16 * 1024);
-    s.take_inbox(d.inbox(), 2);
-    (d, s)
-}
-
-fn post(d: &mut Derivation, height: u64, poster: u8, batch: &Batch, lie: bool) {
-    let data = batch.compress();
-    let mut sub = d.submission(d.batch_count(), batch, data).unwrap();
-    if lie {
-        sub.output_root = Hash::from([7; 32]);
-    }
-    d.apply_block(&block(
-        height,
-        vec![tx(
-            100 + height as u8,
-            poster,
-            RollupOp::SubmitBatch(Box::new(sub)),
-        )],
-    ))
-    .unwrap();
-}
+use common::*;
 
 #[test]
 fn soft_confirmations_carry_the_real_outcome() {
@@ -285,33 +191,12 @@ fn a_false_root_is_found_and_proven_false_in_one_step() {
 #[test]
 fn finality_folds_batches_and_claims_prove_withdrawals() {
     let (mut d, mut s) = setup();
-    let w = L2Transaction {
-        from: 1,
-        nonce: 0,
-        max_fee: Amount(1_000_000),
-        action: Action::Withdraw {
-            recipient: addr(2),
-            amount: Amount(300),
-        },
-    }
-    .sign(ROLLUP, &key(2));
+    let w = withdraw(2, 1, 0, 2, 300);
     let index = s.submit(w).unwrap().withdrawal.unwrap();
     s.seal(1);
     let (batch, _) = s.next_batch(64 * 1024).unwrap();
     post(&mut d, 1, 0, &batch, false);
-    let mut rollup = terrace_l1::rollup::Rollup::new(
-        terrace_l1::rollup::RollupConfig {
-            sequencer: addr(0),
-            poster_bond: Amount(1),
-            challenge_bond: Amount(1),
-            challenge_window_blocks: 10,
-            sequencing_window_blocks: 10,
-            batch_bytes_max: 1 << 16,
-            move_deadline_blocks: 5,
-        },
-        0,
-    );
-    rollup.batch_count = 1;
+    let rollup = rollup_record(10, 1);
     d.finalize(&rollup, 5);
     assert_eq!(d.final_count(), 0, "inside the window");
     d.finalize(&rollup, 11);
@@ -326,4 +211,40 @@ fn finality_folds_batches_and_claims_prove_withdrawals() {
         .unwrap();
     // No claim of a withdrawal that does not exist.
     assert!(d.withdrawal_claim(0, index + 1).is_none());
+}
+
+#[test]
+fn fee_prices_change_between_blocks_and_the_chain_derives_the_same() {
+    let (mut d, mut s) = setup();
+    let cheap = s.submit(transfer(1, 0, 0, 1, 5)).unwrap().fee;
+    let dearer = BlockContext {
+        l1_byte_price: 1_000,
+        ..CONTEXT
+    };
+    s.set_context(dearer);
+    assert_eq!(s.context(), CONTEXT, "the open block keeps its prices");
+    s.seal(1);
+    assert_eq!(s.context(), dearer);
+    let dear = s.submit(transfer(1, 0, 1, 1, 5)).unwrap().fee;
+    assert!(dear > cheap, "{dear} vs {cheap}");
+    s.seal(2);
+    let (batch, _) = s.next_batch(64 * 1024).unwrap();
+    assert_eq!(batch.blocks[0].context, CONTEXT);
+    assert_eq!(batch.blocks[1].context, dearer);
+    post(&mut d, 1, 0, &batch, false);
+    assert!(d.first_invalid().is_none());
+    assert_eq!(d.state().accounts(), s.state().accounts());
+}
+
+#[test]
+fn l1_data_is_priced_from_the_base_fee_and_the_compression_ratio() {
+    // 7 per gas × 16 gas per byte × half the bytes after compression.
+    assert_eq!(terrace_rollup::l1_byte_price(7, 16, 500_000), 56);
+    // Rounded up: the sequencer never prices data below its cost.
+    assert_eq!(terrace_rollup::l1_byte_price(1, 1, 1), 1);
+    assert_eq!(terrace_rollup::l1_byte_price(0, 16, 1_000_000), 0);
+    assert_eq!(
+        terrace_rollup::l1_byte_price(u64::MAX, u64::MAX, 1_000_000),
+        u64::MAX
+    );
 }

@@ -370,6 +370,7 @@ fn sequencer_config(fault: Fault) -> NodeConfig {
             },
             block_time: Duration::from_millis(200),
             batch_interval: Duration::from_millis(1_000),
+            track_l1_fee: false,
         }),
         challenger: false,
         fallback_poster: false,
