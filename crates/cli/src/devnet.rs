@@ -4,7 +4,7 @@
 //! directory; `--fresh` starts over.
 
 use crate::{
-    genesis::{InitArgs, dev_account_key, dev_validator_key},
+    genesis::{InitArgs, dev_account_key, dev_operator_key, dev_validator_key},
     node::{self, NodeSpec},
 };
 use anyhow::{Context as _, Result, bail};
@@ -51,6 +51,17 @@ pub struct DevnetArgs {
     /// Log level: error, warn, info, debug, trace.
     #[arg(long, default_value = "warn")]
     pub log_level: String,
+    /// L2 JSON-RPC port of the rollup's sequencer (its verifier listens on
+    /// port + 1).
+    #[arg(long, default_value_t = 9545)]
+    pub l2_rpc_port: u16,
+    /// The rollup's challenge window in seconds (on first start; mainnet
+    /// rollups use 7 days).
+    #[arg(long, default_value_t = 60)]
+    pub l2_challenge_window: u64,
+    /// Run the L1 only, without the optimistic rollup.
+    #[arg(long)]
+    pub no_rollup: bool,
 }
 
 /// What the CLI needs to find a running devnet; written to
@@ -67,6 +78,12 @@ pub struct DevnetInfo {
     pub accounts: Vec<Address>,
     /// Validators (`validatorN`).
     pub validators: Vec<Address>,
+    /// L2 JSON-RPC URL of the rollup's sequencer.
+    #[serde(default)]
+    pub l2_rpc: Option<String>,
+    /// L2 JSON-RPC URL of the rollup's verifier.
+    #[serde(default)]
+    pub l2_verifier_rpc: Option<String>,
 }
 
 /// The default devnet directory.
@@ -130,6 +147,14 @@ fn load_or_create_genesis(args: &DevnetArgs, dir: &Path) -> Result<Genesis> {
         force: true,
     })?;
     genesis.timestamp_ms = now_ms();
+    // The rollup's operators: they pay L1 gas and bonds.
+    for role in ["sequencer", "challenger"] {
+        genesis.accounts.push(terrace_l1::genesis::GenesisAccount {
+            address: Address::from_public_key(&dev_operator_key(role).public_key()),
+            balance: terrace_primitives::Amount(10_000 * 1_000_000_000_000_000_000),
+        });
+    }
+    genesis.validate()?;
     std::fs::write(&path, genesis.to_toml())
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(genesis)
@@ -169,15 +194,32 @@ pub fn run(args: DevnetArgs) -> Result<()> {
     let rpc_addrs = (0..n)
         .map(|i| localhost(args.rpc_port, i))
         .collect::<Result<Vec<_>>>()?;
+    let l2_addrs = [
+        localhost(args.l2_rpc_port, 0)?,
+        localhost(args.l2_rpc_port, 1)?,
+    ];
     let info = DevnetInfo {
         chain_id: genesis.chain_id.0,
         rpc: format!("http://{}", rpc_addrs[0]),
         rpcs: rpc_addrs.iter().map(|a| format!("http://{a}")).collect(),
-        accounts: genesis.accounts.iter().map(|a| a.address).collect(),
+        accounts: {
+            let operators: Vec<Address> = ["sequencer", "challenger"]
+                .iter()
+                .map(|r| Address::from_public_key(&dev_operator_key(r).public_key()))
+                .collect();
+            genesis
+                .accounts
+                .iter()
+                .map(|a| a.address)
+                .filter(|a| !operators.contains(a))
+                .collect()
+        },
         validators: peers
             .iter()
             .map(|p| Address::from_public_key(&p.key))
             .collect(),
+        l2_rpc: (!args.no_rollup).then(|| format!("http://{}", l2_addrs[0])),
+        l2_verifier_rpc: (!args.no_rollup).then(|| format!("http://{}", l2_addrs[1])),
     };
     std::fs::write(
         dir.join("devnet.json"),
@@ -238,6 +280,33 @@ pub fn run(args: DevnetArgs) -> Result<()> {
             }
             nodes.push(running);
         }
+        if !args.no_rollup {
+            let sequencer_l1 = nodes[0].client.clone();
+            let verifier_l1 = nodes[nodes.len().min(2) - 1].client.clone();
+            let dir = dir.clone();
+            let window = args.l2_challenge_window;
+            context.child("rollup").spawn(move |context| async move {
+                match crate::rollup::start(
+                    &context,
+                    &dir,
+                    window,
+                    sequencer_l1,
+                    verifier_l1,
+                    l2_addrs[0],
+                    l2_addrs[1],
+                )
+                .await
+                {
+                    Ok(running) => {
+                        crate::rollup::print_banner(&running);
+                        // The servers run while their handles live.
+                        futures::future::pending::<()>().await;
+                        running.stop();
+                    }
+                    Err(e) => eprintln!("the rollup did not start: {e:#}"),
+                }
+            });
+        }
         println!("running; Ctrl-C stops (the chain resumes on the next start)");
         node::shutdown_signal().await?;
         println!("stopping");
@@ -278,5 +347,8 @@ fn print_banner(genesis: &Genesis, info: &DevnetInfo, dir: &Path, resumed: bool)
     }
     println!();
     println!("Try:  terrace l1 send --from dev0 --to dev1 --amount 5 --wait");
+    if let Some(l2) = &info.l2_rpc {
+        println!("L2:   an optimistic rollup starts on this chain; its sequencer will serve {l2}");
+    }
     println!();
 }

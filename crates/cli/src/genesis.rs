@@ -46,6 +46,12 @@ pub fn dev_account_key(i: u32) -> PrivateKey {
     private_key_from_seed(hash_tagged(b"terrace/dev/account", &[&i.to_le_bytes()]).0)
 }
 
+/// A devnet service's key by role (`sequencer`, `challenger`; public:
+/// for devnets only).
+pub fn dev_operator_key(role: &str) -> PrivateKey {
+    private_key_from_seed(hash_tagged(b"terrace/dev/operator", &[role.as_bytes()]).0)
+}
+
 /// The i-th dev validator key (public: for devnets only).
 pub fn dev_validator_key(i: u32) -> PrivateKey {
     private_key_from_seed(hash_tagged(b"terrace/dev/validator", &[&i.to_le_bytes()]).0)
@@ -245,6 +251,8 @@ pub fn network(args: &NetworkArgs) -> Result<Vec<PathBuf>> {
             .iter()
             .map(|k| Address::from_public_key(&k.public_key()))
             .collect(),
+        l2_rpc: None,
+        l2_verifier_rpc: None,
     };
     std::fs::write(
         args.out.join("devnet.json"),

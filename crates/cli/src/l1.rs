@@ -11,7 +11,7 @@ use commonware_codec::Encode as _;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use std::{path::PathBuf, time::Duration};
 use terrace_l1::{Payload, Transaction};
-use terrace_node::rpc::{BlockId, L1ApiClient as _};
+use terrace_node::rpc::{BlockId, L1ApiClient as _, TxInfo};
 use terrace_primitives::{Address, Amount, ChainId, PrivateKey, codec::to_hex, keys::Signer as _};
 
 /// Where the node is.
@@ -133,7 +133,7 @@ pub fn parse_tokens(s: &str) -> Result<Amount> {
         .context("amount too large")
 }
 
-fn format_tokens(a: Amount) -> String {
+pub(crate) fn format_tokens(a: Amount) -> String {
     let whole = a.0 / TOKEN;
     let frac = a.0 % TOKEN;
     if frac == 0 {
@@ -148,7 +148,7 @@ fn dev_index(name: &str, prefix: &str) -> Option<u32> {
 }
 
 /// The devnet key a name refers to.
-fn dev_key(name: &str) -> Result<PrivateKey> {
+pub(crate) fn dev_key(name: &str) -> Result<PrivateKey> {
     if let Some(i) = dev_index(name, "dev") {
         return Ok(dev_account_key(i));
     }
@@ -158,19 +158,19 @@ fn dev_key(name: &str) -> Result<PrivateKey> {
     bail!("{name:?}: the sender must be a devnet key, devN or validatorN")
 }
 
-fn resolve(name: &str) -> Result<Address> {
+pub(crate) fn resolve(name: &str) -> Result<Address> {
     if name.starts_with("0x") {
         return name.parse().map_err(Into::into);
     }
     Ok(Address::from_public_key(&dev_key(name)?.public_key()))
 }
 
-struct Client {
-    http: HttpClient,
-    json: bool,
+pub(crate) struct Client {
+    pub(crate) http: HttpClient,
+    pub(crate) json: bool,
 }
 
-fn connect(at: &Endpoint) -> Result<Client> {
+pub(crate) fn connect(at: &Endpoint) -> Result<Client> {
     let url = match &at.rpc {
         Some(u) => u.clone(),
         None => devnet::read_info(at.data_dir.as_deref())
@@ -189,7 +189,7 @@ fn connect(at: &Endpoint) -> Result<Client> {
 
 /// A JSON-RPC failure as one line: the server's message and code, or why
 /// the node could not be reached.
-fn rpc(e: jsonrpsee::core::ClientError) -> anyhow::Error {
+pub(crate) fn rpc(e: jsonrpsee::core::ClientError) -> anyhow::Error {
     match e {
         jsonrpsee::core::ClientError::Call(obj) => {
             anyhow::anyhow!("{} (JSON-RPC error {})", obj.message(), obj.code())
@@ -198,7 +198,7 @@ fn rpc(e: jsonrpsee::core::ClientError) -> anyhow::Error {
     }
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
@@ -211,7 +211,26 @@ pub fn run(cmd: L1Command) -> Result<()> {
     rt.block_on(run_async(cmd))
 }
 
-async fn send(c: &Client, key: &PrivateKey, payload: Payload, wait: bool) -> Result<()> {
+/// Gas for `payload`: exact under the default gas schedule (a fixed point:
+/// the gas limit's varint is part of the length charged), plus a quarter
+/// for a chain with a dearer one. Only the gas used is charged.
+fn gas_limit(tx: &Transaction, key: &PrivateKey) -> u64 {
+    let params = terrace_l1::ChainParams::default();
+    let mut t = tx.clone();
+    for _ in 0..4 {
+        let len = t.clone().sign(key).encode().len();
+        let gas = terrace_l1::tx::intrinsic_gas(&t.payload, len, &params).unwrap_or(u64::MAX / 2);
+        if gas == t.gas_limit {
+            break;
+        }
+        t.gas_limit = gas;
+    }
+    t.gas_limit.saturating_add(t.gas_limit / 4)
+}
+
+/// Signs `payload` from `key` with the node's fee suggestion and sends it;
+/// returns its id.
+pub(crate) async fn submit(c: &Client, key: &PrivateKey, payload: Payload) -> Result<String> {
     let from = Address::from_public_key(&key.public_key());
     let info = c.http.chain_info().await.map_err(rpc)?;
     let account = c
@@ -220,26 +239,52 @@ async fn send(c: &Client, key: &PrivateKey, payload: Payload, wait: bool) -> Res
         .await
         .map_err(rpc)?;
     let fee = c.http.estimate_fee().await.map_err(rpc)?;
-    // Only the gas used is charged; the limit covers the byte charge of
-    // any amount's encoding.
-    let gas_limit = match payload {
-        Payload::Transfer { .. } => fee.transfer_gas + 16 * 64,
-        _ => fee.transfer_gas + 20_000 + 16 * 64,
-    };
-    let tx = Transaction {
+    let mut tx = Transaction {
         chain_id: ChainId(info.chain_id),
         nonce: account.nonce,
         max_fee_per_gas: fee.max_fee_per_gas,
         max_priority_fee_per_gas: fee.max_priority_fee_per_gas,
-        gas_limit,
+        gas_limit: 0,
         payload,
-    }
-    .sign(key);
-    let hash = c
-        .http
+    };
+    tx.gas_limit = gas_limit(&tx, key);
+    let tx = tx.sign(key);
+    c.http
         .send_raw_transaction(format!("0x{}", to_hex(&tx.encode())))
         .await
-        .map_err(rpc)?;
+        .map_err(rpc)
+}
+
+/// Waits until transaction `hash` is finalized; fails if L1 did not
+/// execute it successfully.
+pub(crate) async fn wait_finalized(c: &Client, hash: &str) -> Result<TxInfo> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match c.http.get_transaction(hash.to_string()).await {
+            Ok(t) if t.receipt.is_some() => return Ok(t),
+            _ if std::time::Instant::now() > deadline => {
+                bail!("{hash} not finalized within 60 s")
+            }
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The chain's block time.
+pub(crate) async fn block_time_ms(c: &Client) -> Result<u64> {
+    Ok(c.http.chain_info().await.map_err(rpc)?.block_time_ms)
+}
+
+/// The receipt's status line: `success` or L1's reason.
+pub(crate) fn outcome(t: &TxInfo) -> String {
+    t.receipt
+        .as_ref()
+        .map(|r| r.status.clone())
+        .unwrap_or_default()
+}
+
+async fn send(c: &Client, key: &PrivateKey, payload: Payload, wait: bool) -> Result<()> {
+    let hash = submit(c, key, payload).await?;
     if !wait {
         if c.json {
             print_json(&serde_json::json!({ "hash": hash }))?;
@@ -248,32 +293,18 @@ async fn send(c: &Client, key: &PrivateKey, payload: Payload, wait: bool) -> Res
         }
         return Ok(());
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        match c.http.get_transaction(hash.clone()).await {
-            Ok(t) if t.receipt.is_some() => {
-                if c.json {
-                    print_json(&t)?;
-                } else {
-                    let r = t
-                        .receipt
-                        .as_ref()
-                        .map(|r| r.status.clone())
-                        .unwrap_or_default();
-                    println!(
-                        "finalized {hash} in block {} ({r}), fee {} base units",
-                        t.block_height.unwrap_or(0),
-                        t.receipt.map(|r| r.fee).unwrap_or(Amount::ZERO)
-                    );
-                }
-                return Ok(());
-            }
-            _ if std::time::Instant::now() > deadline => {
-                bail!("{hash} not finalized within 60 s")
-            }
-            _ => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
+    let t = wait_finalized(c, &hash).await?;
+    if c.json {
+        print_json(&t)?;
+    } else {
+        println!(
+            "finalized {hash} in block {} ({}), fee {} base units",
+            t.block_height.unwrap_or(0),
+            outcome(&t),
+            t.receipt.as_ref().map(|r| r.fee).unwrap_or(Amount::ZERO)
+        );
     }
+    Ok(())
 }
 
 async fn run_async(cmd: L1Command) -> Result<()> {

@@ -1,5 +1,5 @@
 //! The `terrace` binary: the devnet, L1 commands over JSON-RPC, keys,
-//! genesis and benchmarks. The L2 commands arrive with their crates.
+//! genesis and benchmarks, and L2 commands over the rollup's JSON-RPC.
 
 mod bench;
 mod bench_l1;
@@ -7,7 +7,9 @@ mod devnet;
 mod genesis;
 mod keystore;
 mod l1;
+mod l2;
 mod node;
+mod rollup;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -34,6 +36,9 @@ enum Command {
     /// Talk to an L1 node: balances, transfers, blocks, transactions.
     #[command(subcommand)]
     L1(l1::L1Command),
+    /// Use the devnet's optimistic rollup: deposit, transfer, withdraw, claim.
+    #[command(subcommand)]
+    L2(l2::L2Command),
     /// Manage encrypted keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -229,6 +234,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Node(args) => node::run(args)?,
         Command::Genesis(GenesisCommand::Network(args)) => genesis::network_command(&args)?,
         Command::L1(cmd) => l1::run(cmd)?,
+        Command::L2(cmd) => l2::run(cmd)?,
         Command::Keys(KeysCommand::New {
             store,
             insecure_fast_kdf,

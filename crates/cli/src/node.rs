@@ -204,6 +204,9 @@ pub struct Running {
     pub gossip: terrace_node::gossip::Gossip,
     /// The finalized state (benchmarks).
     pub state: terrace_node::gossip::FinalizedState<cw_tokio::Context>,
+    /// In-process reads of finalized blocks and records, and submission
+    /// (the devnet's rollup nodes).
+    pub client: terrace_node::engine::LocalClient<cw_tokio::Context>,
 }
 
 impl Running {
@@ -245,6 +248,7 @@ pub async fn start(
         .await
         .with_context(|| format!("cannot serve JSON-RPC on {}", spec.rpc))?;
     Ok(Running {
+        client: validator.client(),
         state: terrace_node::gossip::FinalizedState::new(chain.clone(), validator.stateful.clone()),
         chain,
         engine: validator.engine,

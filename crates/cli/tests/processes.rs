@@ -2,8 +2,9 @@
 //! Real processes on 127.0.0.1: four `terrace node` processes from
 //! `terrace genesis network`; transfers finalize; one node is killed with
 //! SIGKILL and the chain goes on; restarted, it catches up to the same
-//! state root. Everything goes through the `terrace` binary, as a user
-//! would drive it.
+//! state root. And `terrace devnet` with its rollup: deposit, transfer,
+//! withdraw and claim through the `terrace l2` commands. Everything goes
+//! through the `terrace` binary, as a user would drive it.
 //!
 //! Waits poll a condition with a generous deadline: the deadline only turns
 //! a hang into a failure, nothing here depends on how fast the machine is.
@@ -56,22 +57,26 @@ impl Nodes {
             c.wait().unwrap();
         }
     }
+}
 
+/// What a failed wait prints.
+trait Logs {
+    fn logs(&self) -> String;
+}
+
+fn tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+impl Logs for Nodes {
     fn logs(&self) -> String {
         let mut all = String::new();
         for i in 0..VALIDATORS {
             for name in ["out", "err"] {
                 let path = self.dir.join(format!("node-{i}.{name}"));
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                let tail: String = text
-                    .lines()
-                    .rev()
-                    .take(20)
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                    .collect::<Vec<_>>()
-                    .join("\n");
+                let tail = tail(&path);
                 all.push_str(&format!("--- node-{i}.{name}\n{tail}\n"));
             }
         }
@@ -87,14 +92,14 @@ impl Drop for Nodes {
     }
 }
 
-/// A base port with `n` free ports after it, for p2p and RPC.
+/// A base port with `n` free ports after it.
 fn free_ports(n: u16) -> u16 {
-    assert!(2 * n <= 10);
+    assert!(n <= 20);
     let pid = std::process::id();
-    // Below Linux's ephemeral range (32768+), in slots of 10 ports.
+    // Below Linux's ephemeral range (32768+), in slots of 20 ports.
     (0..400u32)
-        .map(|k| 20_000 + ((pid + k * 131) % 1_200) as u16 * 10)
-        .find(|base| (0..2 * n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()))
+        .map(|k| 20_000 + ((pid + k * 131) % 600) as u16 * 20)
+        .find(|base| (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()))
         .expect("no free ports")
 }
 
@@ -121,7 +126,7 @@ fn finalized_height(port: u16, i: usize) -> Option<u64> {
     status(port, i)?["finalizedHeight"].as_u64()
 }
 
-fn wait_for(what: &str, nodes: &Nodes, mut done: impl FnMut() -> bool) {
+fn wait_for(what: &str, nodes: &impl Logs, mut done: impl FnMut() -> bool) {
     let start = Instant::now();
     while !done() {
         assert!(
@@ -170,7 +175,7 @@ fn state_root(port: u16, i: usize, height: u64) -> String {
 fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("net");
-    let base = free_ports(VALIDATORS as u16);
+    let base = free_ports(2 * VALIDATORS as u16);
     let (p2p, rpc) = (base, base + VALIDATORS as u16);
     let out = Command::new(TERRACE)
         .args(["genesis", "network", "--validators", "4", "--out"])
@@ -243,4 +248,124 @@ fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
     wait_for("node 3 to follow new blocks", &nodes, || {
         finalized_height(rpc, 3).is_some_and(|h| h > now)
     });
+}
+
+/// A `terrace devnet` process, killed when the test ends.
+struct Devnet {
+    dir: PathBuf,
+    child: Child,
+}
+
+impl Logs for Devnet {
+    fn logs(&self) -> String {
+        format!(
+            "--- devnet.out\n{}\n--- devnet.err\n{}\n",
+            tail(&self.dir.join("devnet.out")),
+            tail(&self.dir.join("devnet.err"))
+        )
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tokens(v: &Value) -> u128 {
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an amount: {v}"))
+}
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+#[test]
+fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let base = free_ports(11);
+    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
+    let child = Command::new(TERRACE)
+        .args([
+            "devnet",
+            "--log-level",
+            "warn",
+            "--l2-challenge-window",
+            "5",
+        ])
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["--rpc-port", &base.to_string()])
+        .args(["--p2p-port", &(base + 4).to_string()])
+        .args(["--l2-rpc-port", &(base + 8).to_string()])
+        .args(["--metrics-port", &(base + 10).to_string()])
+        .stdout(log("devnet.out"))
+        .stderr(log("devnet.err"))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn terrace devnet");
+    let devnet = Devnet {
+        dir: dir.clone(),
+        child,
+    };
+    let d = dir.to_str().unwrap();
+    let l2 = |args: &[&str]| {
+        let mut all = vec!["l2"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--json", "--data-dir", d]);
+        terrace(&all)
+    };
+    wait_for("the rollup to be registered", &devnet, || {
+        l2(&["status"]).is_ok_and(|s| s["config"].is_object())
+    });
+
+    let deposit = l2(&["deposit", "--from", "dev0", "--amount", "10", "--wait"]).unwrap();
+    assert_eq!(tokens(&deposit["account"]["balance"]), 10 * TOKEN);
+    let me = deposit["account"]["index"].as_u64().unwrap().to_string();
+
+    // A transfer to the sequencer's account (0), confirmed at once.
+    let soft = l2(&["send", "--from", "dev0", "--to", "0", "--amount", "2"]).unwrap();
+    let fee = tokens(&soft["fee"]);
+    assert!(fee > 0, "{soft}");
+    let account = l2(&["balance", &me]).unwrap();
+    assert_eq!(tokens(&account["soft"]["balance"]), 8 * TOKEN - fee);
+
+    let w = l2(&["withdraw", "--from", "dev0", "--amount", "3"]).unwrap();
+    let index = w["withdrawal"].as_u64().unwrap().to_string();
+    // Not final yet: refused with the reason, nothing sent.
+    let early = l2(&["claim", &index, "--from", "dev0"]).unwrap_err();
+    assert!(
+        early.contains("not yet in a batch") || early.contains("window"),
+        "{early}"
+    );
+
+    let l1_balance = || {
+        tokens(&terrace(&["l1", "balance", "dev0", "--json", "--data-dir", d]).unwrap()["balance"])
+    };
+    let before = l1_balance();
+    let claim = l2(&["claim", &index, "--from", "dev0", "--wait"]).unwrap();
+    let receipt = &claim["l1Tx"]["receipt"];
+    assert_eq!(receipt["status"], "success", "{claim}");
+    // The claim paid exactly the withdrawal, less the claim's own L1 fee.
+    assert_eq!(l1_balance(), before + 3 * TOKEN - tokens(&receipt["fee"]));
+    // A second claim is refused.
+    let again = l2(&["claim", &index, "--from", "dev0"]).unwrap_err();
+    assert!(again.contains("already claimed"), "{again}");
+
+    // The verifier, deriving from L1 alone, agrees with the sequencer.
+    wait_for("the verifier to derive the account", &devnet, || {
+        let a = l2(&["balance", &me]).unwrap();
+        a["posted"]["balance"] == a["soft"]["balance"]
+    });
+    let batches = l2(&["batches"]).unwrap();
+    assert!(
+        batches
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["valid"] == true),
+        "{batches}"
+    );
 }

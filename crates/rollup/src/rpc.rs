@@ -2,8 +2,8 @@
 //! state: submit a transaction and get its soft confirmation at once, read
 //! accounts, receipts, heights, batches and withdrawals with their claims.
 //!
-//! Shapes follow the `l1_*` API: hashes and byte strings are `0x` hex,
-//! amounts decimal strings, heights numbers; errors use its codes
+//! Shapes follow the `l1_*` API: camelCase fields, hashes and byte
+//! strings `0x` hex, amounts decimal strings, heights numbers; errors use its codes
 //! ([`terrace_node::rpc::code`]).
 
 use crate::{
@@ -41,6 +41,7 @@ pub const MAX_CONNECTIONS: u32 = 256;
 /// A soft confirmation: the sequencer executed the transaction and put it
 /// in the block it is filling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SoftConfirmation {
     /// Transaction id.
     pub hash: String,
@@ -56,6 +57,7 @@ pub struct SoftConfirmation {
 
 /// An L2 account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AccountInfo {
     /// Its index in the account tree (what transactions name).
     pub index: u32,
@@ -71,6 +73,7 @@ pub struct AccountInfo {
 
 /// Where a transaction stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ReceiptInfo {
     /// The soft confirmation.
     #[serde(flatten)]
@@ -81,6 +84,7 @@ pub struct ReceiptInfo {
 
 /// The sequencer's fee prices for its next blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FeeInfo {
     /// Account credited with fees.
     pub fee_recipient: u32,
@@ -102,6 +106,7 @@ impl From<FeeInfo> for terrace_l2::BlockContext {
 
 /// The rollup's parameters on L1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConfigInfo {
     /// The sequencer's L1 address.
     pub sequencer: Address,
@@ -121,6 +126,7 @@ pub struct ConfigInfo {
 
 /// Heights and parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct StatusInfo {
     /// Rollup id on L1.
     pub rollup: u64,
@@ -148,6 +154,7 @@ pub struct StatusInfo {
 
 /// A batch as posted on L1.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BatchInfo {
     /// Index on L1.
     pub index: u64,
@@ -179,6 +186,7 @@ pub struct BatchInfo {
 
 /// A withdrawal and its claim.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct WithdrawalInfo {
     /// Index (the nullifier).
     pub index: u64,

@@ -1,0 +1,315 @@
+//! The devnet's optimistic rollup: registered on L1 by the `sequencer` dev
+//! key on first start, then run as two rollup nodes in the devnet's
+//! process — the sequencer (with its batcher and escape-hatch poster) on
+//! validator 0, and an independent verifier/challenger on another
+//! validator — each with its `l2_*` JSON-RPC endpoint.
+//!
+//! The devnet's windows are short so a user sees a withdrawal through in
+//! about a minute; mainnet optimistic rollups use a 7-day challenge window
+//! (Arbitrum One, OP Mainnet), sized for a censored challenger to get a
+//! transaction into L1.
+
+use crate::genesis::dev_operator_key;
+use anyhow::{Context as _, Result, bail};
+use commonware_runtime::{Clock as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
+use jsonrpsee::server::ServerHandle;
+use std::{net::SocketAddr, path::Path, time::Duration};
+use terrace_l1::{
+    Key, Payload, StateReader as _,
+    rollup::{RollupConfig, RollupOp, RollupRecords as _},
+};
+use terrace_l2::{BlockContext, Deposit};
+use terrace_node::engine::LocalClient;
+use terrace_primitives::{Amount, PrivateKey, keys::Signer as _};
+use terrace_rollup::{
+    Node, NodeConfig, SequencerConfig,
+    l1::{L1, address_of, sign_l1},
+};
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+/// The devnet rollup's parameters, for an L1 with `block_time_ms` blocks
+/// and a challenge window of `window_secs`.
+pub fn devnet_config(sequencer: &PrivateKey, block_time_ms: u64, window_secs: u64) -> RollupConfig {
+    let blocks = |seconds: u64| (seconds * 1_000).div_ceil(block_time_ms.max(1)).max(1);
+    RollupConfig {
+        sequencer: address_of(sequencer),
+        poster_bond: Amount(100 * TOKEN),
+        challenge_bond: Amount(10 * TOKEN),
+        challenge_window_blocks: blocks(window_secs),
+        sequencing_window_blocks: blocks(30),
+        batch_bytes_max: 96 * 1024,
+        move_deadline_blocks: blocks(10),
+    }
+}
+
+/// What the devnet remembers of its rollup (`rollup.json`).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Saved {
+    id: u64,
+    created_at: u64,
+}
+
+/// The running rollup nodes' RPC servers.
+#[derive(Debug)]
+pub struct RunningRollup {
+    /// Rollup id on L1.
+    pub id: u64,
+    /// Its parameters.
+    pub config: RollupConfig,
+    /// L1 block time.
+    pub block_time_ms: u64,
+    /// The sequencer's and the verifier's RPC addresses.
+    pub rpcs: [SocketAddr; 2],
+    /// The sequencer's and the verifier's `l2_*` endpoints.
+    pub servers: Vec<ServerHandle>,
+}
+
+impl RunningRollup {
+    /// Stops the RPC servers (the nodes stop with the runtime).
+    pub fn stop(self) {
+        for s in self.servers {
+            let _ = s.stop();
+        }
+    }
+}
+
+/// The first rollup `sequencer` registered, if any.
+async fn find(
+    l1: &LocalClient<cw_tokio::Context>,
+    sequencer: terrace_primitives::Address,
+) -> Result<Option<(u64, u64)>> {
+    let count = l1
+        .records(&[Key::RollupCount])
+        .await
+        .map_err(anyhow::Error::msg)?
+        .get(&Key::RollupCount);
+    let count = match count {
+        Some(terrace_l1::Value::RollupCount(n)) => n,
+        _ => 0,
+    };
+    let keys: Vec<Key> = (0..count).map(Key::Rollup).collect();
+    let records = l1.records(&keys).await.map_err(anyhow::Error::msg)?;
+    Ok((0..count).find_map(|id| {
+        let r = records.rollup(id)?;
+        (r.config.sequencer == sequencer).then_some((id, r.last_batch_height))
+    }))
+}
+
+async fn find_config(l1: &LocalClient<cw_tokio::Context>, id: u64) -> Result<RollupConfig> {
+    Ok(l1
+        .records(&[Key::Rollup(id)])
+        .await
+        .map_err(anyhow::Error::msg)?
+        .rollup(id)
+        .context("the rollup's record is gone")?
+        .config)
+}
+
+/// Prints where the rollup is and its parameters.
+pub fn print_banner(r: &RunningRollup) {
+    let c = &r.config;
+    let secs = |blocks: u64| blocks * r.block_time_ms / 1_000;
+    let tokens = |a: Amount| a.0 / TOKEN;
+    println!();
+    println!("L2: optimistic rollup {} on this chain", r.id);
+    println!(
+        "  sequencer RPC     http://{}  (l2_*: soft confirmations)",
+        r.rpcs[0]
+    );
+    println!(
+        "  verifier RPC      http://{}  (derived from L1 alone; challenges)",
+        r.rpcs[1]
+    );
+    println!(
+        "  challenge window  {} L1 blocks (~{} s; mainnet rollups use 7 days)",
+        c.challenge_window_blocks,
+        secs(c.challenge_window_blocks)
+    );
+    println!(
+        "  sequencing window {} L1 blocks (~{} s): forced inclusion, then anyone posts",
+        c.sequencing_window_blocks,
+        secs(c.sequencing_window_blocks)
+    );
+    println!(
+        "  move deadline     {} L1 blocks (~{} s) per move of a challenge",
+        c.move_deadline_blocks,
+        secs(c.move_deadline_blocks)
+    );
+    println!(
+        "  bonds             poster {} tokens, challenge {} tokens",
+        tokens(c.poster_bond),
+        tokens(c.challenge_bond)
+    );
+    println!("Try:  terrace l2 deposit --from dev0 --amount 10 --wait");
+    println!();
+}
+
+/// Sends `payload` from `key` and waits until its nonce is spent on L1.
+async fn send_and_wait(
+    context: &cw_tokio::Context,
+    l1: &LocalClient<cw_tokio::Context>,
+    key: &PrivateKey,
+    payload: Payload,
+) -> Result<()> {
+    let me = address_of(key);
+    let nonce = l1
+        .records(&[Key::Account(me)])
+        .await
+        .map_err(anyhow::Error::msg)?
+        .account(&me)
+        .nonce;
+    let bytes = sign_l1(l1, key, nonce, payload)?;
+    L1::submit(l1, bytes).await?;
+    for _ in 0..1_200 {
+        context.sleep(Duration::from_millis(100)).await;
+        let now = l1
+            .records(&[Key::Account(me)])
+            .await
+            .map_err(anyhow::Error::msg)?
+            .account(&me)
+            .nonce;
+        if now > nonce {
+            return Ok(());
+        }
+    }
+    bail!("L1 did not include the transaction within two minutes")
+}
+
+/// Registers the rollup on first start (and gives the sequencer L2 account
+/// 0, which its blocks' fees are paid to), then starts the sequencer on
+/// `sequencer_l1` and the verifier on `verifier_l1`, serving `l2_*` on
+/// `rpc` (sequencer) and `verifier_rpc`.
+pub async fn start(
+    context: &cw_tokio::Context,
+    dir: &Path,
+    window_secs: u64,
+    sequencer_l1: LocalClient<cw_tokio::Context>,
+    verifier_l1: LocalClient<cw_tokio::Context>,
+    rpc: SocketAddr,
+    verifier_rpc: SocketAddr,
+) -> Result<RunningRollup> {
+    let sequencer = dev_operator_key("sequencer");
+    let challenger = dev_operator_key("challenger");
+    let me = address_of(&sequencer);
+    if sequencer_l1
+        .records(&[Key::Account(me)])
+        .await
+        .map_err(anyhow::Error::msg)?
+        .account(&me)
+        .balance
+        .is_zero()
+    {
+        bail!(
+            "the sequencer's dev account holds nothing: this chain predates the rollup (start it with --fresh)"
+        );
+    }
+    // Wait for the chain to finalize its first block: records are read at
+    // the finalized tip.
+    while sequencer_l1.finalized_height() == 0 {
+        context.sleep(Duration::from_millis(100)).await;
+    }
+    // The creation height is kept beside the chain so a resumed devnet
+    // derives from there, not from genesis.
+    let saved = dir.join("rollup.json");
+    let (id, from_height) = match find(&sequencer_l1, me).await? {
+        Some((id, _)) => {
+            let from = std::fs::read_to_string(&saved)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Saved>(&t).ok())
+                .filter(|s| s.id == id)
+                .map(|s| s.created_at)
+                .unwrap_or(1);
+            (id, from)
+        }
+        None => {
+            let config =
+                devnet_config(&sequencer, sequencer_l1.params().block_time_ms, window_secs);
+            send_and_wait(
+                context,
+                &sequencer_l1,
+                &sequencer,
+                Payload::CreateRollup(Box::new(config)),
+            )
+            .await
+            .context("registering the rollup")?;
+            // No batch yet: the record's last batch height is its creation.
+            let (id, created_at) = find(&sequencer_l1, me)
+                .await?
+                .context("the rollup registration failed on L1")?;
+            std::fs::write(&saved, serde_json::to_string(&Saved { id, created_at })?)
+                .with_context(|| format!("cannot write {}", saved.display()))?;
+            send_and_wait(
+                context,
+                &sequencer_l1,
+                &sequencer,
+                Payload::Rollup {
+                    rollup: id,
+                    op: RollupOp::Deposit(Deposit {
+                        recipient: sequencer.public_key(),
+                        account: None,
+                        amount: Amount(TOKEN),
+                    }),
+                },
+            )
+            .await
+            .context("opening the sequencer's L2 account")?;
+            (id, created_at)
+        }
+    };
+    let min_price = sequencer_l1.params().min_base_fee;
+    let block_time_ms = sequencer_l1.params().block_time_ms;
+    let config = find_config(&sequencer_l1, id).await?;
+    let seq = Node::new(
+        context.child("rollup_sequencer"),
+        sequencer_l1,
+        NodeConfig {
+            rollup: id,
+            from_height,
+            key: sequencer,
+            sequencer: Some(SequencerConfig {
+                context: BlockContext {
+                    fee_recipient: 0,
+                    l2_gas_price: min_price,
+                    l1_byte_price: min_price,
+                },
+                block_time: Duration::from_millis(250),
+                batch_interval: Duration::from_secs(2),
+                track_l1_fee: true,
+            }),
+            challenger: false,
+            fallback_poster: true,
+            poll: Duration::from_millis(100),
+            fault: Default::default(),
+        },
+    );
+    let verifier = Node::new(
+        context.child("rollup_verifier"),
+        verifier_l1,
+        NodeConfig {
+            rollup: id,
+            from_height,
+            key: challenger,
+            sequencer: None,
+            challenger: true,
+            fallback_poster: true,
+            poll: Duration::from_millis(100),
+            fault: Default::default(),
+        },
+    );
+    let (_, seq_server) = terrace_rollup::rpc::serve(rpc, seq.shared())
+        .await
+        .with_context(|| format!("cannot serve L2 JSON-RPC on {rpc}"))?;
+    let (_, verifier_server) = terrace_rollup::rpc::serve(verifier_rpc, verifier.shared())
+        .await
+        .with_context(|| format!("cannot serve L2 JSON-RPC on {verifier_rpc}"))?;
+    context.child("rollup_sequencer").spawn(|_| seq.run());
+    context.child("rollup_verifier").spawn(|_| verifier.run());
+    Ok(RunningRollup {
+        id,
+        config,
+        block_time_ms,
+        rpcs: [rpc, verifier_rpc],
+        servers: vec![seq_server, verifier_server],
+    })
+}
