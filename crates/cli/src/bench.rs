@@ -90,27 +90,27 @@ pub struct StfBenchReport {
     pub setup_s: f64,
 }
 
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    fn unit(&mut self) -> f64 {
+    pub(crate) fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
 /// Samples ranks 0..n with P(k) ∝ 1 / (k+1)^s.
-struct Zipf {
+pub(crate) struct Zipf {
     cdf: Vec<f64>,
 }
 
 impl Zipf {
-    fn new(n: usize, s: f64) -> Self {
+    pub(crate) fn new(n: usize, s: f64) -> Self {
         let mut cdf = Vec::with_capacity(n);
         let mut total = 0.0;
         for k in 0..n {
@@ -122,7 +122,7 @@ impl Zipf {
         }
         Self { cdf }
     }
-    fn sample(&self, rng: &mut SplitMix) -> usize {
+    pub(crate) fn sample(&self, rng: &mut SplitMix) -> usize {
         let u = rng.unit();
         self.cdf.partition_point(|c| *c < u).min(self.cdf.len() - 1)
     }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_l1;
+mod bench_l2;
 mod devnet;
 mod genesis;
 mod keystore;
@@ -122,6 +123,28 @@ enum BenchCommand {
         /// Timed repetitions from genesis; the best is reported.
         #[arg(long, default_value_t = 3)]
         repeat: usize,
+        /// Print one JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The optimistic rollup's sequencer and batcher: soft-confirmation
+    /// throughput and latency, L1 bytes and gas per transfer (wall clock).
+    Sequencer {
+        /// L2 accounts.
+        #[arg(long, default_value_t = 10_000)]
+        accounts: usize,
+        /// Signed transfers.
+        #[arg(long, default_value_t = 50_000)]
+        txs: usize,
+        /// Transfers per L2 block.
+        #[arg(long, default_value_t = 1_000)]
+        block_txs: usize,
+        /// Zipf exponent of the sender distribution.
+        #[arg(long, default_value_t = 1.0)]
+        zipf: f64,
+        /// Workload seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
         /// Print one JSON document instead of a table.
         #[arg(long)]
         json: bool,
@@ -299,6 +322,27 @@ fn run(cli: Cli) -> Result<()> {
                 repeat,
             };
             run_bench(json, |progress| bench::run(&cfg, progress), print_stf)?;
+        }
+        Command::Bench(BenchCommand::Sequencer {
+            accounts,
+            txs,
+            block_txs,
+            zipf,
+            seed,
+            json,
+        }) => {
+            let cfg = bench_l2::SequencerBenchConfig {
+                accounts,
+                txs,
+                block_txs,
+                zipf_exponent: zipf,
+                seed,
+            };
+            run_bench(
+                json,
+                |progress| bench_l2::run(&cfg, progress),
+                bench_l2::print,
+            )?;
         }
         Command::Bench(BenchCommand::L1 {
             validators,

@@ -500,3 +500,49 @@ fn leaves_roundtrip_and_cannot_pass_for_each_other() {
     let _: Hash = w.leaf_hash();
     assert_ne!(w.leaf_hash(), a.leaf_hash());
 }
+
+#[test]
+fn a_pre_checked_signature_is_trusted_only_for_the_senders_own_key() {
+    use terrace_l2::{StepInput, apply_step};
+    let (state, _) = funded();
+    // Signed by key 2 for account 1 (key 1): forged.
+    let forged = transfer(2, 1, 0, 2, 5);
+    let claimed = key(2).public_key();
+    let mut s = state.clone();
+    let r = apply_step(
+        &mut s,
+        ROLLUP,
+        StepInput::CheckedTx {
+            context: &CONTEXT,
+            tx: &forged,
+            key: &claimed,
+        },
+    )
+    .unwrap();
+    assert_eq!(r.failure, Some(Failure::BadSignature));
+    assert_eq!(s.accounts(), state.accounts());
+    // A genuine one runs exactly as an unchecked step does.
+    let good = transfer(1, 1, 0, 2, 5);
+    let (mut a, mut b) = (state.clone(), state);
+    let checked = apply_step(
+        &mut a,
+        ROLLUP,
+        StepInput::CheckedTx {
+            context: &CONTEXT,
+            tx: &good,
+            key: &key(1).public_key(),
+        },
+    )
+    .unwrap();
+    let plain = apply_step(
+        &mut b,
+        ROLLUP,
+        StepInput::Tx {
+            context: &CONTEXT,
+            tx: &good,
+        },
+    )
+    .unwrap();
+    assert_eq!(checked, plain);
+    assert_eq!(a.commitment(), b.commitment());
+}

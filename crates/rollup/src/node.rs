@@ -245,6 +245,32 @@ impl Shared {
         seq.submit(tx)
     }
 
+    /// Sends many transactions to the sequencer, their signatures verified
+    /// together on `threads` (see [`Sequencer::submit_many`]).
+    pub fn submit_many(
+        &self,
+        txs: Vec<SignedL2Transaction>,
+        threads: terrace_primitives::par::Threads,
+    ) -> Vec<Result<SoftReceipt, SubmitError>> {
+        let mut inner = self.lock();
+        let censored = inner.censored;
+        let Some(seq) = inner.sequencer.as_mut() else {
+            return txs.iter().map(|_| Err(SubmitError::Refused)).collect();
+        };
+        let (refused, txs): (Vec<_>, Vec<_>) = txs
+            .into_iter()
+            .enumerate()
+            .partition(|(_, t)| censored == Some(t.tx.from));
+        let mut out: Vec<Result<SoftReceipt, SubmitError>> =
+            Vec::with_capacity(refused.len() + txs.len());
+        out.resize(refused.len() + txs.len(), Err(SubmitError::Refused));
+        let (positions, txs): (Vec<usize>, Vec<_>) = txs.into_iter().unzip();
+        for (p, r) in positions.into_iter().zip(seq.submit_many(txs, threads)) {
+            out[p] = r;
+        }
+        out
+    }
+
     /// An account: soft on a sequencer, posted on a verifier.
     pub fn account(&self, index: u32) -> Option<Account> {
         let inner = self.lock();

@@ -27,8 +27,11 @@ use terrace_primitives::{
     codec::{decode_bounded, from_hex, to_hex},
 };
 
-/// Largest request body: one transaction is a few hundred bytes.
-pub const MAX_REQUEST_BYTES: u32 = 64 * 1024;
+/// Largest request body: [`MAX_BATCH_TXS`] transactions of up to a few
+/// hundred bytes.
+pub const MAX_REQUEST_BYTES: u32 = 512 * 1024;
+/// Most transactions in one `l2_sendRawTransactions` call.
+pub const MAX_BATCH_TXS: usize = 1_000;
 /// Largest response body (a page of batches, a withdrawal claim).
 pub const MAX_RESPONSE_BYTES: u32 = 4 * 1024 * 1024;
 /// Largest encoded L2 transaction accepted.
@@ -53,6 +56,16 @@ pub struct SoftConfirmation {
     pub fee: Amount,
     /// The withdrawal it made, if it is one.
     pub withdrawal: Option<u64>,
+}
+
+/// One transaction's outcome in `l2_sendRawTransactions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubmitResult {
+    /// The soft confirmation.
+    pub confirmation: Option<SoftConfirmation>,
+    /// Why it was refused.
+    pub error: Option<String>,
 }
 
 /// An L2 account.
@@ -217,6 +230,11 @@ pub trait L2Api {
     #[method(name = "sendRawTransaction")]
     async fn send_raw_transaction(&self, tx: String) -> RpcResult<SoftConfirmation>;
 
+    /// Submits up to [`MAX_BATCH_TXS`] transactions, their signatures
+    /// verified together on every core; one result each, in order.
+    #[method(name = "sendRawTransactions")]
+    async fn send_raw_transactions(&self, txs: Vec<String>) -> RpcResult<Vec<SubmitResult>>;
+
     /// An account by index (`"7"`) or by public key (`"0x…"`, its first
     /// account).
     #[method(name = "getAccount")]
@@ -265,19 +283,72 @@ fn parse_key(s: &str) -> Option<PublicKey> {
     decode_bounded::<PublicKey>(&bytes, 64, &()).ok()
 }
 
+fn decode_tx(tx: &str) -> Result<SignedL2Transaction, RpcError> {
+    let bytes = from_hex(tx.strip_prefix("0x").unwrap_or(tx))
+        .ok_or_else(|| RpcError::InvalidTransaction("not hex".into()))?;
+    decode_bounded::<SignedL2Transaction>(&bytes, MAX_TX_BYTES, &())
+        .map_err(|e| RpcError::InvalidTransaction(e.to_string()))
+}
+
+fn refusal(e: SubmitError) -> RpcError {
+    match e {
+        SubmitError::TooLarge(_) => RpcError::Limit(e.to_string()),
+        e => RpcError::Rejected(e.to_string()),
+    }
+}
+
 #[jsonrpsee::core::async_trait]
 impl L2ApiServer for Api {
     async fn send_raw_transaction(&self, tx: String) -> RpcResult<SoftConfirmation> {
-        let bytes = from_hex(tx.strip_prefix("0x").unwrap_or(&tx))
-            .ok_or_else(|| RpcError::InvalidTransaction("not hex".into()))?;
-        let tx = decode_bounded::<SignedL2Transaction>(&bytes, MAX_TX_BYTES, &())
-            .map_err(|e| RpcError::InvalidTransaction(e.to_string()))?;
+        let tx = decode_tx(&tx)?;
         let hash = hex_hash(&tx.hash());
-        let receipt = self.shared.submit(tx).map_err(|e| match e {
-            SubmitError::TooLarge(_) => RpcError::Limit(e.to_string()),
-            e => RpcError::Rejected(e.to_string()),
-        })?;
+        let receipt = self.shared.submit(tx).map_err(refusal)?;
         Ok(soft(hash, receipt))
+    }
+
+    async fn send_raw_transactions(&self, txs: Vec<String>) -> RpcResult<Vec<SubmitResult>> {
+        if txs.len() > MAX_BATCH_TXS {
+            return Err(RpcError::Limit(format!(
+                "{} transactions, at most {MAX_BATCH_TXS} per call",
+                txs.len()
+            ))
+            .into());
+        }
+        let decoded: Vec<Result<SignedL2Transaction, RpcError>> =
+            txs.iter().map(|t| decode_tx(t)).collect();
+        let good: Vec<SignedL2Transaction> = decoded
+            .iter()
+            .filter_map(|d| d.as_ref().ok().cloned())
+            .collect();
+        let hashes: Vec<String> = good.iter().map(|t| hex_hash(&t.hash())).collect();
+        let mut results = self
+            .shared
+            .submit_many(good, terrace_primitives::par::Threads::available())
+            .into_iter()
+            .zip(hashes);
+        Ok(decoded
+            .into_iter()
+            .map(|d| match d {
+                Err(e) => SubmitResult {
+                    confirmation: None,
+                    error: Some(e.to_string()),
+                },
+                Ok(_) => match results.next() {
+                    Some((Ok(r), hash)) => SubmitResult {
+                        confirmation: Some(soft(hash, r)),
+                        error: None,
+                    },
+                    Some((Err(e), _)) => SubmitResult {
+                        confirmation: None,
+                        error: Some(refusal(e).to_string()),
+                    },
+                    None => SubmitResult {
+                        confirmation: None,
+                        error: Some("not executed".into()),
+                    },
+                },
+            })
+            .collect())
     }
 
     async fn get_account(&self, account: String) -> RpcResult<AccountInfo> {

@@ -18,9 +18,13 @@ use commonware_codec::EncodeSize as _;
 use std::collections::{HashMap, VecDeque};
 use terrace_l2::{
     Batch, BlockContext, FullState, InboxMessage, L2Block, L2State as _, SignedL2Transaction,
-    StepInput, apply_step, batch::BATCH_BLOCKS_MAX, stf::Failure,
+    StepInput, apply_step, batch::BATCH_BLOCKS_MAX, stf::Failure, tx::L2_TX_NAMESPACE,
 };
-use terrace_primitives::{Amount, Hash};
+use terrace_primitives::{
+    Amount, Hash, PublicKey,
+    keys::{self, BatchItem},
+    par::Threads,
+};
 
 /// A soft confirmation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,6 +166,50 @@ impl Sequencer {
 
     /// Executes `tx` on the soft state and adds it to the open block.
     pub fn submit(&mut self, tx: SignedL2Transaction) -> Result<SoftReceipt, SubmitError> {
+        self.submit_checked(tx, None)
+    }
+
+    /// Submits many transactions: their signatures are verified together,
+    /// in batches on `threads`, then each runs in order exactly as
+    /// [`Sequencer::submit`] would run it. When a batch holds a bad
+    /// signature, every transaction is checked on its own instead (and the
+    /// bad one refused as alone).
+    pub fn submit_many(
+        &mut self,
+        txs: Vec<SignedL2Transaction>,
+        threads: Threads,
+    ) -> Vec<Result<SoftReceipt, SubmitError>> {
+        // Senders' keys from the soft state: an account's key never changes.
+        let keys: Vec<Option<PublicKey>> = txs
+            .iter()
+            .map(|t| self.state.account_at(t.tx.from).map(|a| a.key.clone()))
+            .collect();
+        let messages: Vec<Vec<u8>> = txs
+            .iter()
+            .map(|t| t.tx.signing_message(self.rollup))
+            .collect();
+        let items: Vec<BatchItem<'_>> = txs
+            .iter()
+            .zip(&keys)
+            .zip(&messages)
+            .filter_map(|((t, k), m)| Some((k.as_ref()?, m.as_slice(), &t.signature)))
+            .collect();
+        let verified = keys::verify_batch(L2_TX_NAMESPACE, &items, |item| *item, threads).is_ok();
+        drop(items);
+        txs.into_iter()
+            .zip(keys)
+            .map(|(tx, key)| {
+                let key = if verified { key } else { None };
+                self.submit_checked(tx, key.as_ref())
+            })
+            .collect()
+    }
+
+    fn submit_checked(
+        &mut self,
+        tx: SignedL2Transaction,
+        key: Option<&PublicKey>,
+    ) -> Result<SoftReceipt, SubmitError> {
         let hash = tx.hash();
         if let Some(r) = self.receipts.get(&hash) {
             return Err(SubmitError::Duplicate(r.block));
@@ -175,15 +223,19 @@ impl Sequencer {
             // no inbox messages before it), in that block's context.
             self.seal_open(None);
         }
-        let receipt = apply_step(
-            &mut self.state,
-            self.rollup,
-            StepInput::Tx {
+        let input = match key {
+            Some(key) => StepInput::CheckedTx {
+                context: &self.context,
+                tx: &tx,
+                key,
+            },
+            None => StepInput::Tx {
                 context: &self.context,
                 tx: &tx,
             },
-        )
-        .map_err(|_| SubmitError::Refused)?;
+        };
+        let receipt =
+            apply_step(&mut self.state, self.rollup, input).map_err(|_| SubmitError::Refused)?;
         if let Some(failure) = receipt.failure {
             return Err(SubmitError::WouldFail(failure));
         }

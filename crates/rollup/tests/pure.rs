@@ -248,3 +248,29 @@ fn l1_data_is_priced_from_the_base_fee_and_the_compression_ratio() {
         u64::MAX
     );
 }
+
+#[test]
+fn many_transactions_at_once_run_as_they_would_one_by_one() {
+    use terrace_primitives::par::Threads;
+    let (_, one) = setup();
+    let txs: Vec<_> = (0..300)
+        .map(|n| transfer(1, 0, n, 1, 1 + u128::from(n as u32)))
+        .collect();
+    let mut alone = one.clone();
+    let expected: Vec<_> = txs.iter().map(|t| alone.submit(t.clone())).collect();
+    let mut many = one.clone();
+    assert_eq!(many.submit_many(txs.clone(), Threads::new(2)), expected);
+    assert_eq!(many.state().accounts(), alone.state().accounts());
+
+    // One forged signature among them: it alone is refused.
+    let mut mixed = txs;
+    mixed[150] = transfer(2, 0, 150, 1, 151);
+    let results = one.clone().submit_many(mixed, Threads::new(2));
+    assert!(matches!(
+        results[150],
+        Err(SubmitError::WouldFail(terrace_l2::Failure::BadSignature))
+    ));
+    assert!(results[..150].iter().all(Result::is_ok));
+    // The nonces after the refused one no longer line up.
+    assert!(results[151..].iter().all(Result::is_err));
+}

@@ -113,6 +113,40 @@ async fn a_sequencer_confirms_at_once_and_refuses_bad_input_with_clear_errors() 
         code::NOT_FOUND
     );
 
+    // A batch call: one result each, in order, bad items named.
+    let batch = vec![
+        hex(&transfer(1, 0, 1, 1, 7)),
+        "0xzz".to_string(),
+        hex(&t),
+        hex(&transfer(1, 0, 2, 1, 8)),
+    ];
+    let results = c.send_raw_transactions(batch).await.unwrap();
+    assert_eq!(results.len(), 4);
+    assert_eq!(results[0].confirmation.as_ref().unwrap().index, 2);
+    assert!(
+        results[1]
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("invalid transaction")
+    );
+    assert!(
+        results[2]
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("already confirmed")
+    );
+    assert_eq!(results[3].confirmation.as_ref().unwrap().index, 3);
+    assert_eq!(
+        error_code(
+            c.send_raw_transactions(vec!["0x00".into(); 1_001])
+                .await
+                .unwrap_err()
+        ),
+        code::LIMIT
+    );
+
     let status = c.status().await.unwrap();
     assert_eq!((status.soft, status.posted, status.batches), (1, 0, 0));
     assert_eq!(status.fees.unwrap().l1_byte_price, CONTEXT.l1_byte_price);

@@ -1,0 +1,440 @@
+//! `terrace bench sequencer`: the optimistic rollup's sequencer and
+//! batcher on signed L2 transfers, measured on the wall clock, and what
+//! its batches cost on L1.
+//!
+//! Setup (not timed): `accounts` L2 accounts opened by deposits through the
+//! inbox, and `txs` signed transfers with Zipf-distributed senders and
+//! uniform receivers. Timed:
+//! - **saturated**: every transfer submitted back to back (decode, check
+//!   the signature, execute on the soft state, confirm), blocks sealed
+//!   every `block_txs`: soft-confirmation throughput and the latency of
+//!   each confirmation;
+//! - **half load**: the same transfers from the same start, offered on a
+//!   fixed schedule at half the saturated rate: latency from each
+//!   transfer's scheduled arrival to its confirmation (queueing included);
+//! - **batching**: the sealed blocks packed into batches and compressed
+//!   (zstd, the batcher's compressor), and a verifier deriving them from
+//!   the posted data.
+//!
+//! The L1 side is computed from the real encodings and the gas schedule:
+//! the signed `SubmitBatch` transaction of each batch, its gas, and its
+//! share per transfer, against the gas of a plain L1 transfer.
+
+use crate::bench::{SplitMix, Zipf, account_key, peak_rss_bytes};
+use anyhow::{Context as _, Result};
+use commonware_codec::{Encode as _, EncodeSize as _};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+use terrace_l1::{ChainParams, Payload, Transaction, rollup::RollupOp, tx::intrinsic_gas};
+use terrace_l2::{Action, BlockContext, Deposit, L2Transaction, SignedL2Transaction};
+use terrace_primitives::{Address, Amount, ChainId, Hash, keys::Signer as _};
+use terrace_rollup::{
+    Derivation, Sequencer,
+    l1::{L1Block, RollupTx},
+};
+
+const ROLLUP: u64 = 0;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct SequencerBenchConfig {
+    /// L2 accounts.
+    pub accounts: usize,
+    /// Transfers.
+    pub txs: usize,
+    /// Transfers per L2 block.
+    pub block_txs: usize,
+    /// Zipf exponent of the sender distribution.
+    pub zipf_exponent: f64,
+    /// Workload seed.
+    pub seed: u64,
+}
+
+/// Latency percentiles, in microseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Micros {
+    /// Samples.
+    pub samples: usize,
+    /// Median.
+    pub p50_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// Largest.
+    pub max_us: f64,
+}
+
+impl Micros {
+    fn of(mut v: Vec<f64>) -> Self {
+        if v.is_empty() {
+            return Self::default();
+        }
+        v.sort_by(f64::total_cmp);
+        let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+        Self {
+            samples: v.len(),
+            p50_us: at(0.50),
+            p99_us: at(0.99),
+            max_us: v[v.len() - 1],
+        }
+    }
+}
+
+/// What was measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct SequencerBenchReport {
+    /// Always "wall-clock".
+    pub clock: &'static str,
+    /// L2 accounts.
+    pub accounts: usize,
+    /// Transfers.
+    pub txs: usize,
+    /// Transfers per block.
+    pub block_txs: usize,
+    /// Soft confirmations per second, back to back (one core: the
+    /// sequencer orders and executes sequentially).
+    pub saturated_per_s: f64,
+    /// Confirmation latency when saturated.
+    pub saturated_latency: Micros,
+    /// Soft confirmations per second in calls of `block_txs`
+    /// (`l2_sendRawTransactions`), signatures verified together on every
+    /// core.
+    pub batched_per_s: f64,
+    /// Threads verifying signatures in that phase.
+    pub threads: usize,
+    /// Latency of one such call (every transaction in it is confirmed at
+    /// its end).
+    pub batched_call_latency: Micros,
+    /// The rate offered in the half-load phase.
+    pub half_load_per_s: f64,
+    /// Scheduled arrival → confirmation at half load.
+    pub half_load_latency: Micros,
+    /// Raw ed25519 verifications per second on one core, for scale.
+    pub ed25519_verify_per_s: f64,
+    /// Batches the blocks packed into.
+    pub batches: usize,
+    /// Mean encoded L2 transfer (signature included), bytes.
+    pub raw_bytes_per_transfer: f64,
+    /// Compressed batch bytes per transfer: what L1 carries.
+    pub l1_bytes_per_transfer: f64,
+    /// raw / compressed.
+    pub compression_ratio: f64,
+    /// Transfers per second a verifier derives (decompress, execute,
+    /// per-step roots) from the posted data.
+    pub derive_per_s: f64,
+    /// L1 gas of the `SubmitBatch` transactions per transfer.
+    pub l1_gas_per_l2_transfer: f64,
+    /// L1 gas of a plain L1 transfer.
+    pub l1_gas_per_l1_transfer: u64,
+    /// l1_gas_per_l1_transfer / l1_gas_per_l2_transfer: how many times
+    /// less L1 fee an L2 transfer pays at the same base fee.
+    pub l1_fee_ratio: f64,
+    /// Peak resident memory, bytes.
+    pub peak_rss_bytes: u64,
+    /// Seconds spent generating keys and signing (not in the figures).
+    pub setup_s: f64,
+}
+
+fn deposit_block(accounts: usize) -> L1Block {
+    L1Block {
+        height: 1,
+        timestamp_ms: 0,
+        rollup_txs: (0..accounts)
+            .map(|i| RollupTx {
+                hash: terrace_primitives::hash_tagged(b"bench/deposit", &[&i.to_le_bytes()]),
+                sender: Address::from_public_key(&account_key(i).public_key()),
+                rollup: ROLLUP,
+                op: RollupOp::Deposit(Deposit {
+                    recipient: account_key(i).public_key(),
+                    account: None,
+                    amount: Amount(1_000_000_000_000_000_000_000),
+                }),
+                failure: None,
+            })
+            .collect(),
+    }
+}
+
+const CONTEXT: BlockContext = BlockContext {
+    fee_recipient: 0,
+    l2_gas_price: 1,
+    l1_byte_price: 16,
+};
+
+fn workload(cfg: &SequencerBenchConfig) -> Vec<SignedL2Transaction> {
+    let mut rng = SplitMix(cfg.seed);
+    let zipf = Zipf::new(cfg.accounts, cfg.zipf_exponent);
+    let keys: Vec<_> = (0..cfg.accounts).map(account_key).collect();
+    let mut nonces = vec![0u64; cfg.accounts];
+    (0..cfg.txs)
+        .map(|_| {
+            let from = zipf.sample(&mut rng);
+            let to = (rng.next_u64() % cfg.accounts as u64) as u32;
+            let nonce = nonces[from];
+            nonces[from] += 1;
+            L2Transaction {
+                from: from as u32,
+                nonce,
+                max_fee: Amount(1_000_000_000),
+                action: Action::Transfer {
+                    to,
+                    amount: Amount(u128::from(1 + rng.next_u64() % 1_000_000)),
+                },
+            }
+            .sign(ROLLUP, &keys[from])
+        })
+        .collect()
+}
+
+/// The encoded, signed L1 transaction that posts `submission`.
+fn submit_batch_tx(submission: terrace_l1::rollup::BatchSubmission, params: &ChainParams) -> u64 {
+    let key = account_key(usize::MAX);
+    let tx = Transaction {
+        chain_id: ChainId(1),
+        nonce: 0,
+        max_fee_per_gas: 1,
+        max_priority_fee_per_gas: 1,
+        gas_limit: 10_000_000,
+        payload: Payload::Rollup {
+            rollup: ROLLUP,
+            op: RollupOp::SubmitBatch(Box::new(submission)),
+        },
+    };
+    let len = tx.clone().sign(&key).encode().len();
+    intrinsic_gas(&tx.payload, len, params).unwrap_or(u64::MAX)
+}
+
+fn l1_transfer_gas(params: &ChainParams) -> u64 {
+    let key = account_key(usize::MAX);
+    let tx = Transaction {
+        chain_id: ChainId(1),
+        nonce: 0,
+        max_fee_per_gas: 1_000_000_000,
+        max_priority_fee_per_gas: 1,
+        gas_limit: 30_000,
+        payload: Payload::Transfer {
+            to: Address::from_public_key(&account_key(1).public_key()),
+            amount: Amount(1_000_000_000_000_000_000),
+        },
+    };
+    let len = tx.clone().sign(&key).encode().len();
+    intrinsic_gas(&tx.payload, len, params).unwrap_or(u64::MAX)
+}
+
+/// Runs the benchmark.
+pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<SequencerBenchReport> {
+    anyhow::ensure!(
+        cfg.accounts >= 2 && cfg.txs >= 1,
+        "need 2+ accounts and 1+ transfers"
+    );
+    let setup = Instant::now();
+    progress(&format!(
+        "opening {} accounts and signing {} transfers",
+        cfg.accounts, cfg.txs
+    ));
+    let mut derivation = Derivation::new(ROLLUP, 1);
+    derivation
+        .apply_block(&deposit_block(cfg.accounts))
+        .context("deposits")?;
+    let params = ChainParams::default();
+    let block_bytes = usize::try_from(params.tx_bytes_max / 2).unwrap_or(usize::MAX);
+    let mut fresh = Sequencer::new(&derivation, CONTEXT, block_bytes);
+    fresh.take_inbox(derivation.inbox(), cfg.accounts as u64);
+    fresh.seal(0);
+    let txs = workload(cfg);
+    let setup_s = setup.elapsed().as_secs_f64();
+
+    // Saturated: back to back.
+    progress("saturated: submitting back to back");
+    let mut seq = fresh.clone();
+    let mut latencies = Vec::with_capacity(txs.len());
+    let start = Instant::now();
+    for (i, tx) in txs.iter().enumerate() {
+        let t = Instant::now();
+        seq.submit(tx.clone())
+            .map_err(|e| anyhow::anyhow!("transfer {i} refused: {e}"))?;
+        if (i + 1) % cfg.block_txs.max(1) == 0 {
+            seq.seal(0);
+        }
+        latencies.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    seq.seal(0);
+    let saturated_s = start.elapsed().as_secs_f64();
+    let saturated_per_s = txs.len() as f64 / saturated_s;
+
+    // Saturated, in calls of `block_txs`: signatures verified together on
+    // every core, then executed in order.
+    let threads = terrace_primitives::par::Threads::available();
+    progress(&format!(
+        "saturated, {} per call, signatures verified on {} threads",
+        cfg.block_txs,
+        threads.get()
+    ));
+    let mut batched = fresh.clone();
+    let mut call_latencies = Vec::new();
+    let start = Instant::now();
+    for chunk in txs.chunks(cfg.block_txs.max(1)) {
+        let t = Instant::now();
+        for (i, r) in batched
+            .submit_many(chunk.to_vec(), threads)
+            .into_iter()
+            .enumerate()
+        {
+            r.map_err(|e| anyhow::anyhow!("transfer {i} of a call refused: {e}"))?;
+        }
+        batched.seal(0);
+        call_latencies.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let batched_per_s = txs.len() as f64 / start.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        batched.state().accounts() == seq.state().accounts(),
+        "batched submission reached another state"
+    );
+    drop(batched);
+
+    // Half load: a fixed schedule at half that rate, from the same start.
+    let half = saturated_per_s / 2.0;
+    progress(&format!("half load: {half:.0} transfers/s on a schedule"));
+    let mut paced = fresh.clone();
+    let mut half_latencies = Vec::with_capacity(txs.len());
+    let start = Instant::now();
+    for (i, tx) in txs.iter().enumerate() {
+        let due = start + Duration::from_secs_f64(i as f64 / half);
+        while Instant::now() < due {
+            std::hint::spin_loop();
+        }
+        paced
+            .submit(tx.clone())
+            .map_err(|e| anyhow::anyhow!("transfer {i} refused: {e}"))?;
+        if (i + 1) % cfg.block_txs.max(1) == 0 {
+            paced.seal(0);
+        }
+        half_latencies.push(due.elapsed().as_secs_f64() * 1e6);
+    }
+
+    // For scale: one core's raw ed25519 verification rate on these.
+    let sample = txs.len().min(5_000);
+    let keys: Vec<_> = (0..cfg.accounts)
+        .map(|i| account_key(i).public_key())
+        .collect();
+    let t = Instant::now();
+    for tx in &txs[..sample] {
+        tx.verify(ROLLUP, &keys[tx.tx.from as usize])
+            .map_err(|_| anyhow::anyhow!("a workload signature does not verify"))?;
+    }
+    let ed25519_verify_per_s = sample as f64 / t.elapsed().as_secs_f64();
+
+    // Batching, derivation, L1 cost.
+    progress("batching, deriving and pricing on L1");
+    let mut batches = 0usize;
+    let mut compressed = 0usize;
+    let mut raw = 0usize;
+    let mut l1_gas = 0u64;
+    let mut derive_s = 0.0;
+    let mut height = 2;
+    while let Some((batch, data)) = seq.next_batch(usize::try_from(params.tx_bytes_max)? - 1_024) {
+        raw += batch.encode_size();
+        compressed += data.len();
+        let submission = derivation
+            .submission(derivation.batch_count(), &batch, data)
+            .context("the batch does not continue the chain")?;
+        l1_gas += submit_batch_tx(submission.clone(), &params);
+        let block = L1Block {
+            height,
+            timestamp_ms: 0,
+            rollup_txs: vec![RollupTx {
+                hash: Hash::from([batches as u8; 32]),
+                sender: Address::from_public_key(&account_key(usize::MAX).public_key()),
+                rollup: ROLLUP,
+                op: RollupOp::SubmitBatch(Box::new(submission)),
+                failure: None,
+            }],
+        };
+        let t = Instant::now();
+        derivation.apply_block(&block).context("derivation")?;
+        derive_s += t.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            derivation.first_invalid().is_none(),
+            "the verifier disagrees with the sequencer"
+        );
+        let pending = derivation.pending().last().context("no batch")?.clone();
+        anyhow::ensure!(seq.landed(&pending), "the batch is not the sequencer's");
+        batches += 1;
+        height += 1;
+    }
+    anyhow::ensure!(
+        derivation.state().accounts() == seq.state().accounts(),
+        "derived state differs from the soft state"
+    );
+    let n = txs.len() as f64;
+    let l1_gas_per_l2_transfer = l1_gas as f64 / n;
+    let l1_gas_per_l1_transfer = l1_transfer_gas(&params);
+    Ok(SequencerBenchReport {
+        clock: "wall-clock",
+        accounts: cfg.accounts,
+        txs: txs.len(),
+        block_txs: cfg.block_txs,
+        saturated_per_s,
+        saturated_latency: Micros::of(latencies),
+        batched_per_s,
+        threads: threads.get(),
+        batched_call_latency: Micros::of(call_latencies),
+        half_load_per_s: half,
+        half_load_latency: Micros::of(half_latencies),
+        ed25519_verify_per_s,
+        batches,
+        raw_bytes_per_transfer: txs.iter().map(|t| t.encode_size()).sum::<usize>() as f64 / n,
+        l1_bytes_per_transfer: compressed as f64 / n,
+        compression_ratio: raw as f64 / compressed.max(1) as f64,
+        derive_per_s: n / derive_s.max(f64::MIN_POSITIVE),
+        l1_gas_per_l2_transfer,
+        l1_gas_per_l1_transfer,
+        l1_fee_ratio: l1_gas_per_l1_transfer as f64 / l1_gas_per_l2_transfer,
+        peak_rss_bytes: peak_rss_bytes(),
+        setup_s,
+    })
+}
+
+/// Prints the report as a table.
+pub fn print(r: &SequencerBenchReport) {
+    println!(
+        "terrace bench sequencer ({}): {} transfers among {} L2 accounts, {} per block",
+        r.clock, r.txs, r.accounts, r.block_txs
+    );
+    println!(
+        "  soft confirmations    {:.0} transfers/s saturated (one core; raw ed25519 verify: {:.0}/s)",
+        r.saturated_per_s, r.ed25519_verify_per_s
+    );
+    println!(
+        "  latency, saturated    p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs",
+        r.saturated_latency.p50_us, r.saturated_latency.p99_us, r.saturated_latency.max_us
+    );
+    println!(
+        "  in calls of {:<5}     {:.0} transfers/s (signatures verified together on {} threads); a call takes p50 {:.1} ms, p99 {:.1} ms",
+        r.block_txs,
+        r.batched_per_s,
+        r.threads,
+        r.batched_call_latency.p50_us / 1e3,
+        r.batched_call_latency.p99_us / 1e3
+    );
+    println!(
+        "  latency, half load    p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs  (at {:.0}/s, arrival → confirmation)",
+        r.half_load_latency.p50_us,
+        r.half_load_latency.p99_us,
+        r.half_load_latency.max_us,
+        r.half_load_per_s
+    );
+    println!(
+        "  L1 bytes per transfer {:.1} (zstd; {:.1} raw, ratio {:.2}) in {} batches",
+        r.l1_bytes_per_transfer, r.raw_bytes_per_transfer, r.compression_ratio, r.batches
+    );
+    println!("  verifier derivation   {:.0} transfers/s", r.derive_per_s);
+    println!(
+        "  L1 gas per transfer   {:.0} on L2 (its batch share) vs {} on L1: {:.1}× less fee",
+        r.l1_gas_per_l2_transfer, r.l1_gas_per_l1_transfer, r.l1_fee_ratio
+    );
+    println!(
+        "  peak RSS              {:.1} MiB; setup {:.1} s (not timed)",
+        r.peak_rss_bytes as f64 / (1024.0 * 1024.0),
+        r.setup_s
+    );
+}
