@@ -92,13 +92,25 @@ impl Drop for Nodes {
     }
 }
 
+/// The tests here run one at a time: each starts four validators, which is
+/// what two cores can carry, and each probes for free ports.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Slots already handed out in this process: a probe only sees ports in
+/// use, not ports another test chose and has yet to bind.
+static NEXT_SLOT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 /// A base port with `n` free ports after it.
 fn free_ports(n: u16) -> u16 {
     assert!(n <= 20);
-    let pid = std::process::id();
+    let start = std::process::id() + NEXT_SLOT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // Below Linux's ephemeral range (32768+), in slots of 20 ports.
     (0..400u32)
-        .map(|k| 20_000 + ((pid + k * 131) % 600) as u16 * 20)
+        .map(|k| 20_000 + ((start + k * 131) % 600) as u16 * 20)
         .find(|base| (0..n).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok()))
         .expect("no free ports")
 }
@@ -173,6 +185,7 @@ fn state_root(port: u16, i: usize, height: u64) -> String {
 
 #[test]
 fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("net");
     let base = free_ports(2 * VALIDATORS as u16);
@@ -283,6 +296,7 @@ const TOKEN: u128 = 1_000_000_000_000_000_000;
 
 #[test]
 fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
+    let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let base = free_ports(11);
