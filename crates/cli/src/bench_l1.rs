@@ -95,19 +95,28 @@ pub struct Latency {
     pub max_ms: f64,
 }
 
+/// Sorts `v` and returns a function giving its `q`-quantile (nearest
+/// rank), or `None` when `v` is empty.
+pub(crate) fn quantiles(mut v: Vec<f64>) -> Option<impl Fn(f64) -> f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(move |q: f64| v[((v.len() as f64 - 1.0) * q.clamp(0.0, 1.0)).round() as usize])
+}
+
 impl Latency {
-    fn of(mut v: Vec<f64>) -> Self {
-        if v.is_empty() {
+    fn of(v: Vec<f64>) -> Self {
+        let samples = v.len();
+        let Some(at) = quantiles(v) else {
             return Self::default();
-        }
-        v.sort_by(f64::total_cmp);
-        let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+        };
         Self {
-            samples: v.len(),
+            samples,
             p50_ms: at(0.50),
             p95_ms: at(0.95),
             p99_ms: at(0.99),
-            max_ms: v[v.len() - 1],
+            max_ms: at(1.0),
         }
     }
 }

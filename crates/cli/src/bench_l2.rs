@@ -64,17 +64,16 @@ pub struct Micros {
 }
 
 impl Micros {
-    fn of(mut v: Vec<f64>) -> Self {
-        if v.is_empty() {
+    fn of(v: Vec<f64>) -> Self {
+        let samples = v.len();
+        let Some(at) = crate::bench_l1::quantiles(v) else {
             return Self::default();
-        }
-        v.sort_by(f64::total_cmp);
-        let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+        };
         Self {
-            samples: v.len(),
+            samples,
             p50_us: at(0.50),
             p99_us: at(0.99),
-            max_us: v[v.len() - 1],
+            max_us: at(1.0),
         }
     }
 }

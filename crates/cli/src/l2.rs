@@ -11,7 +11,7 @@ use crate::{
 use anyhow::{Context as _, Result, bail};
 use commonware_codec::Encode as _;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 use terrace_l1::{Payload, rollup::RollupOp};
 use terrace_l2::{Action, Deposit, L2Transaction};
 use terrace_primitives::{
@@ -31,15 +31,9 @@ pub struct Endpoints {
     /// http://127.0.0.1:9545].
     #[arg(long, env = "TERRACE_L2_RPC")]
     pub l2_rpc: Option<String>,
-    /// L1 JSON-RPC URL [default: the local devnet's, else http://127.0.0.1:8545].
-    #[arg(long, env = "TERRACE_RPC")]
-    pub rpc: Option<String>,
-    /// The devnet directory to look for `devnet.json` in.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
-    /// Print JSON instead of text.
-    #[arg(long)]
-    pub json: bool,
+    /// L1 endpoint, devnet directory and output format.
+    #[command(flatten)]
+    pub l1: l1::Endpoint,
 }
 
 /// `terrace l2` subcommands.
@@ -144,7 +138,7 @@ fn http(url: &str) -> Result<HttpClient> {
 }
 
 fn connect(at: &Endpoints) -> Result<Rollup> {
-    let info = devnet::read_info(at.data_dir.as_deref()).ok();
+    let info = devnet::read_info(at.l1.data_dir.as_deref()).ok();
     let l2 = match (&at.l2_rpc, &info) {
         (Some(u), _) => u.clone(),
         (None, Some(i)) => i
@@ -160,12 +154,8 @@ fn connect(at: &Endpoints) -> Result<Rollup> {
     Ok(Rollup {
         l2: http(&l2)?,
         verifier,
-        l1: l1::connect(&l1::Endpoint {
-            rpc: at.rpc.clone(),
-            data_dir: at.data_dir.clone(),
-            json: at.json,
-        })?,
-        json: at.json,
+        l1: l1::connect(&at.l1)?,
+        json: at.l1.json,
     })
 }
 
