@@ -184,38 +184,18 @@ fn workload(cfg: &SequencerBenchConfig) -> Vec<SignedL2Transaction> {
         .collect()
 }
 
-/// The encoded, signed L1 transaction that posts `submission`.
-fn submit_batch_tx(submission: terrace_l1::rollup::BatchSubmission, params: &ChainParams) -> u64 {
-    let key = account_key(usize::MAX);
-    let tx = Transaction {
-        chain_id: ChainId(1),
-        nonce: 0,
-        max_fee_per_gas: 1,
-        max_priority_fee_per_gas: 1,
-        gas_limit: 10_000_000,
-        payload: Payload::Rollup {
-            rollup: ROLLUP,
-            op: RollupOp::SubmitBatch(Box::new(submission)),
-        },
-    };
-    let len = tx.clone().sign(&key).encode().len();
-    intrinsic_gas(&tx.payload, len, params).unwrap_or(u64::MAX)
-}
-
-fn l1_transfer_gas(params: &ChainParams) -> u64 {
-    let key = account_key(usize::MAX);
+/// The L1 gas of a signed transaction carrying `payload`, at realistic fee
+/// fields (their varints count in the byte charge).
+fn l1_gas(payload: Payload, gas_limit: u64, params: &ChainParams) -> u64 {
     let tx = Transaction {
         chain_id: ChainId(1),
         nonce: 0,
         max_fee_per_gas: 1_000_000_000,
         max_priority_fee_per_gas: 1,
-        gas_limit: 30_000,
-        payload: Payload::Transfer {
-            to: Address::from_public_key(&account_key(1).public_key()),
-            amount: Amount(1_000_000_000_000_000_000),
-        },
+        gas_limit,
+        payload,
     };
-    let len = tx.clone().sign(&key).encode().len();
+    let len = tx.clone().sign(&account_key(usize::MAX)).encode().len();
     intrinsic_gas(&tx.payload, len, params).unwrap_or(u64::MAX)
 }
 
@@ -336,7 +316,14 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
         let submission = derivation
             .submission(derivation.batch_count(), &batch, data)
             .context("the batch does not continue the chain")?;
-        l1_gas += submit_batch_tx(submission.clone(), &params);
+        l1_gas += self::l1_gas(
+            Payload::Rollup {
+                rollup: ROLLUP,
+                op: RollupOp::SubmitBatch(Box::new(submission.clone())),
+            },
+            10_000_000,
+            &params,
+        );
         let block = L1Block {
             height,
             timestamp_ms: 0,
@@ -366,7 +353,14 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
     );
     let n = txs.len() as f64;
     let l1_gas_per_l2_transfer = l1_gas as f64 / n;
-    let l1_gas_per_l1_transfer = l1_transfer_gas(&params);
+    let l1_gas_per_l1_transfer = self::l1_gas(
+        Payload::Transfer {
+            to: Address::from_public_key(&account_key(1).public_key()),
+            amount: Amount(1_000_000_000_000_000_000),
+        },
+        30_000,
+        &params,
+    );
     Ok(SequencerBenchReport {
         clock: "wall-clock",
         accounts: cfg.accounts,

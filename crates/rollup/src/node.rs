@@ -257,14 +257,12 @@ impl Shared {
         let Some(seq) = inner.sequencer.as_mut() else {
             return txs.iter().map(|_| Err(SubmitError::Refused)).collect();
         };
-        let (refused, txs): (Vec<_>, Vec<_>) = txs
+        let mut out = vec![Err(SubmitError::Refused); txs.len()];
+        let (positions, txs): (Vec<usize>, Vec<_>) = txs
             .into_iter()
             .enumerate()
-            .partition(|(_, t)| censored == Some(t.tx.from));
-        let mut out: Vec<Result<SoftReceipt, SubmitError>> =
-            Vec::with_capacity(refused.len() + txs.len());
-        out.resize(refused.len() + txs.len(), Err(SubmitError::Refused));
-        let (positions, txs): (Vec<usize>, Vec<_>) = txs.into_iter().unzip();
+            .filter(|(_, t)| censored != Some(t.tx.from))
+            .unzip();
         for (p, r) in positions.into_iter().zip(seq.submit_many(txs, threads)) {
             out[p] = r;
         }
