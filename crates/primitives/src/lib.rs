@@ -8,6 +8,7 @@
 
 pub mod address;
 pub mod amount;
+pub mod bls;
 pub mod chain;
 pub mod codec;
 pub mod hash;
@@ -16,6 +17,7 @@ pub mod par;
 
 pub use address::Address;
 pub use amount::Amount;
+pub use bls::{BlsPrivateKey, BlsPublicKey, BlsSignature};
 pub use chain::ChainId;
 pub use hash::{Hash, hash, hash_tagged};
 pub use keys::{PrivateKey, PublicKey, Signature};
