@@ -1,5 +1,6 @@
-//! What a fraud proof costs L1, and what a transfer costs the sequencer's
-//! transition function, on a state of 100,000 accounts.
+//! What a fraud proof costs L1 (a one-step proof, and the proof of a bad
+//! aggregate over a full chunk of 32 transfers), and what a transfer costs
+//! the sequencer's transition function, on a state of 100,000 accounts.
 //!
 //! `cargo bench -p terrace-l2 --bench one_step`
 
@@ -9,22 +10,32 @@ use commonware_codec::Encode as _;
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use terrace_l2::{
-    Action, BlockContext, DisputedStep, FullState, InboxMessage, L2State, L2Transaction,
-    OneStepProof, Step, StepInput, apply_step, batch::data_commitment,
+    Action, AggregateChunk, AggregateFault, AggregateProof, BlockContext, BlsRegistration,
+    DisputedChunk, DisputedStep, FullState, InboxMessage, L2State, L2Transaction, OneStepProof,
+    Step, StepInput, apply_step,
+    batch::{AGGREGATE_CHUNK, aggregate_commitment, data_commitment},
 };
-use terrace_primitives::{Amount, keys::Signer as _, keys::private_key_from_seed};
+use terrace_primitives::{
+    Amount, BlsPrivateKey, BlsSignature, keys::Signer as _, keys::private_key_from_seed,
+};
 
 const ACCOUNTS: u32 = 100_000;
 const ROLLUP: u64 = 1;
 
 fn bench(c: &mut Criterion) {
     let key = private_key_from_seed([7; 32]);
+    let bls = BlsPrivateKey::from_seed(&[7; 32]);
+    let registration = BlsRegistration {
+        key: bls.public_key(),
+        possession: bls.proof_of_possession(),
+    };
     let mut state = FullState::new();
     for position in 0..ACCOUNTS as u64 {
         let message = InboxMessage::Deposit(terrace_l2::Deposit {
             recipient: key.public_key(),
             account: None,
             amount: Amount(1_000_000_000),
+            bls: Some(registration),
         });
         apply_step(
             &mut state,
@@ -69,6 +80,48 @@ fn bench(c: &mut Criterion) {
     };
     c.bench_function("one-step proof: verify a transfer", |b| {
         b.iter(|| black_box(proof.verify(&disputed, |_| None).unwrap()))
+    });
+
+    // A full chunk from 32 senders whose aggregate misses one signature.
+    let txs: Vec<L2Transaction> = (0..AGGREGATE_CHUNK as u32)
+        .map(|i| L2Transaction {
+            from: i * 3_001,
+            nonce: 0,
+            max_fee: Amount(1_000_000),
+            action: Action::Transfer {
+                to: i,
+                amount: Amount(10),
+            },
+        })
+        .collect();
+    let sigs: Vec<BlsSignature> = txs
+        .iter()
+        .skip(1)
+        .map(|t| t.sign_bls(ROLLUP, &bls).signature)
+        .collect();
+    let chunks = vec![AggregateChunk {
+        txs,
+        signature: BlsSignature::aggregate(&sigs).unwrap(),
+    }];
+    let proof = AggregateProof::build(&state, &chunks, 0).unwrap();
+    println!(
+        "aggregate proof of a {AGGREGATE_CHUNK}-transfer chunk: {} bytes",
+        proof.encode().len()
+    );
+    let disputed = DisputedChunk {
+        rollup: ROLLUP,
+        pre_root: state.commitment().output_root(),
+        aggregate_commitment: aggregate_commitment(&chunks),
+        chunk_count: 1,
+    };
+    assert_eq!(proof.verify(&disputed), Ok(AggregateFault::BadSignature));
+    c.bench_function("aggregate proof: verify a bad 32-transfer aggregate", |b| {
+        b.iter(|| black_box(proof.verify(&disputed).unwrap()))
+    });
+    let one = chunks[0].txs[1].sign_bls(ROLLUP, &bls);
+    let bls_key = bls.public_key();
+    c.bench_function("sequencer: verify one BLS signature", |b| {
+        b.iter(|| black_box(one.verify(ROLLUP, &bls_key).is_ok()))
     });
     c.bench_function(
         "sequencer: apply a transfer and take the output root",

@@ -6,7 +6,7 @@ use commonware_codec::{
     Buf, Encode as _, EncodeSize, Error as CodecError, Read, ReadExt as _, Write, varint::UInt,
 };
 use terrace_merkle::{MerkleHasher as _, Sha256Hasher};
-use terrace_primitives::{Address, Amount, Hash, PublicKey, codec::read_version};
+use terrace_primitives::{Address, Amount, BlsPublicKey, Hash, PublicKey, codec::read_version};
 
 /// Encoding version of account and withdrawal leaves.
 pub const LEAF_VERSION: u8 = 1;
@@ -16,6 +16,10 @@ pub const LEAF_VERSION: u8 = 1;
 pub struct Account {
     /// The key that signs for it (an ed25519 key, as on L1).
     pub key: PublicKey,
+    /// The BLS key its aggregated transactions are signed with, set when
+    /// the account is opened and never changed (so a key proven in any
+    /// earlier state is still the account's key).
+    pub bls: Option<BlsPublicKey>,
     /// Spendable balance.
     pub balance: Amount,
     /// Transactions sent; the next must carry this nonce.
@@ -59,6 +63,7 @@ impl Write for Account {
         LEAF_VERSION.write(buf);
         0u8.write(buf);
         self.key.write(buf);
+        self.bls.write(buf);
         self.balance.write(buf);
         UInt(self.nonce).write(buf);
     }
@@ -66,7 +71,10 @@ impl Write for Account {
 
 impl EncodeSize for Account {
     fn encode_size(&self) -> usize {
-        2 + self.key.encode_size() + self.balance.encode_size() + UInt(self.nonce).encode_size()
+        2 + self.key.encode_size()
+            + self.bls.encode_size()
+            + self.balance.encode_size()
+            + UInt(self.nonce).encode_size()
     }
 }
 
@@ -79,6 +87,7 @@ impl Read for Account {
         }
         Ok(Self {
             key: PublicKey::read(buf)?,
+            bls: Option::<BlsPublicKey>::read(buf)?,
             balance: Amount::read(buf)?,
             nonce: UInt::<u64>::read(buf)?.0,
         })

@@ -20,18 +20,39 @@
 //! one-step fraud proof later shows its step against that root, so L1
 //! never decodes the batch again. An inbox step names only its position:
 //! its content is already on L1.
+//!
+//! # Aggregated transactions
+//!
+//! A block's transactions are either signed one by one (ed25519, 64 bytes
+//! each) or **aggregated**: posted without a signature, from accounts with
+//! a BLS key. Each block carries one BLS aggregate per [`AGGREGATE_CHUNK`]
+//! of its aggregated transactions, in order: a 96-byte aggregate covers up
+//! to 32 of them, so a transfer costs about a tenth of its signed size.
+//! The step function does not check aggregated signatures; the batch
+//! as a whole is valid only if every chunk's aggregate verifies against
+//! the senders' keys **in the state before the batch**. L1 records the
+//! Merkle root of the chunks at submission ([`aggregate_commitment`]) and
+//! a [`crate::AggregateProof`] shows a bad one, which reverts the batch.
 
-use crate::tx::SignedL2Transaction;
+use crate::tx::{L2Transaction, SignedL2Transaction};
 use bytes::BufMut;
 use commonware_codec::{
     Buf, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write,
     varint::UInt,
 };
 use terrace_merkle::{MerkleTree, Sha256Hasher};
-use terrace_primitives::{Hash, codec::read_version};
+use terrace_primitives::{BlsSignature, Hash, codec::read_version};
 
 /// Version byte that starts a batch's posted data.
-pub const BATCH_VERSION: u8 = 1;
+pub const BATCH_VERSION: u8 = 2;
+/// Most aggregated transactions one aggregate covers. Smaller chunks cost
+/// more aggregates (96 bytes each); larger ones make the fraud proof of a
+/// bad aggregate longer (a Merkle path per sender) and slower to check on
+/// L1 (a pairing per transaction). Hubble used 32 as well.
+pub const AGGREGATE_CHUNK: usize = 32;
+/// The bytes an aggregated transaction is charged beyond its encoding:
+/// its tag and its share of its chunk's aggregate (96 / 32).
+pub const AGGREGATED_TX_OVERHEAD: usize = 1 + 96 / AGGREGATE_CHUNK;
 /// Most blocks one batch may carry (decoding bound).
 pub const BATCH_BLOCKS_MAX: usize = 1 << 12;
 /// Most transactions one block may carry (decoding bound).
@@ -76,7 +97,82 @@ pub struct L2Block {
     /// before its transactions.
     pub inbox_until: u64,
     /// Its transactions, in order.
-    pub txs: Vec<SignedL2Transaction>,
+    pub txs: Vec<BlockTx>,
+    /// One BLS aggregate per [`AGGREGATE_CHUNK`] of its aggregated
+    /// transactions, in order.
+    pub aggregates: Vec<BlsSignature>,
+}
+
+/// A transaction in a block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlockTx {
+    /// Signed on its own.
+    Signed(SignedL2Transaction),
+    /// Covered by its chunk's aggregate.
+    Aggregated(L2Transaction),
+}
+
+impl BlockTx {
+    /// The transaction.
+    pub fn tx(&self) -> &L2Transaction {
+        match self {
+            BlockTx::Signed(s) => &s.tx,
+            BlockTx::Aggregated(t) => t,
+        }
+    }
+
+    /// The bytes the transaction is charged for as L1 data.
+    pub fn data_bytes(&self) -> usize {
+        match self {
+            BlockTx::Signed(s) => s.encode_size(),
+            BlockTx::Aggregated(t) => t.encode_size() + AGGREGATED_TX_OVERHEAD,
+        }
+    }
+
+    /// Its id.
+    pub fn hash(&self) -> Hash {
+        match self {
+            BlockTx::Signed(s) => s.hash(),
+            BlockTx::Aggregated(t) => t.aggregated_hash(),
+        }
+    }
+}
+
+/// Up to [`AGGREGATE_CHUNK`] aggregated transactions and their aggregate:
+/// the leaf of a batch's aggregate commitment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregateChunk {
+    /// The transactions, in block order.
+    pub txs: Vec<L2Transaction>,
+    /// The aggregate of their senders' signatures.
+    pub signature: BlsSignature,
+}
+
+impl L2Block {
+    /// Its aggregated transactions, in order.
+    pub fn aggregated(&self) -> impl Iterator<Item = &L2Transaction> {
+        self.txs.iter().filter_map(|t| match t {
+            BlockTx::Aggregated(t) => Some(t),
+            BlockTx::Signed(_) => None,
+        })
+    }
+
+    /// The number of aggregates its aggregated transactions need.
+    pub fn aggregates_needed(&self) -> usize {
+        self.aggregated().count().div_ceil(AGGREGATE_CHUNK)
+    }
+
+    /// Its chunks: aggregated transactions with their aggregates.
+    pub fn chunks(&self) -> Vec<AggregateChunk> {
+        let txs: Vec<L2Transaction> = self.aggregated().copied().collect();
+        txs.chunks(AGGREGATE_CHUNK)
+            .zip(&self.aggregates)
+            .map(|(txs, signature)| AggregateChunk {
+                txs: txs.to_vec(),
+                signature: *signature,
+            })
+            .collect()
+    }
 }
 
 /// A run of blocks posted together.
@@ -101,6 +197,14 @@ pub enum Step {
         /// The transaction.
         tx: SignedL2Transaction,
     },
+    /// Run aggregated `tx` with its block's context (its signature is the
+    /// batch's concern: see the module doc).
+    Aggregated {
+        /// The block's context.
+        context: BlockContext,
+        /// The transaction.
+        tx: L2Transaction,
+    },
 }
 
 /// Why posted batch data was refused.
@@ -123,6 +227,16 @@ pub enum BatchError {
     /// A batch must have at least one step.
     #[error("the batch has no steps")]
     Empty,
+    /// A block's aggregates do not match its aggregated transactions.
+    #[error("block {block} has {got} aggregates for transactions needing {expected}")]
+    AggregateCount {
+        /// Block index in the batch.
+        block: usize,
+        /// Aggregates its transactions need.
+        expected: usize,
+        /// Aggregates it has.
+        got: usize,
+    },
     /// A block's `inbox_until` is below the inbox position before it.
     #[error("block {block} consumes the inbox up to {until}, behind position {cursor}")]
     InboxBackwards {
@@ -174,11 +288,25 @@ impl Batch {
                     cursor,
                 });
             }
+            let expected = block.aggregates_needed();
+            if block.aggregates.len() != expected {
+                return Err(BatchError::AggregateCount {
+                    block: i,
+                    expected,
+                    got: block.aggregates.len(),
+                });
+            }
             steps.extend((cursor..block.inbox_until).map(|position| Step::Inbox { position }));
             cursor = block.inbox_until;
-            steps.extend(block.txs.iter().map(|tx| Step::Tx {
-                context: block.context,
-                tx: tx.clone(),
+            steps.extend(block.txs.iter().map(|tx| match tx {
+                BlockTx::Signed(tx) => Step::Tx {
+                    context: block.context,
+                    tx: tx.clone(),
+                },
+                BlockTx::Aggregated(tx) => Step::Aggregated {
+                    context: block.context,
+                    tx: *tx,
+                },
             }));
         }
         if steps.is_empty() {
@@ -186,6 +314,25 @@ impl Batch {
         }
         Ok((steps, cursor))
     }
+}
+
+impl Batch {
+    /// Every chunk of aggregated transactions, block by block.
+    pub fn chunks(&self) -> Vec<AggregateChunk> {
+        self.blocks.iter().flat_map(L2Block::chunks).collect()
+    }
+}
+
+/// The Merkle root of a batch's chunks (an empty tree's root when it has
+/// none).
+pub fn aggregate_commitment(chunks: &[AggregateChunk]) -> Hash {
+    chunk_tree(chunks).root()
+}
+
+/// The Merkle tree of a batch's encoded chunks, for aggregate proofs.
+pub fn chunk_tree(chunks: &[AggregateChunk]) -> MerkleTree<Sha256Hasher> {
+    let leaves: Vec<Vec<u8>> = chunks.iter().map(|c| c.encode().to_vec()).collect();
+    MerkleTree::new(&leaves)
 }
 
 /// The Merkle root of a batch's encoded steps.
@@ -234,6 +381,7 @@ impl Write for L2Block {
         self.context.write(buf);
         UInt(self.inbox_until).write(buf);
         self.txs.write(buf);
+        self.aggregates.write(buf);
     }
 }
 
@@ -243,6 +391,7 @@ impl EncodeSize for L2Block {
             + self.context.encode_size()
             + UInt(self.inbox_until).encode_size()
             + self.txs.encode_size()
+            + self.aggregates.encode_size()
     }
 }
 
@@ -254,6 +403,71 @@ impl Read for L2Block {
             context: BlockContext::read(buf)?,
             inbox_until: UInt::<u64>::read(buf)?.0,
             txs: Vec::read_cfg(buf, &(RangeCfg::new(0..=BLOCK_TXS_MAX), ()))?,
+            aggregates: Vec::read_cfg(
+                buf,
+                &(
+                    RangeCfg::new(0..=BLOCK_TXS_MAX.div_ceil(AGGREGATE_CHUNK)),
+                    (),
+                ),
+            )?,
+        })
+    }
+}
+
+impl Write for BlockTx {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            BlockTx::Signed(tx) => {
+                0u8.write(buf);
+                tx.write(buf);
+            }
+            BlockTx::Aggregated(tx) => {
+                1u8.write(buf);
+                tx.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for BlockTx {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            BlockTx::Signed(tx) => tx.encode_size(),
+            BlockTx::Aggregated(tx) => tx.encode_size(),
+        }
+    }
+}
+
+impl Read for BlockTx {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            0 => BlockTx::Signed(SignedL2Transaction::read(buf)?),
+            1 => BlockTx::Aggregated(L2Transaction::read(buf)?),
+            t => return Err(CodecError::InvalidEnum(t)),
+        })
+    }
+}
+
+impl Write for AggregateChunk {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.txs.write(buf);
+        self.signature.write(buf);
+    }
+}
+
+impl EncodeSize for AggregateChunk {
+    fn encode_size(&self) -> usize {
+        self.txs.encode_size() + self.signature.encode_size()
+    }
+}
+
+impl Read for AggregateChunk {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            txs: Vec::read_cfg(buf, &(RangeCfg::new(1..=AGGREGATE_CHUNK), ()))?,
+            signature: BlsSignature::read(buf)?,
         })
     }
 }
@@ -293,6 +507,11 @@ impl Write for Step {
                 context.write(buf);
                 tx.write(buf);
             }
+            Step::Aggregated { context, tx } => {
+                2u8.write(buf);
+                context.write(buf);
+                tx.write(buf);
+            }
         }
     }
 }
@@ -302,6 +521,7 @@ impl EncodeSize for Step {
         1 + match self {
             Step::Inbox { position } => UInt(*position).encode_size(),
             Step::Tx { context, tx } => context.encode_size() + tx.encode_size(),
+            Step::Aggregated { context, tx } => context.encode_size() + tx.encode_size(),
         }
     }
 }
@@ -316,6 +536,10 @@ impl Read for Step {
             1 => Step::Tx {
                 context: BlockContext::read(buf)?,
                 tx: SignedL2Transaction::read(buf)?,
+            },
+            2 => Step::Aggregated {
+                context: BlockContext::read(buf)?,
+                tx: L2Transaction::read(buf)?,
             },
             t => return Err(CodecError::InvalidEnum(t)),
         })

@@ -11,7 +11,9 @@ use commonware_codec::{
     Buf, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write,
     varint::UInt,
 };
-use terrace_primitives::{Amount, Hash, PublicKey, codec::read_version, hash_tagged};
+use terrace_primitives::{
+    Amount, BlsPublicKey, BlsSignature, Hash, PublicKey, codec::read_version, hash_tagged,
+};
 
 /// Encoding version of [`InboxMessage`].
 pub const INBOX_VERSION: u8 = 1;
@@ -25,6 +27,11 @@ pub const FORCED_TX_BYTES_MAX: usize = 512;
 /// `account` names the recipient's existing account; when it is absent,
 /// or that account belongs to another key, a new account is opened for
 /// `recipient`, so deposited funds always belong to the named key.
+///
+/// `bls` gives the account it opens a BLS key for aggregated transactions
+/// (L1 checks its proof of possession before the deposit enters the
+/// inbox). A deposit naming a BLS key credits only an existing account
+/// with that very key; otherwise it opens one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deposit {
     /// The key that owns the funds on L2.
@@ -33,9 +40,21 @@ pub struct Deposit {
     pub account: Option<u32>,
     /// Amount deposited.
     pub amount: Amount,
+    /// A BLS key for the account it opens.
+    pub bls: Option<BlsRegistration>,
+}
+
+/// A BLS key with its proof of possession.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlsRegistration {
+    /// The key.
+    pub key: BlsPublicKey,
+    /// Its proof of possession (the defence against rogue keys).
+    pub possession: BlsSignature,
 }
 
 /// A message from L1 to the L2.
+#[allow(clippy::large_enum_variant)] // deposits are the common message
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboxMessage {
     /// A deposit.
@@ -61,6 +80,7 @@ impl Write for Deposit {
         self.recipient.write(buf);
         self.account.map(UInt).write(buf);
         self.amount.write(buf);
+        self.bls.write(buf);
     }
 }
 
@@ -69,6 +89,7 @@ impl EncodeSize for Deposit {
         self.recipient.encode_size()
             + self.account.map(UInt).encode_size()
             + self.amount.encode_size()
+            + self.bls.encode_size()
     }
 }
 
@@ -79,6 +100,30 @@ impl Read for Deposit {
             recipient: PublicKey::read(buf)?,
             account: Option::<UInt<u32>>::read(buf)?.map(|u| u.0),
             amount: Amount::read(buf)?,
+            bls: Option::<BlsRegistration>::read(buf)?,
+        })
+    }
+}
+
+impl Write for BlsRegistration {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.key.write(buf);
+        self.possession.write(buf);
+    }
+}
+
+impl EncodeSize for BlsRegistration {
+    fn encode_size(&self) -> usize {
+        self.key.encode_size() + self.possession.encode_size()
+    }
+}
+
+impl Read for BlsRegistration {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            key: BlsPublicKey::read(buf)?,
+            possession: BlsSignature::read(buf)?,
         })
     }
 }

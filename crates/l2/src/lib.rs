@@ -12,6 +12,7 @@
 //! same output root on every machine.
 
 pub mod account;
+pub mod aggregate;
 pub mod batch;
 pub mod inbox;
 pub mod proof;
@@ -20,12 +21,13 @@ pub mod stf;
 pub mod tx;
 
 pub use account::{Account, Withdrawal};
-pub use batch::{Batch, BatchError, BlockContext, L2Block, Step};
-pub use inbox::{Deposit, InboxMessage};
+pub use aggregate::{AggregateFault, AggregateProof, AggregateProofError, DisputedChunk};
+pub use batch::{AggregateChunk, Batch, BatchError, BlockContext, BlockTx, L2Block, Step};
+pub use inbox::{BlsRegistration, Deposit, InboxMessage};
 pub use proof::{DisputedStep, OneStepProof, StepProofError};
 pub use state::{Commitment, FullState, L2State, Witness, WitnessError, WitnessState};
 pub use stf::{Failure, RunError, StepInput, StepReceipt, apply_step, run_steps};
-pub use tx::{Action, L2Transaction, SignedL2Transaction};
+pub use tx::{Action, AggregatedL2Transaction, L2Transaction, SignedL2Transaction};
 
 /// Depth of the account tree: account indices are `u32`.
 pub const ACCOUNT_TREE_DEPTH: u8 = 32;

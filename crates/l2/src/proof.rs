@@ -115,6 +115,9 @@ impl OneStepProof {
             (Step::Tx { context, tx }, None) => {
                 apply_step(s, rollup, StepInput::Tx { context, tx }).ok()
             }
+            (Step::Aggregated { context, tx }, None) => {
+                apply_step(s, rollup, StepInput::Aggregated { context, tx }).ok()
+            }
             _ => None,
         });
         Some(Self {
@@ -168,7 +171,16 @@ impl OneStepProof {
             (Step::Tx { context, tx }, None) => {
                 apply_step(&mut state, disputed.rollup, StepInput::Tx { context, tx })?;
             }
-            (Step::Tx { .. }, Some(_)) => return Err(StepProofError::UnexpectedMessage),
+            (Step::Aggregated { context, tx }, None) => {
+                apply_step(
+                    &mut state,
+                    disputed.rollup,
+                    StepInput::Aggregated { context, tx },
+                )?;
+            }
+            (Step::Tx { .. } | Step::Aggregated { .. }, Some(_)) => {
+                return Err(StepProofError::UnexpectedMessage);
+            }
         }
         Ok(state.finish()?.output_root())
     }

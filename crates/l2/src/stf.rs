@@ -20,10 +20,10 @@
 
 use crate::{
     account::{Account, Withdrawal},
-    batch::BlockContext,
+    batch::{AGGREGATED_TX_OVERHEAD, BlockContext},
     inbox::{Deposit, FORCED_TX_BYTES_MAX, InboxMessage},
     state::{L2State, WitnessError},
-    tx::{Action, SignedL2Transaction},
+    tx::{Action, L2Transaction, SignedL2Transaction},
 };
 use commonware_codec::EncodeSize as _;
 use terrace_primitives::{Address, Amount, PublicKey, codec::decode_bounded};
@@ -39,7 +39,8 @@ pub const GAS_WITHDRAW: u64 = 10_000;
 pub enum Failure {
     /// The sender's account does not exist.
     UnknownSender = 1,
-    /// The signature does not verify for the sender's key.
+    /// The signature does not verify for the sender's key (or an
+    /// aggregated transaction's sender has no BLS key).
     BadSignature = 2,
     /// The nonce is not the sender's next one.
     WrongNonce = 3,
@@ -128,16 +129,45 @@ pub enum StepInput<'a> {
         /// The key its signature verified against.
         key: &'a PublicKey,
     },
+    /// An aggregated transaction from a block with `context`. Its signature
+    /// is checked per chunk, for the whole batch ([`crate::aggregate`]);
+    /// here it only needs a sender with a BLS key.
+    Aggregated {
+        /// The block's fee prices and recipient.
+        context: &'a BlockContext,
+        /// The transaction.
+        tx: &'a L2Transaction,
+    },
 }
 
-/// The fee `tx` pays at `context`'s prices, `None` on overflow.
+/// How a transaction's sender authorized it.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    /// Its own signature, checked here.
+    Signed(&'a SignedL2Transaction),
+    /// Its own signature, already checked against `key`.
+    Checked(&'a SignedL2Transaction, &'a PublicKey),
+    /// Its chunk's aggregate, checked per batch.
+    Aggregated,
+}
+
+/// The fee a signed `tx` pays at `context`'s prices, `None` on overflow.
 pub fn fee(context: &BlockContext, tx: &SignedL2Transaction) -> Option<Amount> {
-    let gas = match tx.tx.action {
+    fee_for(context, &tx.tx, tx.encode_size())
+}
+
+/// The fee an aggregated `tx` pays at `context`'s prices.
+pub fn aggregated_fee(context: &BlockContext, tx: &L2Transaction) -> Option<Amount> {
+    fee_for(context, tx, tx.encode_size() + AGGREGATED_TX_OVERHEAD)
+}
+
+fn fee_for(context: &BlockContext, tx: &L2Transaction, bytes: usize) -> Option<Amount> {
+    let gas = match tx.action {
         Action::Transfer { .. } => GAS_TRANSFER,
         Action::Withdraw { .. } => GAS_WITHDRAW,
     };
     let execution = Amount::from(gas).checked_mul(context.l2_gas_price as u128)?;
-    let data = Amount::from(tx.encode_size() as u64).checked_mul(context.l1_byte_price as u128)?;
+    let data = Amount::from(bytes as u64).checked_mul(context.l1_byte_price as u128)?;
     execution.checked_add(data)
 }
 
@@ -154,9 +184,12 @@ pub fn apply_step<S: L2State>(
             state.set_inbox_cursor(position.saturating_add(1));
             Ok(receipt)
         }
-        StepInput::Tx { context, tx } => apply_tx(state, rollup, context, tx, None),
+        StepInput::Tx { context, tx } => apply_tx(state, rollup, context, &tx.tx, Auth::Signed(tx)),
         StepInput::CheckedTx { context, tx, key } => {
-            apply_tx(state, rollup, context, tx, Some(key))
+            apply_tx(state, rollup, context, &tx.tx, Auth::Checked(tx, key))
+        }
+        StepInput::Aggregated { context, tx } => {
+            apply_tx(state, rollup, context, tx, Auth::Aggregated)
         }
     }
 }
@@ -171,10 +204,13 @@ fn apply_inbox<S: L2State>(
             recipient,
             account,
             amount,
+            bls,
         }) => {
+            let bls = bls.map(|r| r.key);
             if let Some(index) = account
                 && let Some(mut existing) = state.account(*index)?
                 && existing.key == *recipient
+                && (bls.is_none() || existing.bls == bls)
                 && let Some(balance) = existing.balance.checked_add(*amount)
             {
                 existing.balance = balance;
@@ -183,6 +219,7 @@ fn apply_inbox<S: L2State>(
             }
             let opened = state.open_account(Account {
                 key: recipient.clone(),
+                bls,
                 balance: *amount,
                 nonce: 0,
             })?;
@@ -206,7 +243,13 @@ fn apply_inbox<S: L2State>(
         }
         InboxMessage::Forced { tx } => {
             match decode_bounded::<SignedL2Transaction>(tx, FORCED_TX_BYTES_MAX, &()) {
-                Ok(tx) => apply_tx(state, rollup, &BlockContext::FREE, &tx, None),
+                Ok(tx) => apply_tx(
+                    state,
+                    rollup,
+                    &BlockContext::FREE,
+                    &tx.tx,
+                    Auth::Signed(&tx),
+                ),
                 Err(_) => Ok(StepReceipt::failed(Failure::Undecodable)),
             }
         }
@@ -236,20 +279,30 @@ fn apply_tx<S: L2State>(
     state: &mut S,
     rollup: u64,
     context: &BlockContext,
-    signed: &SignedL2Transaction,
-    checked: Option<&PublicKey>,
+    tx: &L2Transaction,
+    auth: Auth<'_>,
 ) -> Result<StepReceipt, WitnessError> {
-    let tx = &signed.tx;
     let Some(sender) = state.account(tx.from)? else {
         return Ok(StepReceipt::failed(Failure::UnknownSender));
     };
-    if checked != Some(&sender.key) && signed.verify(rollup, &sender.key).is_err() {
+    let authorized = match auth {
+        Auth::Signed(signed) => signed.verify(rollup, &sender.key).is_ok(),
+        Auth::Checked(signed, key) => {
+            *key == sender.key || signed.verify(rollup, &sender.key).is_ok()
+        }
+        Auth::Aggregated => sender.bls.is_some(),
+    };
+    if !authorized {
         return Ok(StepReceipt::failed(Failure::BadSignature));
     }
     if tx.nonce != sender.nonce {
         return Ok(StepReceipt::failed(Failure::WrongNonce));
     }
-    let Some(mut fee) = fee(context, signed) else {
+    let fee = match auth {
+        Auth::Signed(signed) | Auth::Checked(signed, _) => fee(context, signed),
+        Auth::Aggregated => aggregated_fee(context, tx),
+    };
+    let Some(mut fee) = fee else {
         return Ok(StepReceipt::failed(Failure::FeeAboveMax));
     };
     if fee > tx.max_fee {
@@ -346,6 +399,9 @@ pub fn run_steps<S: L2State>(
             }
             crate::Step::Tx { context, tx } => {
                 apply_step(state, rollup, StepInput::Tx { context, tx })?
+            }
+            crate::Step::Aggregated { context, tx } => {
+                apply_step(state, rollup, StepInput::Aggregated { context, tx })?
             }
         };
         out.push((receipt, state.commitment().output_root()));

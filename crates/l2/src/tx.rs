@@ -10,12 +10,17 @@ use commonware_codec::{
     Buf, Encode as _, EncodeSize, Error as CodecError, Read, ReadExt as _, Write, varint::UInt,
 };
 use terrace_primitives::{
-    Address, Amount, Hash, PrivateKey, PublicKey, Signature, hash_tagged,
+    Address, Amount, BlsPrivateKey, BlsPublicKey, BlsSignature, Hash, PrivateKey, PublicKey,
+    Signature,
+    bls::BlsError,
+    hash_tagged,
     keys::{self, SignatureError, Signer as _},
 };
 
 /// Namespace of L2 transaction signatures (format version 1).
 pub const L2_TX_NAMESPACE: &[u8] = b"terrace/l2/tx/v1";
+/// Namespace of BLS signatures of aggregated L2 transactions.
+pub const L2_BLS_TX_NAMESPACE: &[u8] = b"terrace/l2/tx-bls/v1";
 
 /// What an L2 transaction does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +79,74 @@ impl L2Transaction {
             tx: self,
             signature,
         }
+    }
+}
+
+impl L2Transaction {
+    /// Signs for `rollup` with the sender account's BLS key: the signature
+    /// is aggregated by the sequencer and never posted alone.
+    pub fn sign_bls(self, rollup: u64, key: &BlsPrivateKey) -> AggregatedL2Transaction {
+        let signature = key.sign(L2_BLS_TX_NAMESPACE, &self.signing_message(rollup));
+        AggregatedL2Transaction {
+            tx: self,
+            signature,
+        }
+    }
+
+    /// The id of the transaction when it travels aggregated: the signature
+    /// is not part of it (it is not posted).
+    pub fn aggregated_hash(&self) -> Hash {
+        hash_tagged(b"terrace/l2/txid-bls", &[&self.encode()])
+    }
+}
+
+/// A transaction with its own BLS signature, as a user sends it to the
+/// sequencer: the batch carries the transaction and one aggregate per
+/// chunk of them instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregatedL2Transaction {
+    /// The transaction.
+    pub tx: L2Transaction,
+    /// Signature by the sender account's BLS key.
+    pub signature: BlsSignature,
+}
+
+impl AggregatedL2Transaction {
+    /// Checks the signature against the sender account's BLS key.
+    pub fn verify(&self, rollup: u64, key: &BlsPublicKey) -> Result<(), BlsError> {
+        key.verify(
+            L2_BLS_TX_NAMESPACE,
+            &self.tx.signing_message(rollup),
+            &self.signature,
+        )
+    }
+
+    /// The transaction id ([`L2Transaction::aggregated_hash`]).
+    pub fn hash(&self) -> Hash {
+        self.tx.aggregated_hash()
+    }
+}
+
+impl Write for AggregatedL2Transaction {
+    fn write(&self, buf: &mut impl BufMut) {
+        self.tx.write(buf);
+        self.signature.write(buf);
+    }
+}
+
+impl EncodeSize for AggregatedL2Transaction {
+    fn encode_size(&self) -> usize {
+        self.tx.encode_size() + terrace_primitives::bls::BLS_SIGNATURE_LEN
+    }
+}
+
+impl Read for AggregatedL2Transaction {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(Self {
+            tx: L2Transaction::read(buf)?,
+            signature: BlsSignature::read(buf)?,
+        })
     }
 }
 

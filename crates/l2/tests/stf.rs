@@ -5,7 +5,7 @@
 use commonware_codec::{DecodeExt as _, Encode as _};
 use proptest::prelude::*;
 use terrace_l2::{
-    Action, Batch, BatchError, BlockContext, Commitment, DisputedStep, Failure, FullState,
+    Action, Batch, BatchError, BlockContext, BlockTx, Commitment, DisputedStep, Failure, FullState,
     InboxMessage, L2Block, L2State, L2Transaction, OneStepProof, SignedL2Transaction, Step,
     StepProofError, Witness, WitnessError, batch::data_commitment, run_steps,
 };
@@ -26,6 +26,7 @@ fn deposit(i: u8, account: Option<u32>, amount: u128) -> InboxMessage {
         recipient: key(i).public_key(),
         account,
         amount: Amount(amount),
+        bls: None,
     })
 }
 
@@ -202,7 +203,7 @@ fn prove_every_step(mut state: FullState, steps: &[Step], inbox: &[InboxMessage]
         let pre_root = state.commitment().output_root();
         let message = match step {
             Step::Inbox { position } => Some(inbox[*position as usize].clone()),
-            Step::Tx { .. } => None,
+            Step::Tx { .. } | Step::Aggregated { .. } => None,
         };
         let proof = OneStepProof::build(&state, ROLLUP, steps, k as u64, message).unwrap();
         let roots = run_steps(&mut state, ROLLUP, &steps[k..=k], |p| {
@@ -371,13 +372,18 @@ fn sample_batch() -> Batch {
                 timestamp_ms: 1,
                 context: CONTEXT,
                 inbox_until: 2,
-                txs: vec![transfer(1, 1, 0, 2, 10)],
+                txs: vec![BlockTx::Signed(transfer(1, 1, 0, 2, 10))],
+                aggregates: vec![],
             },
             L2Block {
                 timestamp_ms: 2,
                 context: CONTEXT,
                 inbox_until: 3,
-                txs: vec![transfer(1, 1, 1, 2, 10), transfer(2, 2, 0, 1, 3)],
+                txs: vec![
+                    BlockTx::Signed(transfer(1, 1, 1, 2, 10)),
+                    BlockTx::Signed(transfer(2, 2, 0, 1, 3)),
+                ],
+                aggregates: vec![],
             },
         ],
     }
@@ -407,22 +413,23 @@ fn batches_roundtrip_compressed_and_flatten_to_steps() {
 #[test]
 fn bad_batch_data_is_refused() {
     assert_eq!(Batch::decompress(&[]), Err(BatchError::Version));
-    assert_eq!(Batch::decompress(&[2, 0, 0]), Err(BatchError::Version));
+    // Version 1 (batches before aggregates) is no longer accepted.
+    assert_eq!(Batch::decompress(&[1, 0, 0]), Err(BatchError::Version));
     assert!(matches!(
-        Batch::decompress(&[1, 0, 1, 2, 3]),
+        Batch::decompress(&[2, 0, 1, 2, 3]),
         Err(BatchError::Decompress { .. })
     ));
     // A bomb: a megabyte of zeros compresses to a few dozen bytes.
     let bomb = zstd::bulk::compress(&vec![0u8; 1 << 20], 19).unwrap();
-    let mut data = vec![1];
+    let mut data = vec![2];
     data.extend(bomb);
     assert!(matches!(
         Batch::decompress(&data),
         Err(BatchError::Decompress { .. })
     ));
     // Valid zstd around bytes that are not a batch.
-    let mut data = vec![1];
-    data.extend(zstd::bulk::compress(&[1, 5, 5, 5], 1).unwrap());
+    let mut data = vec![2];
+    data.extend(zstd::bulk::compress(&[2, 5, 5, 5], 1).unwrap());
     assert!(matches!(
         Batch::decompress(&data),
         Err(BatchError::Malformed(_))
@@ -445,8 +452,8 @@ fn encodings_are_pinned() {
     ];
     let expected = [
         "68da9dbd09140c59",
-        "02fac340d9e5e580",
-        "48fae210bd171ce2",
+        "8e3599bbbbaa3642",
+        "7d7177316b98357d",
         "a9355b346b73bcf1",
     ];
     assert_eq!(got.map(|s| s[..16].to_string()), expected.map(String::from));
@@ -490,6 +497,7 @@ fn leaves_roundtrip_and_cannot_pass_for_each_other() {
     };
     let a = terrace_l2::Account {
         key: key(1).public_key(),
+        bls: Some(terrace_primitives::BlsPrivateKey::from_seed(&[1; 32]).public_key()),
         balance: Amount(5),
         nonce: 2,
     };
