@@ -129,6 +129,10 @@ pub enum Failure {
     InvalidRecipient = 34,
     /// An amount would overflow.
     Overflow = 35,
+    /// A deposit's BLS key came with a proof of possession that does not verify.
+    InvalidPossession = 36,
+    /// The aggregate the proof disputes is valid: there is no fraud.
+    AggregateValid = 37,
 }
 
 impl Failure {
@@ -170,6 +174,8 @@ impl Failure {
             Failure::AlreadyClaimed => "already_claimed",
             Failure::InvalidRecipient => "invalid_recipient",
             Failure::Overflow => "overflow",
+            Failure::InvalidPossession => "invalid_possession",
+            Failure::AggregateValid => "aggregate_valid",
         }
     }
 
@@ -211,6 +217,8 @@ impl Failure {
             AlreadyClaimed,
             InvalidRecipient,
             Overflow,
+            InvalidPossession,
+            AggregateValid,
         ]
         .into_iter()
         .find(|f| *f as u8 == v)

@@ -32,6 +32,10 @@ pub struct GasSchedule {
     pub one_step_proof: u64,
     /// Extra for a withdrawal claim: a Merkle path and a nullifier.
     pub withdrawal_claim: u64,
+    /// Extra per BLS pairing (a deposit's proof of possession takes two; an
+    /// aggregate proof one per transaction plus one): EIP-2537 charges
+    /// 32,600 per pair plus 37,700.
+    pub bls_pairing: u64,
 }
 
 impl Default for GasSchedule {
@@ -47,6 +51,7 @@ impl Default for GasSchedule {
             rollup_batch: 50_000,
             one_step_proof: 200_000,
             withdrawal_claim: 60_000,
+            bls_pairing: 45_000,
         }
     }
 }

@@ -11,7 +11,9 @@ use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
 };
 use serde::{Deserialize, Serialize};
-use terrace_l2::{Commitment, Deposit, OneStepProof, Withdrawal, inbox::FORCED_TX_BYTES_MAX};
+use terrace_l2::{
+    AggregateProof, Commitment, Deposit, OneStepProof, Withdrawal, inbox::FORCED_TX_BYTES_MAX,
+};
 use terrace_merkle::IndexedProof;
 use terrace_primitives::{Address, Amount, Hash};
 
@@ -121,6 +123,11 @@ pub struct BatchRecord {
     pub data_commitment: Hash,
     /// Number of steps.
     pub step_count: u64,
+    /// Merkle root of its chunks of aggregated transactions
+    /// ([`terrace_l2::batch::aggregate_commitment`]).
+    pub aggregate_commitment: Hash,
+    /// Number of chunks.
+    pub chunk_count: u64,
     /// Inbox position before it.
     pub inbox_start: u64,
     /// Inbox position after it.
@@ -331,6 +338,16 @@ pub enum RollupOp {
         /// Whether the challenger agrees with the revealed root.
         agree: bool,
     },
+    /// Prove that a chunk of a standing batch has a bad aggregate signature:
+    /// the batch and every batch after it are reverted at once and the
+    /// poster's bond is slashed, half to the sender. No bond is needed: a
+    /// proof that does not verify only costs its gas.
+    ProveAggregate {
+        /// Batch index.
+        batch: u64,
+        /// The proof.
+        proof: Box<AggregateProof>,
+    },
     /// Settle a challenge narrowed to one step by re-executing it.
     ProveStep {
         /// Challenge id.
@@ -478,6 +495,8 @@ impl Write for BatchRecord {
         self.output_root.write(buf);
         self.data_commitment.write(buf);
         UInt(self.step_count).write(buf);
+        self.aggregate_commitment.write(buf);
+        UInt(self.chunk_count).write(buf);
         UInt(self.inbox_start).write(buf);
         UInt(self.inbox_end).write(buf);
         UInt(self.height).write(buf);
@@ -486,9 +505,10 @@ impl Write for BatchRecord {
 
 impl EncodeSize for BatchRecord {
     fn encode_size(&self) -> usize {
-        32 * 4
+        32 * 5
             + Address::LEN
             + UInt(self.step_count).encode_size()
+            + UInt(self.chunk_count).encode_size()
             + UInt(self.inbox_start).encode_size()
             + UInt(self.inbox_end).encode_size()
             + UInt(self.height).encode_size()
@@ -505,6 +525,8 @@ impl Read for BatchRecord {
             output_root: Hash::read(buf)?,
             data_commitment: Hash::read(buf)?,
             step_count: UInt::<u64>::read(buf)?.0,
+            aggregate_commitment: Hash::read(buf)?,
+            chunk_count: UInt::<u64>::read(buf)?.0,
             inbox_start: UInt::<u64>::read(buf)?.0,
             inbox_end: UInt::<u64>::read(buf)?.0,
             height: UInt::<u64>::read(buf)?.0,
@@ -656,6 +678,11 @@ impl Write for RollupOp {
                 9u8.write(buf);
                 UInt(*challenge).write(buf);
             }
+            RollupOp::ProveAggregate { batch, proof } => {
+                11u8.write(buf);
+                UInt(*batch).write(buf);
+                proof.write(buf);
+            }
             RollupOp::Claim(c) => {
                 10u8.write(buf);
                 UInt(c.batch).write(buf);
@@ -689,6 +716,9 @@ impl EncodeSize for RollupOp {
                 UInt(*challenge).encode_size() + proof.encode_size()
             }
             RollupOp::Timeout { challenge } => UInt(*challenge).encode_size(),
+            RollupOp::ProveAggregate { batch, proof } => {
+                UInt(*batch).encode_size() + proof.encode_size()
+            }
             RollupOp::Claim(c) => {
                 UInt(c.batch).encode_size()
                     + c.state.encode_size()
@@ -745,6 +775,10 @@ impl Read for RollupOp {
                 withdrawal: Withdrawal::read(buf)?,
                 proof: IndexedProof::read(buf)?,
             })),
+            11 => RollupOp::ProveAggregate {
+                batch: UInt::<u64>::read(buf)?.0,
+                proof: Box::new(AggregateProof::read(buf)?),
+            },
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }

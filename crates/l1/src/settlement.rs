@@ -27,6 +27,13 @@
 //!   `move_deadline_blocks` of the previous one; after that anyone may call
 //!   `Timeout` and the side to move loses (at the one-step stage, the
 //!   challenger, who claims the step is wrong).
+//! - **ProveAggregate**: a batch's aggregated transactions carry one BLS
+//!   aggregate per chunk, which the step function never checks; within the
+//!   window anyone may show a chunk whose aggregate fails against its
+//!   senders' keys in the state before the batch
+//!   ([`terrace_l2::AggregateProof`]). One transaction settles it: the
+//!   batch is reverted and its poster slashed as if it lost a challenge,
+//!   half of the bond to the prover.
 //! - **Outcome**: the loser's bond is slashed, half to the winner, half
 //!   burned ([`WINNER_SHARE_BPS`]). A batch that loses is reverted with
 //!   every batch after it: the rollup returns to the root and inbox
@@ -47,7 +54,10 @@ use crate::{
     },
     state::{Key, StateReader, Value},
 };
-use terrace_l2::{Batch, DisputedStep, InboxMessage, OneStepProof, batch::data_commitment};
+use terrace_l2::{
+    AggregateProof, Batch, DisputedChunk, DisputedStep, InboxMessage, OneStepProof,
+    batch::{aggregate_commitment, data_commitment},
+};
 use terrace_primitives::{Address, Amount, Hash};
 
 /// What a settlement operation does to the state, computed before anything
@@ -149,6 +159,13 @@ pub(crate) fn apply(
             // A small-order key could never sign on L2: the funds would be stuck.
             terrace_primitives::keys::check_public_key(&deposit.recipient)
                 .map_err(|_| Failure::InvalidRecipient)?;
+            // A key without proof of possession could be a rogue key that
+            // forges aggregates with honest keys.
+            if let Some(r) = &deposit.bls {
+                r.key
+                    .verify_possession(&r.possession)
+                    .map_err(|_| Failure::InvalidPossession)?;
+            }
             game.effects.debit = deposit.amount;
             game.rollup.escrow = add(game.rollup.escrow, deposit.amount)?;
             game.append_inbox(&InboxMessage::Deposit(deposit.clone()))?;
@@ -161,6 +178,7 @@ pub(crate) fn apply(
         RollupOp::Bisect { challenge, root } => game.bisect(*challenge, *root)?,
         RollupOp::Choose { challenge, agree } => game.choose(*challenge, *agree)?,
         RollupOp::ProveStep { challenge, proof } => game.prove(*challenge, proof)?,
+        RollupOp::ProveAggregate { batch, proof } => game.prove_aggregate(*batch, proof)?,
         RollupOp::Timeout { challenge } => game.timeout(*challenge)?,
         RollupOp::Claim(claim) => game.claim(claim)?,
     }
@@ -297,6 +315,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
                 return Err(Failure::InboxSkipped);
             }
         }
+        let chunks = batch.chunks();
         let record = BatchRecord {
             id: self.env.tx_hash,
             poster: sender,
@@ -304,6 +323,8 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
             output_root: s.output_root,
             data_commitment: data_commitment(&steps),
             step_count: s.step_count,
+            aggregate_commitment: aggregate_commitment(&chunks),
+            chunk_count: chunks.len() as u64,
             inbox_start: self.rollup.inbox_consumed,
             inbox_end,
             height: self.env.height,
@@ -455,6 +476,63 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         self.settle(id, &challenge, challenger_won, &batch)
     }
 
+    fn prove_aggregate(&mut self, index: u64, proof: &AggregateProof) -> Result<(), Failure> {
+        if index >= self.rollup.batch_count {
+            return Err(Failure::NoSuchBatch);
+        }
+        let batch = self
+            .state
+            .batch(self.id, index)
+            .ok_or(Failure::NoSuchBatch)?;
+        if self.env.height >= self.rollup.window_end(batch.height) {
+            return Err(Failure::WindowClosed);
+        }
+        let disputed = DisputedChunk {
+            rollup: self.id,
+            pre_root: batch.prev_output_root,
+            aggregate_commitment: batch.aggregate_commitment,
+            chunk_count: batch.chunk_count,
+        };
+        match proof.verify(&disputed) {
+            Ok(_fault) => {}
+            Err(terrace_l2::AggregateProofError::AggregateValid) => {
+                return Err(Failure::AggregateValid);
+            }
+            Err(_) => return Err(Failure::InvalidProof),
+        }
+        let reward = self.slash_poster(batch.poster)?;
+        self.effects.credits.push((self.env.sender, reward));
+        self.revert_from(index, &batch);
+        Ok(())
+    }
+
+    /// Takes `poster`'s whole bond: returns the winner's share and burns
+    /// the rest.
+    fn slash_poster(&mut self, poster: Address) -> Result<Amount, Failure> {
+        let mut bond = self.state.bond(self.id, poster).unwrap_or(PosterBond {
+            amount: Amount::ZERO,
+            last_batch: None,
+        });
+        let slashed = bond.amount;
+        bond.amount = Amount::ZERO;
+        let reward = slashed
+            .mul_div(WINNER_SHARE_BPS, 10_000)
+            .ok_or(Failure::Overflow)?;
+        self.effects.burned = add(self.effects.burned, sub(slashed, reward)?)?;
+        self.write(Key::RollupBond(self.id, poster), Some(Value::Bond(bond)));
+        Ok(reward)
+    }
+
+    /// Reverts batch `index` (whose record is `batch`) and every batch
+    /// after it: the rollup returns to the root and inbox position before it.
+    fn revert_from(&mut self, index: u64, batch: &BatchRecord) {
+        self.rollup.batch_count = index;
+        self.rollup.output_root = batch.prev_output_root;
+        self.rollup.inbox_consumed = batch.inbox_start;
+        self.rollup.last_batch_height = self.env.height;
+        self.rollup.disputed.retain(|(b, _)| *b < index);
+    }
+
     fn timeout(&mut self, id: u64) -> Result<(), Failure> {
         let (challenge, batch) = self.live_challenge(id)?;
         let Some(batch) = batch else {
@@ -484,29 +562,11 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         self.write(Key::RollupChallenge(self.id, id), None);
         let share = |a: Amount| a.mul_div(WINNER_SHARE_BPS, 10_000).ok_or(Failure::Overflow);
         if challenger_won {
-            let mut bond = self
-                .state
-                .bond(self.id, challenge.defender)
-                .unwrap_or(PosterBond {
-                    amount: Amount::ZERO,
-                    last_batch: None,
-                });
-            let slashed = bond.amount;
-            bond.amount = Amount::ZERO;
-            let reward = share(slashed)?;
-            self.effects.burned = add(self.effects.burned, sub(slashed, reward)?)?;
+            let reward = self.slash_poster(challenge.defender)?;
             self.effects
                 .credits
                 .push((challenge.challenger, add(challenge.bond, reward)?));
-            self.write(
-                Key::RollupBond(self.id, challenge.defender),
-                Some(Value::Bond(bond)),
-            );
-            self.rollup.batch_count = challenge.batch;
-            self.rollup.output_root = batch.prev_output_root;
-            self.rollup.inbox_consumed = batch.inbox_start;
-            self.rollup.last_batch_height = self.env.height;
-            self.rollup.disputed.retain(|(b, _)| *b < challenge.batch);
+            self.revert_from(challenge.batch, batch);
         } else {
             let reward = share(challenge.bond)?;
             self.effects.burned = add(self.effects.burned, sub(challenge.bond, reward)?)?;
@@ -570,7 +630,9 @@ pub(crate) fn op_keys(id: u64, op: &RollupOp, sender: Address) -> Vec<Key> {
             keys.push(Key::RollupBond(id, sender));
             keys.push(Key::RollupInbox(id, s.inbox_end));
         }
-        RollupOp::Challenge { batch } => keys.push(Key::RollupBatch(id, *batch)),
+        RollupOp::Challenge { batch } | RollupOp::ProveAggregate { batch, .. } => {
+            keys.push(Key::RollupBatch(id, *batch))
+        }
         RollupOp::Bisect { challenge, .. }
         | RollupOp::Choose { challenge, .. }
         | RollupOp::Timeout { challenge } => keys.push(Key::RollupChallenge(id, *challenge)),

@@ -90,6 +90,17 @@ impl Payload {
             Payload::Rollup { op, .. } => match op {
                 RollupOp::SubmitBatch(_) => params.gas.rollup_batch,
                 RollupOp::ProveStep { .. } => params.gas.one_step_proof,
+                RollupOp::ProveAggregate { proof, .. } => {
+                    let pairings = proof.chunk.txs.len() as u64 + 1;
+                    params
+                        .gas
+                        .one_step_proof
+                        .saturating_add(params.gas.bls_pairing.saturating_mul(pairings))
+                }
+                RollupOp::Deposit(d) if d.bls.is_some() => params
+                    .gas
+                    .rollup_op
+                    .saturating_add(params.gas.bls_pairing.saturating_mul(2)),
                 RollupOp::Claim(_) => params.gas.withdrawal_claim,
                 _ => params.gas.rollup_op,
             },

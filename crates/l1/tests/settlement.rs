@@ -18,10 +18,13 @@ use terrace_l1::{
     state::{Key, Value},
 };
 use terrace_l2::{
-    Action, Batch, BlockContext, FullState, InboxMessage, L2Block, L2State, L2Transaction,
-    OneStepProof, SignedL2Transaction, Step, run_steps,
+    Action, AggregateProof, Batch, BlockContext, BlockTx, BlsRegistration, FullState, InboxMessage,
+    L2Block, L2State, L2Transaction, OneStepProof, SignedL2Transaction, Step,
+    batch::AGGREGATE_CHUNK, run_steps,
 };
-use terrace_primitives::{Amount, Hash, PrivateKey, hash, keys::Signer as _};
+use terrace_primitives::{
+    Amount, BlsPrivateKey, BlsSignature, Hash, PrivateKey, hash, keys::Signer as _,
+};
 
 const WINDOW: u64 = 10;
 const SEQUENCING: u64 = 6;
@@ -167,23 +170,38 @@ impl World {
     }
 
     fn deposit(&mut self, user: &PrivateKey, amount: u128) {
+        self.deposit_with(user, amount, None);
+    }
+
+    /// A deposit opening an account with user `i`'s BLS key.
+    fn deposit_bls(&mut self, user: &PrivateKey, amount: u128) {
+        let bls = bls_key(user);
+        let registration = BlsRegistration {
+            key: bls.public_key(),
+            possession: bls.proof_of_possession(),
+        };
+        self.deposit_with(user, amount, Some(Box::new(registration)));
+    }
+
+    fn deposit_with(&mut self, user: &PrivateKey, amount: u128, bls: Option<Box<BlsRegistration>>) {
         let account = (0..self.l2.accounts().len() as u32)
             .find(|i| self.l2.account_at(*i).unwrap().key == user.public_key());
-        let op = RollupOp::Deposit(terrace_l2::Deposit {
+        let deposit = terrace_l2::Deposit {
             recipient: user.public_key(),
             account,
             amount: Amount(amount),
-        });
-        self.inbox.push(InboxMessage::Deposit(terrace_l2::Deposit {
-            recipient: user.public_key(),
-            account,
-            amount: Amount(amount),
-        }));
-        assert_eq!(self.send(user, op), None);
+            bls,
+        };
+        self.inbox.push(InboxMessage::Deposit(deposit.clone()));
+        assert_eq!(self.send(user, RollupOp::Deposit(deposit)), None);
     }
 
     /// A batch of one block consuming the whole inbox, then `txs`.
     fn batch(&self, txs: Vec<SignedL2Transaction>) -> Batch {
+        self.block_batch(txs.into_iter().map(BlockTx::Signed).collect(), vec![])
+    }
+
+    fn block_batch(&self, txs: Vec<BlockTx>, aggregates: Vec<BlsSignature>) -> Batch {
         Batch {
             blocks: vec![L2Block {
                 timestamp_ms: 0,
@@ -194,6 +212,7 @@ impl World {
                 },
                 inbox_until: self.inbox.len() as u64,
                 txs,
+                aggregates,
             }],
         }
     }
@@ -251,7 +270,7 @@ impl World {
         .unwrap();
         let message = match &steps[k as usize] {
             Step::Inbox { position } => Some(self.inbox[*position as usize].clone()),
-            Step::Tx { .. } => None,
+            Step::Tx { .. } | Step::Aggregated { .. } => None,
         };
         OneStepProof::build(&state, self.id, steps, k, message).unwrap()
     }
@@ -293,6 +312,11 @@ fn withdraw(from: &PrivateKey, index: u32, nonce: u64, amount: u128) -> SignedL2
         },
     }
     .sign(0, from)
+}
+
+/// User `user`'s BLS key.
+fn bls_key(user: &PrivateKey) -> BlsPrivateKey {
+    BlsPrivateKey::from_seed(&terrace_primitives::hash(&[&user.public_key().encode()]).0)
 }
 
 /// Deposits for users 1 and 2 (accounts 0 and 1), posted in batch 0.
@@ -615,13 +639,13 @@ fn forced_transactions_must_be_included_within_the_sequencing_window() {
     // A censoring batch that skips it is fine inside the window...
     let mut censoring = w.batch(vec![]);
     censoring.blocks[0].inbox_until = 2;
-    censoring.blocks[0].txs = vec![transfer(&key(2), 1, 0, 0, ETHER)];
+    censoring.blocks[0].txs = vec![BlockTx::Signed(transfer(&key(2), 1, 0, 0, ETHER))];
     assert_eq!(w.post(&sequencer(), &censoring, None), None);
     // ...and refused once the message is older than the window.
     w.wait(SEQUENCING);
     let mut censoring = w.batch(vec![]);
     censoring.blocks[0].inbox_until = 2;
-    censoring.blocks[0].txs = vec![transfer(&key(2), 1, 1, 0, ETHER)];
+    censoring.blocks[0].txs = vec![BlockTx::Signed(transfer(&key(2), 1, 1, 0, ETHER))];
     assert_eq!(
         w.post(&sequencer(), &censoring, None),
         Some(Failure::InboxSkipped)
@@ -747,6 +771,10 @@ fn settlement_payloads_roundtrip_through_the_codec() {
             recipient: key(1).public_key(),
             account: Some(3),
             amount: Amount(9),
+            bls: Some(Box::new(BlsRegistration {
+                key: bls_key(&key(1)).public_key(),
+                possession: bls_key(&key(1)).proof_of_possession(),
+            })),
         }),
         RollupOp::ForceInclude {
             tx: transfer(&key(1), 0, 0, 1, 1).encode(),
@@ -765,6 +793,18 @@ fn settlement_payloads_roundtrip_through_the_codec() {
             proof: Box::new(w.one_step_proof(0, 0)),
         },
         RollupOp::Timeout { challenge: 4 },
+        RollupOp::ProveAggregate {
+            batch: 2,
+            proof: Box::new({
+                let tx = bls_transfer(0, 0, 1, 1);
+                let sig = tx.sign_bls(0, &bls_key(&key(1))).signature;
+                let chunk = terrace_l2::AggregateChunk {
+                    txs: vec![tx],
+                    signature: sig,
+                };
+                AggregateProof::build(&w.l2, &[chunk], 0).unwrap()
+            }),
+        },
     ];
     for op in ops {
         let p = Payload::Rollup { rollup: 3, op };
@@ -818,4 +858,159 @@ fn a_second_challenge_runs_alongside_and_is_refunded_when_the_batch_falls() {
         w.c.state.account(&addr(&second)).balance.0,
         second_l1 + 2 * ETHER
     );
+}
+
+/// Users 1, 2 and 4 hold BLS accounts 0, 1 and 2 (posted in batch 0).
+fn bls_world() -> World {
+    let mut w = World::new();
+    for user in [1, 2, 4] {
+        w.deposit_bls(&key(user), 50 * ETHER);
+    }
+    let batch = w.batch(vec![]);
+    assert_eq!(w.post(&sequencer(), &batch, None), None);
+    w
+}
+
+fn bls_transfer(index: u32, nonce: u64, to: u32, amount: u128) -> L2Transaction {
+    L2Transaction {
+        from: index,
+        nonce,
+        max_fee: Amount(ETHER),
+        action: Action::Transfer {
+            to,
+            amount: Amount(amount),
+        },
+    }
+}
+
+#[test]
+fn deposits_with_a_bls_key_need_its_proof_of_possession() {
+    let mut w = World::new();
+    let user = key(1);
+    let bls = bls_key(&user);
+    // A possession proof of another key (a rogue key's usual lack).
+    let op = RollupOp::Deposit(terrace_l2::Deposit {
+        recipient: user.public_key(),
+        account: None,
+        amount: Amount(ETHER),
+        bls: Some(Box::new(BlsRegistration {
+            key: bls.public_key(),
+            possession: bls_key(&key(2)).proof_of_possession(),
+        })),
+    });
+    assert_eq!(w.send(&user, op), Some(Failure::InvalidPossession));
+    assert_eq!(w.rollup().inbox_count, 0);
+    assert!(w.rollup().escrow.is_zero());
+    w.deposit_bls(&user, ETHER);
+    assert_eq!(w.rollup().inbox_count, 1);
+}
+
+#[test]
+fn a_forged_aggregate_is_proven_in_one_transaction_and_the_batch_reverted() {
+    let mut w = bls_world();
+    let users = [key(1), key(2), key(4)];
+    // 40 honest aggregated transfers (two chunks) ...
+    let mut txs: Vec<L2Transaction> = (0..40u64)
+        .map(|i| bls_transfer((i % 3) as u32, i / 3, ((i + 1) % 3) as u32, ETHER / 10))
+        .collect();
+    let mut sigs: Vec<BlsSignature> = txs
+        .iter()
+        .map(|t| {
+            t.sign_bls(w.id, &bls_key(&users[t.from as usize]))
+                .signature
+        })
+        .collect();
+    // ... and the sequencer's own addition: 30 ether from account 2 to
+    // account 0, which user 4 never signed. The step function runs it like
+    // any other, so every posted root is "true".
+    let theft = bls_transfer(2, 13, 0, 30 * ETHER);
+    txs.push(theft);
+    sigs.push(bls_key(&users[0]).sign(b"anything", b"at all"));
+    let aggregates: Vec<BlsSignature> = sigs
+        .chunks(AGGREGATE_CHUNK)
+        .map(|c| BlsSignature::aggregate(c).unwrap())
+        .collect();
+    let batch = w.block_batch(
+        txs.iter().copied().map(BlockTx::Aggregated).collect(),
+        aggregates,
+    );
+    let pre = w.l2.clone();
+    assert_eq!(w.post(&sequencer(), &batch, None), None);
+    assert!(
+        w.l2.account_at(2).unwrap().balance.0 < 20 * ETHER,
+        "the theft ran"
+    );
+    let chunks = batch.chunks();
+    assert_eq!(chunks.len(), 2);
+
+    // The honest first chunk cannot be "proven" bad: the sender pays gas,
+    // nothing else changes.
+    let honest = AggregateProof::build(&pre, &chunks, 0).unwrap();
+    let op = RollupOp::ProveAggregate {
+        batch: 1,
+        proof: Box::new(honest),
+    };
+    assert_eq!(w.send(&challenger(), op), Some(Failure::AggregateValid));
+    assert_eq!(w.rollup().batch_count, 2);
+    // A doctored proof of the bad chunk is refused as a proof.
+    let mut doctored = AggregateProof::build(&pre, &chunks, 1).unwrap();
+    doctored.senders[0].account.balance = Amount(1);
+    let op = RollupOp::ProveAggregate {
+        batch: 1,
+        proof: Box::new(doctored),
+    };
+    assert_eq!(w.send(&challenger(), op), Some(Failure::InvalidProof));
+
+    // The real proof reverts the batch and pays half the bond.
+    let before = w.c.state.account(&addr(&challenger())).balance.0;
+    let proof = AggregateProof::build(&pre, &chunks, 1).unwrap();
+    let bytes = proof.encode().len();
+    assert!(bytes < 40_000, "proof of {bytes} bytes");
+    let op = RollupOp::ProveAggregate {
+        batch: 1,
+        proof: Box::new(proof.clone()),
+    };
+    assert_eq!(w.send_unchecked(&challenger(), op), None);
+    w.revert_to(1);
+    w.check_bridge();
+    let rollup = w.rollup();
+    assert_eq!(rollup.batch_count, 1);
+    assert_eq!(rollup.output_root, w.honest_root(0, 3));
+    assert_eq!(w.l2.account_at(2).unwrap().balance.0, 50 * ETHER);
+    let after = w.c.state.account(&addr(&challenger())).balance.0;
+    assert!(after > before + 5 * ETHER - ETHER / 10 && after < before + 5 * ETHER);
+    match w.c.state.get(&Key::RollupBond(0, addr(&sequencer()))) {
+        Some(Value::Bond(b)) => assert!(b.amount.is_zero()),
+        other => panic!("bond record: {other:?}"),
+    }
+    // Proving again, or after the batch is gone, changes nothing.
+    let op = RollupOp::ProveAggregate {
+        batch: 1,
+        proof: Box::new(proof),
+    };
+    assert_eq!(w.send(&challenger(), op), Some(Failure::NoSuchBatch));
+}
+
+#[test]
+fn an_aggregate_cannot_be_disputed_after_the_window() {
+    let mut w = bls_world();
+    let user = key(1);
+    let tx = bls_transfer(0, 0, 1, ETHER);
+    let sig = tx.sign_bls(w.id, &bls_key(&user)).signature;
+    // A bad aggregate nobody proves in time stands.
+    let forged = bls_key(&key(2)).sign(b"x", b"y");
+    let batch = w.block_batch(vec![BlockTx::Aggregated(tx)], vec![forged]);
+    let pre = w.l2.clone();
+    assert_eq!(w.post(&sequencer(), &batch, None), None);
+    w.wait(WINDOW);
+    let proof = AggregateProof::build(&pre, &batch.chunks(), 0).unwrap();
+    let op = RollupOp::ProveAggregate {
+        batch: 1,
+        proof: Box::new(proof),
+    };
+    assert_eq!(w.send(&challenger(), op), Some(Failure::WindowClosed));
+    assert_eq!(w.rollup().batch_count, 2);
+    // The honest signature would have made it valid.
+    let honest = w.block_batch(vec![BlockTx::Aggregated(tx)], vec![sig]);
+    assert_eq!(honest.chunks()[0].signature, sig);
 }

@@ -35,7 +35,7 @@ fn bench(c: &mut Criterion) {
             recipient: key.public_key(),
             account: None,
             amount: Amount(1_000_000_000),
-            bls: Some(registration),
+            bls: Some(Box::new(registration)),
         });
         apply_step(
             &mut state,

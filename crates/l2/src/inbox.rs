@@ -40,8 +40,9 @@ pub struct Deposit {
     pub account: Option<u32>,
     /// Amount deposited.
     pub amount: Amount,
-    /// A BLS key for the account it opens.
-    pub bls: Option<BlsRegistration>,
+    /// A BLS key for the account it opens (boxed: most deposits have none,
+    /// and a decoded key is a few hundred bytes in memory).
+    pub bls: Option<Box<BlsRegistration>>,
 }
 
 /// A BLS key with its proof of possession.
@@ -54,7 +55,6 @@ pub struct BlsRegistration {
 }
 
 /// A message from L1 to the L2.
-#[allow(clippy::large_enum_variant)] // deposits are the common message
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboxMessage {
     /// A deposit.
@@ -80,7 +80,13 @@ impl Write for Deposit {
         self.recipient.write(buf);
         self.account.map(UInt).write(buf);
         self.amount.write(buf);
-        self.bls.write(buf);
+        match &self.bls {
+            None => false.write(buf),
+            Some(r) => {
+                true.write(buf);
+                r.write(buf);
+            }
+        }
     }
 }
 
@@ -89,7 +95,8 @@ impl EncodeSize for Deposit {
         self.recipient.encode_size()
             + self.account.map(UInt).encode_size()
             + self.amount.encode_size()
-            + self.bls.encode_size()
+            + 1
+            + self.bls.as_ref().map_or(0, |r| r.encode_size())
     }
 }
 
@@ -100,7 +107,7 @@ impl Read for Deposit {
             recipient: PublicKey::read(buf)?,
             account: Option::<UInt<u32>>::read(buf)?.map(|u| u.0),
             amount: Amount::read(buf)?,
-            bls: Option::<BlsRegistration>::read(buf)?,
+            bls: Option::<BlsRegistration>::read(buf)?.map(Box::new),
         })
     }
 }

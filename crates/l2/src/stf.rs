@@ -206,7 +206,7 @@ fn apply_inbox<S: L2State>(
             amount,
             bls,
         }) => {
-            let bls = bls.map(|r| r.key);
+            let bls = bls.as_ref().map(|r| r.key);
             if let Some(index) = account
                 && let Some(mut existing) = state.account(*index)?
                 && existing.key == *recipient

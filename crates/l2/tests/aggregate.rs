@@ -39,9 +39,11 @@ fn state(n: u32) -> FullState {
             recipient: private_key_from_seed([i as u8 + 1; 32]).public_key(),
             account: None,
             amount: Amount(1_000_000),
-            bls: (i % 2 == 0).then(|| BlsRegistration {
-                key: key.public_key(),
-                possession: key.proof_of_possession(),
+            bls: (i % 2 == 0).then(|| {
+                Box::new(BlsRegistration {
+                    key: key.public_key(),
+                    possession: key.proof_of_possession(),
+                })
             }),
         });
         let position = state.commitment().inbox_cursor;
