@@ -12,15 +12,20 @@
 //! [`Derivation::revert_to`] when it reads a lower batch count from L1.
 //! Batches that are final can no longer be reverted and are folded into
 //! the final state.
+//!
+//! Each batch's aggregate signatures are checked too, chunk by chunk,
+//! against the keys in the state before it ([`terrace_l2::aggregate::judge`]):
+//! a batch with a bad aggregate is false whatever roots it claims, and the
+//! node proves it with an [`AggregateProof`].
 
 use crate::l1::L1Block;
 use std::collections::{BTreeSet, VecDeque};
 use terrace_l1::rollup::{BatchSubmission, Rollup, RollupOp, WithdrawalClaim};
 use terrace_l2::{
-    Batch, FullState, InboxMessage, L2Block, L2State as _, OneStepProof, Step, StepReceipt,
-    run_steps,
+    AggregateFault, AggregateProof, Batch, FullState, InboxMessage, L2Block, L2State as _,
+    OneStepProof, Step, StepReceipt, aggregate::judge, run_steps,
 };
-use terrace_primitives::{Address, Hash};
+use terrace_primitives::{Address, Hash, par};
 
 /// Batches remembered for [`Derivation::recent`].
 pub const RECENT_BATCHES: usize = 256;
@@ -144,9 +149,31 @@ pub struct DerivedBatch {
     pub pre: FullState,
     /// Bytes of compressed data posted.
     pub data_bytes: u64,
+    /// The first chunk whose aggregate is bad, and why.
+    pub aggregate_fault: Option<(u64, AggregateFault)>,
 }
 
 impl DerivedBatch {
+    /// Accounts in the state after it.
+    pub fn accounts_after(&self) -> u64 {
+        let opened = self
+            .executed
+            .iter()
+            .filter(|(r, _)| r.opened.is_some())
+            .count() as u64;
+        self.pre.commitment().account_count + opened
+    }
+
+    /// The proof of its bad aggregate, if it has one.
+    pub fn aggregate_proof(&self) -> Option<AggregateProof> {
+        let (chunk, _) = self.aggregate_fault?;
+        let chunks = Batch {
+            blocks: self.blocks.clone(),
+        }
+        .chunks();
+        AggregateProof::build(&self.pre, &chunks, chunk)
+    }
+
     /// The true output root after `n` of its steps (`n = 0`: before it).
     pub fn root_after(&self, n: u64) -> Option<Hash> {
         match n {
@@ -164,10 +191,12 @@ impl DerivedBatch {
             .unwrap_or_else(|| self.pre.commitment().output_root())
     }
 
-    /// Whether it continues the true state and claims the true root.
+    /// Whether it continues the true state, claims the true root and has
+    /// good aggregates.
     pub fn is_valid(&self) -> bool {
         self.prev_output_root == self.pre.commitment().output_root()
             && self.claimed_root == self.true_root()
+            && self.aggregate_fault.is_none()
     }
 
     /// The full state after `n` of its steps.
@@ -186,10 +215,26 @@ impl DerivedBatch {
         let pre = self.state_after(rollup, index, inbox)?;
         let message = match self.steps.get(usize::try_from(index).ok()?)? {
             Step::Inbox { position } => Some(inbox.get(usize::try_from(*position).ok()?)?.clone()),
-            Step::Tx { .. } => None,
+            Step::Tx { .. } | Step::Aggregated { .. } => None,
         };
         OneStepProof::build(&pre, rollup, &self.steps, index, message)
     }
+}
+
+/// The first chunk of `batch` whose aggregate fails against `pre`, checked
+/// on every core (a chunk costs one pairing per transaction).
+fn first_bad_chunk(rollup: u64, batch: &Batch, pre: &FullState) -> Option<(u64, AggregateFault)> {
+    let chunks = batch.chunks();
+    par::map_chunks(&chunks, par::Threads::available(), 1, |offset, part| {
+        part.iter().enumerate().find_map(|(i, c)| {
+            judge(rollup, c, |a| pre.account_at(a))
+                .err()
+                .map(|f| ((offset + i) as u64, f))
+        })
+    })
+    .into_iter()
+    .flatten()
+    .next()
 }
 
 /// The L2 chain as L1 has it.
@@ -404,6 +449,7 @@ impl Derivation {
             .steps(cursor)
             .map_err(|e| unexecutable(e.to_string()))?;
         let pre = self.state.clone();
+        let aggregate_fault = first_bad_chunk(self.rollup, &batch, &pre);
         let inbox = &self.inbox;
         let executed = run_steps(&mut self.state, self.rollup, &steps, |p| {
             inbox.get(usize::try_from(p).ok()?).cloned()
@@ -423,6 +469,7 @@ impl Derivation {
             executed,
             pre,
             data_bytes: s.data.len() as u64,
+            aggregate_fault,
         };
         self.remember(derived.summary(BatchStatus::Pending));
         self.batches.push(derived);
@@ -448,8 +495,8 @@ impl Derivation {
     }
 
     /// Folds the batches L1 now considers final (at L1 `height`, with the
-    /// rollup record `rollup`) into the final state.
-    pub fn finalize(&mut self, rollup: &Rollup, height: u64) {
+    /// rollup record `rollup`) into the final state; returns them.
+    pub fn finalize(&mut self, rollup: &Rollup, height: u64) -> Vec<DerivedBatch> {
         let mut n: usize = 0;
         for b in &self.batches {
             if !rollup.is_final(b.index, b.l1_height, height) {
@@ -458,7 +505,7 @@ impl Derivation {
             n += 1;
         }
         let Some(last) = n.checked_sub(1).and_then(|i| self.batches.get(i)) else {
-            return;
+            return Vec::new();
         };
         self.final_count = last.index + 1;
         self.final_blocks = last.first_block + last.blocks.len() as u64;
@@ -466,7 +513,8 @@ impl Derivation {
             Some(next) => next.pre.clone(),
             None => self.state.clone(),
         };
-        for b in self.batches.drain(..n) {
+        let finalized: Vec<DerivedBatch> = self.batches.drain(..n).collect();
+        for b in &finalized {
             if let Some(s) = self
                 .recent
                 .iter_mut()
@@ -476,6 +524,7 @@ impl Derivation {
                 s.status = BatchStatus::Final;
             }
         }
+        finalized
     }
 
     /// The true state after standing batch `index` (the last final one

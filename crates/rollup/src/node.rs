@@ -24,7 +24,9 @@ use terrace_l1::{
     Key, Payload, StateReader as _,
     rollup::{Rollup, RollupOp, WithdrawalClaim},
 };
-use terrace_l2::{Account, Batch, BlockContext, L2Block, SignedL2Transaction};
+use terrace_l2::{
+    Account, AggregatedL2Transaction, Batch, BlockContext, L2Block, SignedL2Transaction,
+};
 use terrace_primitives::{Address, Amount, Hash, PrivateKey};
 use tracing::{debug, info, warn};
 
@@ -47,6 +49,16 @@ pub enum Fault {
     },
     /// Sequencer: produces and posts nothing.
     Silent,
+    /// Sequencer: once account `from` has a BLS key on L1 and has sent a
+    /// transaction, slips in an aggregated transfer of half its balance to
+    /// `to` that `from` never signed (the step function runs it; only the
+    /// aggregate is wrong).
+    ForgeAggregate {
+        /// The victim.
+        from: u32,
+        /// The beneficiary.
+        to: u32,
+    },
     /// Verifier: challenges every batch, disagrees with every root, never
     /// proves.
     DisputeValid,
@@ -269,6 +281,46 @@ impl Shared {
         out
     }
 
+    /// Sends an aggregated (BLS-signed) transaction to the sequencer.
+    pub fn submit_aggregated(
+        &self,
+        tx: AggregatedL2Transaction,
+    ) -> Result<SoftReceipt, SubmitError> {
+        let mut inner = self.lock();
+        if inner.censored == Some(tx.tx.from) {
+            return Err(SubmitError::Refused);
+        }
+        let seq = inner.sequencer.as_mut().ok_or(SubmitError::Refused)?;
+        seq.submit_aggregated(tx)
+    }
+
+    /// Sends many aggregated transactions, their signatures checked in
+    /// parallel on `threads` (see [`Sequencer::submit_many_aggregated`]).
+    pub fn submit_many_aggregated(
+        &self,
+        txs: Vec<AggregatedL2Transaction>,
+        threads: terrace_primitives::par::Threads,
+    ) -> Vec<Result<SoftReceipt, SubmitError>> {
+        let mut inner = self.lock();
+        let censored = inner.censored;
+        let Some(seq) = inner.sequencer.as_mut() else {
+            return txs.iter().map(|_| Err(SubmitError::Refused)).collect();
+        };
+        let mut out = vec![Err(SubmitError::Refused); txs.len()];
+        let (positions, txs): (Vec<usize>, Vec<_>) = txs
+            .into_iter()
+            .enumerate()
+            .filter(|(_, t)| censored != Some(t.tx.from))
+            .unzip();
+        for (p, r) in positions
+            .into_iter()
+            .zip(seq.submit_many_aggregated(txs, threads))
+        {
+            out[p] = r;
+        }
+        out
+    }
+
     /// An account: soft on a sequencer, posted on a verifier.
     pub fn account(&self, index: u32) -> Option<Account> {
         let inner = self.lock();
@@ -446,6 +498,7 @@ fn op_name(op: &RollupOp) -> String {
         RollupOp::Bisect { challenge, .. } => format!("bisect {challenge}"),
         RollupOp::Choose { challenge, agree } => format!("choose {challenge} agree={agree}"),
         RollupOp::ProveStep { challenge, .. } => format!("prove_step {challenge}"),
+        RollupOp::ProveAggregate { batch, .. } => format!("prove_aggregate batch {batch}"),
         RollupOp::Timeout { challenge } => format!("timeout {challenge}"),
         RollupOp::Claim(c) => format!("claim {}", c.index),
     }
@@ -540,12 +593,19 @@ impl<C: Clock, L: L1> Node<C, L> {
                 && inner.derivation.next_height() > height
             {
                 let reverted = inner.derivation.revert_to(rollup.batch_count);
-                if let Some(seq) = inner.sequencer.as_mut() {
-                    seq.reverted(&reverted);
+                if let Some(seq) = inner.sequencer.as_mut()
+                    && !seq.reverted(&reverted)
+                {
+                    let dropped = seq.rebase(&inner.derivation);
+                    inner.events.push(Event::Rebased(dropped));
+                    self.oldest_sealed = None;
                 }
                 inner.events.push(Event::Reverted(rollup.batch_count));
             }
-            inner.derivation.finalize(&rollup, height);
+            let finalized = inner.derivation.finalize(&rollup, height);
+            if let Some(seq) = inner.sequencer.as_mut() {
+                seq.finalized(&finalized);
+            }
             inner.rollup = Some(rollup.clone());
             inner.l1_height = height;
             let synced = inner.derivation.next_height() > height
@@ -624,7 +684,11 @@ impl<C: Clock, L: L1> Node<C, L> {
                 inner.events.push(Event::Reverted(first.index));
             }
             if let Some(seq) = inner.sequencer.as_mut() {
-                seq.reverted(&reverted);
+                if !seq.reverted(&reverted) {
+                    let dropped = seq.rebase(&inner.derivation);
+                    inner.events.push(Event::Rebased(dropped));
+                    self.oldest_sealed = None;
+                }
                 for b in inner.derivation.pending() {
                     if b.index >= first_new && !seq.landed(b) {
                         let dropped = seq.rebase(&inner.derivation);
@@ -680,6 +744,27 @@ impl<C: Clock, L: L1> Node<C, L> {
             until = censored_until(inner.derivation.inbox(), account, until);
         }
         seq.take_inbox(inner.derivation.inbox(), until);
+        if let Fault::ForgeAggregate { from, to } = self.config.fault
+            && !self.lied
+            && u64::from(from) < seq.base_accounts()
+            && let Some(victim) = seq.state().account_at(from)
+            && victim.bls.is_some()
+            && victim.nonce > 0
+            && victim.balance.0 > 1
+        {
+            let theft = terrace_l2::L2Transaction {
+                from,
+                nonce: victim.nonce,
+                max_fee: Amount(u128::MAX),
+                action: terrace_l2::Action::Transfer {
+                    to,
+                    amount: Amount(victim.balance.0 / 2),
+                },
+            };
+            if seq.forge_aggregated(theft).is_ok() {
+                self.lied = true;
+            }
+        }
         if config.track_l1_fee {
             let price = l1_byte_price(
                 self.l1.next_base_fee(),
@@ -771,6 +856,18 @@ impl<C: Clock, L: L1> Node<C, L> {
                 continue;
             }
             self.challenged.insert(b.id);
+            // A bad aggregate is proven at once; a false root goes through
+            // the bisection game (a batch with true roots would win it).
+            if let Some(proof) = b.aggregate_proof() {
+                ops.push((
+                    format!("prove_aggregate:{}", b.index),
+                    RollupOp::ProveAggregate {
+                        batch: b.index,
+                        proof: Box::new(proof),
+                    },
+                ));
+                continue;
+            }
             ops.push((
                 format!("challenge:{}", b.index),
                 RollupOp::Challenge { batch: b.index },
@@ -810,6 +907,7 @@ impl<C: Clock, L: L1> Node<C, L> {
                 context: BlockContext::FREE,
                 inbox_until: rollup.inbox_count,
                 txs: Vec::new(),
+                aggregates: Vec::new(),
             }],
         };
         let data = batch.compress();

@@ -20,7 +20,7 @@ use jsonrpsee::{
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use terrace_l1::rollup::RollupOp;
-use terrace_l2::SignedL2Transaction;
+use terrace_l2::{AggregatedL2Transaction, SignedL2Transaction};
 use terrace_node::rpc::{RpcError, hex_hash, parse_hash};
 use terrace_primitives::{
     Address, Amount, PublicKey,
@@ -76,6 +76,8 @@ pub struct AccountInfo {
     pub index: u32,
     /// The key that signs for it.
     pub public_key: String,
+    /// Its BLS key for aggregated transactions, if it has one.
+    pub bls_key: Option<String>,
     /// Balance.
     pub balance: Amount,
     /// Next nonce.
@@ -235,6 +237,21 @@ pub trait L2Api {
     #[method(name = "sendRawTransactions")]
     async fn send_raw_transactions(&self, txs: Vec<String>) -> RpcResult<Vec<SubmitResult>>;
 
+    /// Submits a hex-encoded aggregated transaction (the transaction and
+    /// the sender's BLS signature): the batch carries it without the
+    /// signature, under its block's aggregate. The sender's account must
+    /// have a BLS key and be in a batch already on L1.
+    #[method(name = "sendRawAggregatedTransaction")]
+    async fn send_raw_aggregated_transaction(&self, tx: String) -> RpcResult<SoftConfirmation>;
+
+    /// Submits up to [`MAX_BATCH_TXS`] aggregated transactions, their
+    /// signatures checked on every core; one result each, in order.
+    #[method(name = "sendRawAggregatedTransactions")]
+    async fn send_raw_aggregated_transactions(
+        &self,
+        txs: Vec<String>,
+    ) -> RpcResult<Vec<SubmitResult>>;
+
     /// An account by index (`"7"`) or by public key (`"0x…"`, its first
     /// account).
     #[method(name = "getAccount")]
@@ -283,11 +300,60 @@ fn parse_key(s: &str) -> Option<PublicKey> {
     decode_bounded::<PublicKey>(&bytes, 64, &()).ok()
 }
 
-fn decode_tx(tx: &str) -> Result<SignedL2Transaction, RpcError> {
+fn decode_tx<T: commonware_codec::Read<Cfg = ()>>(tx: &str) -> Result<T, RpcError> {
     let bytes = from_hex(tx.strip_prefix("0x").unwrap_or(tx))
         .ok_or_else(|| RpcError::InvalidTransaction("not hex".into()))?;
-    decode_bounded::<SignedL2Transaction>(&bytes, MAX_TX_BYTES, &())
+    decode_bounded::<T>(&bytes, MAX_TX_BYTES, &())
         .map_err(|e| RpcError::InvalidTransaction(e.to_string()))
+}
+
+/// Decodes up to [`MAX_BATCH_TXS`] transactions, submits the decodable
+/// ones with `submit`, and answers one result per input, in order.
+fn submit_all<T>(
+    txs: Vec<String>,
+    hash: impl Fn(&T) -> terrace_primitives::Hash,
+    submit: impl FnOnce(Vec<T>) -> Vec<Result<crate::SoftReceipt, SubmitError>>,
+) -> RpcResult<Vec<SubmitResult>>
+where
+    T: commonware_codec::Read<Cfg = ()> + Clone,
+{
+    if txs.len() > MAX_BATCH_TXS {
+        return Err(RpcError::Limit(format!(
+            "{} transactions, at most {MAX_BATCH_TXS} per call",
+            txs.len()
+        ))
+        .into());
+    }
+    let decoded: Vec<Result<T, RpcError>> = txs.iter().map(|t| decode_tx(t)).collect();
+    let good: Vec<T> = decoded
+        .iter()
+        .filter_map(|d| d.as_ref().ok().cloned())
+        .collect();
+    let hashes: Vec<String> = good.iter().map(|t| hex_hash(&hash(t))).collect();
+    let mut results = submit(good).into_iter().zip(hashes);
+    Ok(decoded
+        .into_iter()
+        .map(|d| match d {
+            Err(e) => SubmitResult {
+                confirmation: None,
+                error: Some(e.to_string()),
+            },
+            Ok(_) => match results.next() {
+                Some((Ok(r), hash)) => SubmitResult {
+                    confirmation: Some(soft(hash, r)),
+                    error: None,
+                },
+                Some((Err(e), _)) => SubmitResult {
+                    confirmation: None,
+                    error: Some(refusal(e).to_string()),
+                },
+                None => SubmitResult {
+                    confirmation: None,
+                    error: Some("not executed".into()),
+                },
+            },
+        })
+        .collect())
 }
 
 fn refusal(e: SubmitError) -> RpcError {
@@ -300,55 +366,34 @@ fn refusal(e: SubmitError) -> RpcError {
 #[jsonrpsee::core::async_trait]
 impl L2ApiServer for Api {
     async fn send_raw_transaction(&self, tx: String) -> RpcResult<SoftConfirmation> {
-        let tx = decode_tx(&tx)?;
+        let tx: SignedL2Transaction = decode_tx(&tx)?;
         let hash = hex_hash(&tx.hash());
         let receipt = self.shared.submit(tx).map_err(refusal)?;
         Ok(soft(hash, receipt))
     }
 
     async fn send_raw_transactions(&self, txs: Vec<String>) -> RpcResult<Vec<SubmitResult>> {
-        if txs.len() > MAX_BATCH_TXS {
-            return Err(RpcError::Limit(format!(
-                "{} transactions, at most {MAX_BATCH_TXS} per call",
-                txs.len()
-            ))
-            .into());
-        }
-        let decoded: Vec<Result<SignedL2Transaction, RpcError>> =
-            txs.iter().map(|t| decode_tx(t)).collect();
-        let good: Vec<SignedL2Transaction> = decoded
-            .iter()
-            .filter_map(|d| d.as_ref().ok().cloned())
-            .collect();
-        let hashes: Vec<String> = good.iter().map(|t| hex_hash(&t.hash())).collect();
-        let mut results = self
-            .shared
-            .submit_many(good, terrace_primitives::par::Threads::available())
-            .into_iter()
-            .zip(hashes);
-        Ok(decoded
-            .into_iter()
-            .map(|d| match d {
-                Err(e) => SubmitResult {
-                    confirmation: None,
-                    error: Some(e.to_string()),
-                },
-                Ok(_) => match results.next() {
-                    Some((Ok(r), hash)) => SubmitResult {
-                        confirmation: Some(soft(hash, r)),
-                        error: None,
-                    },
-                    Some((Err(e), _)) => SubmitResult {
-                        confirmation: None,
-                        error: Some(refusal(e).to_string()),
-                    },
-                    None => SubmitResult {
-                        confirmation: None,
-                        error: Some("not executed".into()),
-                    },
-                },
-            })
-            .collect())
+        submit_all(txs, SignedL2Transaction::hash, |good| {
+            self.shared
+                .submit_many(good, terrace_primitives::par::Threads::available())
+        })
+    }
+
+    async fn send_raw_aggregated_transaction(&self, tx: String) -> RpcResult<SoftConfirmation> {
+        let tx: AggregatedL2Transaction = decode_tx(&tx)?;
+        let hash = hex_hash(&tx.hash());
+        let receipt = self.shared.submit_aggregated(tx).map_err(refusal)?;
+        Ok(soft(hash, receipt))
+    }
+
+    async fn send_raw_aggregated_transactions(
+        &self,
+        txs: Vec<String>,
+    ) -> RpcResult<Vec<SubmitResult>> {
+        submit_all(txs, AggregatedL2Transaction::hash, |good| {
+            self.shared
+                .submit_many_aggregated(good, terrace_primitives::par::Threads::available())
+        })
     }
 
     async fn get_account(&self, account: String) -> RpcResult<AccountInfo> {
@@ -372,6 +417,7 @@ impl L2ApiServer for Api {
         Ok(AccountInfo {
             index,
             public_key: format!("0x{}", to_hex(a.key.as_ref())),
+            bls_key: a.bls.map(|k| format!("0x{}", to_hex(k.as_bytes()))),
             balance: a.balance,
             nonce: a.nonce,
             view: if self.shared.fee_context().is_some() {

@@ -5,7 +5,10 @@
 
 use commonware_codec::Encode as _;
 use terrace_l1::rollup::{Challenge, RollupOp};
-use terrace_l2::{Batch, BlockContext, DisputedStep, L2Block};
+use terrace_l2::{
+    Action, AggregateFault, Batch, BlockContext, BlockTx, DisputedStep, L2Block, L2Transaction,
+    batch::aggregate_commitment, stf::Failure,
+};
 use terrace_primitives::Amount;
 use terrace_rollup::{SubmitError, game};
 
@@ -64,7 +67,7 @@ fn landed_and_reverted_batches_keep_the_sequencer_in_step() {
     // A challenge reverts it: its blocks are pending again, unchanged.
     let reverted = d.revert_to(0);
     assert_eq!(reverted.len(), 1);
-    s.reverted(&reverted);
+    assert!(s.reverted(&reverted), "valid data goes back in the queue");
     assert_eq!(s.sealed(), 1);
     assert_eq!(s.next_batch(64 * 1024).unwrap().0, batch);
     assert_eq!(d.posted_blocks(), 0);
@@ -98,6 +101,7 @@ fn a_foreign_batch_makes_the_sequencer_rebase_and_replay() {
             context: BlockContext::FREE,
             inbox_until: 3,
             txs: vec![],
+            aggregates: vec![],
         }],
     };
     post(&mut d, 2, 5, &hatch, false);
@@ -273,4 +277,137 @@ fn many_transactions_at_once_run_as_they_would_one_by_one() {
     assert!(results[..150].iter().all(Result::is_ok));
     // The nonces after the refused one no longer line up.
     assert!(results[151..].iter().all(Result::is_err));
+}
+
+fn bls_transfer(
+    from: u8,
+    account: u32,
+    nonce: u64,
+    to: u32,
+    amount: u128,
+) -> terrace_l2::AggregatedL2Transaction {
+    L2Transaction {
+        from: account,
+        nonce,
+        max_fee: Amount(1_000_000),
+        action: Action::Transfer {
+            to,
+            amount: Amount(amount),
+        },
+    }
+    .sign_bls(ROLLUP, &bls_key(from))
+}
+
+#[test]
+fn aggregated_transactions_wait_for_their_key_on_l1_then_batch_under_aggregates() {
+    let mut d = terrace_rollup::Derivation::new(ROLLUP, 0);
+    d.apply_block(&block(
+        0,
+        vec![deposit(1, 1, 1_000_000_000), deposit_bls(2, 4, 1_000_000)],
+    ))
+    .unwrap();
+    let mut s = terrace_rollup::Sequencer::new(&d, CONTEXT, 16 * 1024);
+    s.take_inbox(d.inbox(), 2);
+    // Carol (account 1) has her BLS key in the soft state only: not yet.
+    assert!(matches!(
+        s.submit_aggregated(bls_transfer(4, 1, 0, 0, 5)),
+        Err(SubmitError::KeyNotPosted(1))
+    ));
+    // Alice has no BLS key at all.
+    assert!(matches!(
+        s.submit_aggregated(bls_transfer(1, 0, 0, 1, 5)),
+        Err(SubmitError::WouldFail(Failure::BadSignature))
+    ));
+    s.seal(1);
+    let (batch, _) = s.next_batch(64 * 1024).unwrap();
+    post(&mut d, 1, 0, &batch, false);
+    assert!(s.landed(&d.pending()[0]));
+    assert_eq!(s.base_accounts(), 2);
+
+    // Once the batch that opened it landed, Carol sends aggregated; a
+    // signature by another key is refused, in a batch call too.
+    let many: Vec<_> = (0..40).map(|n| bls_transfer(4, 1, n, 0, 5)).collect();
+    let mut forged = bls_transfer(4, 1, 40, 0, 5);
+    forged.signature = bls_transfer(1, 1, 40, 0, 5).signature;
+    let mut all = many.clone();
+    all.push(forged);
+    let results = s.submit_many_aggregated(all, terrace_primitives::par::Threads::new(2));
+    assert!(results[..40].iter().all(Result::is_ok));
+    assert!(matches!(
+        results[40],
+        Err(SubmitError::WouldFail(Failure::BadSignature))
+    ));
+    assert!(s.seal(2));
+    let (batch, data) = s.next_batch(64 * 1024).unwrap();
+    assert_eq!(batch.blocks[0].aggregates.len(), 2);
+    assert!(
+        batch.blocks[0]
+            .txs
+            .iter()
+            .all(|t| matches!(t, BlockTx::Aggregated(_)))
+    );
+    post(&mut d, 2, 0, &batch, false);
+    let derived = &d.pending()[1];
+    assert_eq!(derived.aggregate_fault, None);
+    assert!(derived.is_valid());
+    assert!(s.landed(derived));
+    assert_eq!(d.state().account_at(1).unwrap().nonce, 40);
+    // Forty transfers in a few bytes each (plus the batch's framing).
+    assert!(data.len() < 40 * 20 + 300, "{} bytes", data.len());
+}
+
+#[test]
+fn a_forged_aggregated_transaction_makes_the_batch_provably_false() {
+    let mut d = terrace_rollup::Derivation::new(ROLLUP, 0);
+    d.apply_block(&block(
+        0,
+        vec![deposit(1, 1, 1_000_000_000), deposit_bls(2, 4, 1_000_000)],
+    ))
+    .unwrap();
+    let mut s = terrace_rollup::Sequencer::new(&d, CONTEXT, 16 * 1024);
+    s.take_inbox(d.inbox(), 2);
+    s.seal(1);
+    let (batch, _) = s.next_batch(64 * 1024).unwrap();
+    post(&mut d, 1, 0, &batch, false);
+    assert!(s.landed(&d.pending()[0]));
+    s.submit_aggregated(bls_transfer(4, 1, 0, 0, 5)).unwrap();
+    // The sequencer moves Carol's funds without her signature.
+    s.forge_aggregated(L2Transaction {
+        from: 1,
+        nonce: 1,
+        max_fee: Amount(1_000_000),
+        action: Action::Transfer {
+            to: 0,
+            amount: Amount(500_000),
+        },
+    })
+    .unwrap();
+    s.seal(2);
+    let (batch, _) = s.next_batch(64 * 1024).unwrap();
+    // Its roots are the true result of the data: only the aggregate lies.
+    post(&mut d, 2, 0, &batch, false);
+    let derived = d.pending()[1].clone();
+    assert_eq!(derived.claimed_root, derived.true_root());
+    assert_eq!(
+        derived.aggregate_fault,
+        Some((0, AggregateFault::BadSignature))
+    );
+    assert_eq!(d.first_invalid().map(|b| b.index), Some(1));
+    let proof = derived.aggregate_proof().unwrap();
+    let disputed = terrace_l2::DisputedChunk {
+        rollup: ROLLUP,
+        pre_root: derived.prev_output_root,
+        aggregate_commitment: aggregate_commitment(&batch.chunks()),
+        chunk_count: 1,
+    };
+    assert_eq!(proof.verify(&disputed), Ok(AggregateFault::BadSignature));
+
+    // Reverted, its blocks are not valid data: the sequencer rebases,
+    // keeping Carol's own transfer and dropping the forgery.
+    assert!(s.landed(&derived));
+    let reverted = d.revert_to(1);
+    assert!(!s.reverted(&reverted));
+    assert_eq!(s.rebase(&d), 1);
+    assert_eq!(s.state().account_at(1).unwrap().nonce, 1);
+    assert!(s.state().account_at(1).unwrap().balance.0 > 900_000);
 }

@@ -240,6 +240,7 @@ impl World {
                     recipient: key(to).public_key(),
                     account: None,
                     amount: Amount(amount),
+                    bls: None,
                 }),
             )
             .await;

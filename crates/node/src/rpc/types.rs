@@ -232,6 +232,7 @@ pub fn payload_summary(p: &Payload) -> (&'static str, Option<Address>, Option<Am
             RollupOp::Bisect { .. } => ("rollup_bisect", None, None),
             RollupOp::Choose { .. } => ("rollup_choose", None, None),
             RollupOp::ProveStep { .. } => ("rollup_prove_step", None, None),
+            RollupOp::ProveAggregate { .. } => ("rollup_prove_aggregate", None, None),
             RollupOp::Timeout { .. } => ("rollup_timeout", None, None),
             RollupOp::Claim(c) => (
                 "rollup_claim",

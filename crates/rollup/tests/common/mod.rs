@@ -41,6 +41,30 @@ pub fn deposit(hash: u8, who: u8, amount: u128) -> RollupTx {
             recipient: key(who).public_key(),
             account: None,
             amount: Amount(amount),
+            bls: None,
+        }),
+    )
+}
+
+/// User `i`'s BLS key.
+pub fn bls_key(i: u8) -> terrace_primitives::BlsPrivateKey {
+    terrace_primitives::BlsPrivateKey::from_seed(&[i.wrapping_add(100); 32])
+}
+
+/// A deposit opening an account with user `who`'s BLS key.
+pub fn deposit_bls(hash: u8, who: u8, amount: u128) -> RollupTx {
+    let bls = bls_key(who);
+    tx(
+        hash,
+        who,
+        RollupOp::Deposit(Deposit {
+            recipient: key(who).public_key(),
+            account: None,
+            amount: Amount(amount),
+            bls: Some(Box::new(terrace_l2::BlsRegistration {
+                key: bls.public_key(),
+                possession: bls.proof_of_possession(),
+            })),
         }),
     )
 }
