@@ -16,6 +16,12 @@
 //!   (zstd, the batcher's compressor), and a verifier deriving them from
 //!   the posted data.
 //!
+//! - **aggregated**: the same transfers from accounts with BLS keys, each
+//!   signed with BLS and submitted in calls of `block_txs`
+//!   (`l2_sendRawAggregatedTransactions`: signatures checked on every
+//!   core), batched with one aggregate per 32, and derived with every
+//!   aggregate checked.
+//!
 //! The L1 side is computed from the real encodings and the gas schedule:
 //! the signed `SubmitBatch` transaction of each batch, its gas, and its
 //! share per transfer, against the gas of a plain L1 transfer.
@@ -26,8 +32,11 @@ use commonware_codec::{Encode as _, EncodeSize as _};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 use terrace_l1::{ChainParams, Payload, Transaction, rollup::RollupOp, tx::intrinsic_gas};
-use terrace_l2::{Action, BlockContext, Deposit, L2Transaction, SignedL2Transaction};
-use terrace_primitives::{Address, Amount, ChainId, Hash, keys::Signer as _};
+use terrace_l2::{
+    Action, AggregatedL2Transaction, BlockContext, BlsRegistration, Deposit, L2Transaction,
+    SignedL2Transaction,
+};
+use terrace_primitives::{Address, Amount, BlsPrivateKey, ChainId, Hash, keys::Signer as _};
 use terrace_rollup::{
     Derivation, Sequencer,
     l1::{L1Block, RollupTx},
@@ -127,10 +136,202 @@ pub struct SequencerBenchReport {
     /// l1_gas_per_l1_transfer / l1_gas_per_l2_transfer: how many times
     /// less L1 fee an L2 transfer pays at the same base fee.
     pub l1_fee_ratio: f64,
+    /// The same transfers sent aggregated (BLS).
+    pub aggregated: AggregatedReport,
     /// Peak resident memory, bytes.
     pub peak_rss_bytes: u64,
     /// Seconds spent generating keys and signing (not in the figures).
     pub setup_s: f64,
+}
+
+/// The aggregated pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct AggregatedReport {
+    /// Soft confirmations per second in calls of `block_txs`, BLS
+    /// signatures checked on every core.
+    pub per_s: f64,
+    /// Latency of one such call.
+    pub call_latency: Micros,
+    /// Raw BLS verifications per second on one core, for scale.
+    pub bls_verify_per_s: f64,
+    /// Batches.
+    pub batches: usize,
+    /// Mean encoded aggregated transfer in a block (tag included, no
+    /// signature), bytes.
+    pub raw_bytes_per_transfer: f64,
+    /// Compressed batch bytes per transfer, aggregates included.
+    pub l1_bytes_per_transfer: f64,
+    /// Transfers per second a verifier derives, every aggregate checked.
+    pub derive_per_s: f64,
+    /// L1 gas of the `SubmitBatch` transactions per transfer.
+    pub l1_gas_per_l2_transfer: f64,
+    /// Plain L1 transfer gas over that.
+    pub l1_fee_ratio: f64,
+}
+
+/// What posting the sequencer's blocks cost and how fast a verifier
+/// derived them.
+struct Posted {
+    batches: usize,
+    raw: usize,
+    compressed: usize,
+    l1_gas: u64,
+    derive_s: f64,
+    /// The next L1 height.
+    height: u64,
+}
+
+/// Packs every sealed block into batches, prices each `SubmitBatch` on L1
+/// and derives it as a verifier would, checking the verifier agrees.
+fn post_all(
+    seq: &mut Sequencer,
+    derivation: &mut Derivation,
+    params: &ChainParams,
+    mut height: u64,
+) -> Result<Posted> {
+    let mut p = Posted {
+        batches: 0,
+        raw: 0,
+        compressed: 0,
+        l1_gas: 0,
+        derive_s: 0.0,
+        height,
+    };
+    while let Some((batch, data)) = seq.next_batch(usize::try_from(params.tx_bytes_max)? - 1_024) {
+        p.raw += batch.encode_size();
+        p.compressed += data.len();
+        let submission = derivation
+            .submission(derivation.batch_count(), &batch, data)
+            .context("the batch does not continue the chain")?;
+        p.l1_gas += self::l1_gas(
+            Payload::Rollup {
+                rollup: ROLLUP,
+                op: RollupOp::SubmitBatch(Box::new(submission.clone())),
+            },
+            10_000_000,
+            params,
+        );
+        let block = L1Block {
+            height,
+            timestamp_ms: 0,
+            rollup_txs: vec![RollupTx {
+                hash: Hash::from([p.batches as u8; 32]),
+                sender: Address::from_public_key(&account_key(usize::MAX).public_key()),
+                rollup: ROLLUP,
+                op: RollupOp::SubmitBatch(Box::new(submission)),
+                failure: None,
+            }],
+        };
+        let t = Instant::now();
+        derivation.apply_block(&block).context("derivation")?;
+        p.derive_s += t.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            derivation.first_invalid().is_none(),
+            "the verifier disagrees with the sequencer"
+        );
+        let pending = derivation.pending().last().context("no batch")?.clone();
+        anyhow::ensure!(seq.landed(&pending), "the batch is not the sequencer's");
+        p.batches += 1;
+        height += 1;
+        p.height = height;
+    }
+    anyhow::ensure!(
+        derivation.state().accounts() == seq.state().accounts(),
+        "derived state differs from the soft state"
+    );
+    Ok(p)
+}
+
+/// Account `i`'s BLS key.
+fn account_bls_key(i: usize) -> BlsPrivateKey {
+    BlsPrivateKey::from_seed(
+        &terrace_primitives::hash_tagged(b"terrace/bench/bls", &[&(i as u64).to_le_bytes()]).0,
+    )
+}
+
+/// The aggregated pass: BLS accounts opened and posted, then the
+/// workload's transfers sent aggregated.
+fn run_aggregated(
+    cfg: &SequencerBenchConfig,
+    txs: &[SignedL2Transaction],
+    params: &ChainParams,
+    l1_gas_per_l1_transfer: u64,
+    progress: &impl Fn(&str),
+) -> Result<AggregatedReport> {
+    let threads = terrace_primitives::par::Threads::available();
+    progress(&format!(
+        "aggregated: {} BLS keys with proofs of possession, {} BLS signatures (not timed)",
+        cfg.accounts,
+        txs.len()
+    ));
+    let keys = crate::bench::par_map(cfg.accounts, threads.get(), account_bls_key);
+    let registrations = crate::bench::par_map(cfg.accounts, threads.get(), |i| BlsRegistration {
+        key: keys[i].public_key(),
+        possession: keys[i].proof_of_possession(),
+    });
+    let mut deposits = deposit_block(cfg.accounts);
+    for (tx, r) in deposits.rollup_txs.iter_mut().zip(registrations) {
+        if let RollupOp::Deposit(d) = &mut tx.op {
+            d.bls = Some(Box::new(r));
+        }
+    }
+    let signed: Vec<AggregatedL2Transaction> =
+        crate::bench::par_map(txs.len(), threads.get(), |i| {
+            txs[i].tx.sign_bls(ROLLUP, &keys[txs[i].tx.from as usize])
+        });
+    let mut derivation = Derivation::new(ROLLUP, 1);
+    derivation.apply_block(&deposits).context("deposits")?;
+    let block_bytes = usize::try_from(params.tx_bytes_max / 2).unwrap_or(usize::MAX);
+    let mut seq = Sequencer::new(&derivation, CONTEXT, block_bytes);
+    seq.take_inbox(derivation.inbox(), cfg.accounts as u64);
+    seq.seal(0);
+    // The accounts' batch lands first: keys must be on L1 before use.
+    let next = post_all(&mut seq, &mut derivation, params, 2)?.height;
+
+    let sample = signed.len().min(500);
+    let t = Instant::now();
+    for tx in &signed[..sample] {
+        tx.verify(ROLLUP, &keys[tx.tx.from as usize].public_key())
+            .map_err(|_| anyhow::anyhow!("a workload BLS signature does not verify"))?;
+    }
+    let bls_verify_per_s = sample as f64 / t.elapsed().as_secs_f64();
+
+    progress(&format!(
+        "aggregated: {} per call, BLS signatures checked on {} threads",
+        cfg.block_txs,
+        threads.get()
+    ));
+    let mut latencies = Vec::new();
+    let start = Instant::now();
+    for chunk in signed.chunks(cfg.block_txs.max(1)) {
+        let t = Instant::now();
+        for (i, r) in seq
+            .submit_many_aggregated(chunk.to_vec(), threads)
+            .into_iter()
+            .enumerate()
+        {
+            r.map_err(|e| anyhow::anyhow!("aggregated transfer {i} of a call refused: {e}"))?;
+        }
+        seq.seal(0);
+        latencies.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    let per_s = signed.len() as f64 / start.elapsed().as_secs_f64();
+    progress("aggregated: batching, deriving (every aggregate checked) and pricing on L1");
+    let posted = post_all(&mut seq, &mut derivation, params, next)?;
+    let n = signed.len() as f64;
+    let l1_gas_per_l2_transfer = posted.l1_gas as f64 / n;
+    Ok(AggregatedReport {
+        per_s,
+        call_latency: Micros::of(latencies),
+        bls_verify_per_s,
+        batches: posted.batches,
+        raw_bytes_per_transfer: signed.iter().map(|t| t.tx.encode_size() + 1).sum::<usize>() as f64
+            / n,
+        l1_bytes_per_transfer: posted.compressed as f64 / n,
+        derive_per_s: n / posted.derive_s.max(f64::MIN_POSITIVE),
+        l1_gas_per_l2_transfer,
+        l1_fee_ratio: l1_gas_per_l1_transfer as f64 / l1_gas_per_l2_transfer,
+    })
 }
 
 fn deposit_block(accounts: usize) -> L1Block {
@@ -146,6 +347,7 @@ fn deposit_block(accounts: usize) -> L1Block {
                     recipient: account_key(i).public_key(),
                     account: None,
                     amount: Amount(1_000_000_000_000_000_000_000),
+                    bls: None,
                 }),
                 failure: None,
             })
@@ -304,53 +506,14 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
 
     // Batching, derivation, L1 cost.
     progress("batching, deriving and pricing on L1");
-    let mut batches = 0usize;
-    let mut compressed = 0usize;
-    let mut raw = 0usize;
-    let mut l1_gas = 0u64;
-    let mut derive_s = 0.0;
-    let mut height = 2;
-    while let Some((batch, data)) = seq.next_batch(usize::try_from(params.tx_bytes_max)? - 1_024) {
-        raw += batch.encode_size();
-        compressed += data.len();
-        let submission = derivation
-            .submission(derivation.batch_count(), &batch, data)
-            .context("the batch does not continue the chain")?;
-        l1_gas += self::l1_gas(
-            Payload::Rollup {
-                rollup: ROLLUP,
-                op: RollupOp::SubmitBatch(Box::new(submission.clone())),
-            },
-            10_000_000,
-            &params,
-        );
-        let block = L1Block {
-            height,
-            timestamp_ms: 0,
-            rollup_txs: vec![RollupTx {
-                hash: Hash::from([batches as u8; 32]),
-                sender: Address::from_public_key(&account_key(usize::MAX).public_key()),
-                rollup: ROLLUP,
-                op: RollupOp::SubmitBatch(Box::new(submission)),
-                failure: None,
-            }],
-        };
-        let t = Instant::now();
-        derivation.apply_block(&block).context("derivation")?;
-        derive_s += t.elapsed().as_secs_f64();
-        anyhow::ensure!(
-            derivation.first_invalid().is_none(),
-            "the verifier disagrees with the sequencer"
-        );
-        let pending = derivation.pending().last().context("no batch")?.clone();
-        anyhow::ensure!(seq.landed(&pending), "the batch is not the sequencer's");
-        batches += 1;
-        height += 1;
-    }
-    anyhow::ensure!(
-        derivation.state().accounts() == seq.state().accounts(),
-        "derived state differs from the soft state"
-    );
+    let Posted {
+        batches,
+        raw,
+        compressed,
+        l1_gas,
+        derive_s,
+        ..
+    } = post_all(&mut seq, &mut derivation, &params, 2)?;
     let n = txs.len() as f64;
     let l1_gas_per_l2_transfer = l1_gas as f64 / n;
     let l1_gas_per_l1_transfer = self::l1_gas(
@@ -361,6 +524,7 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
         30_000,
         &params,
     );
+    let aggregated = run_aggregated(cfg, &txs, &params, l1_gas_per_l1_transfer, &progress)?;
     Ok(SequencerBenchReport {
         clock: "wall-clock",
         accounts: cfg.accounts,
@@ -382,6 +546,7 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
         l1_gas_per_l2_transfer,
         l1_gas_per_l1_transfer,
         l1_fee_ratio: l1_gas_per_l1_transfer as f64 / l1_gas_per_l2_transfer,
+        aggregated,
         peak_rss_bytes: peak_rss_bytes(),
         setup_s,
     })
@@ -425,9 +590,57 @@ pub fn print(r: &SequencerBenchReport) {
         "  L1 gas per transfer   {:.0} on L2 (its batch share) vs {} on L1: {:.1}× less fee",
         r.l1_gas_per_l2_transfer, r.l1_gas_per_l1_transfer, r.l1_fee_ratio
     );
+    let a = &r.aggregated;
+    println!(
+        "  aggregated (BLS)      {:.0} transfers/s in calls of {} (one BLS verify: {:.0}/s per core); a call takes p50 {:.1} ms, p99 {:.1} ms",
+        a.per_s,
+        r.block_txs,
+        a.bls_verify_per_s,
+        a.call_latency.p50_us / 1e3,
+        a.call_latency.p99_us / 1e3
+    );
+    println!(
+        "    L1 bytes/transfer   {:.1} (zstd, aggregates included; {:.1} raw without them) in {} batches",
+        a.l1_bytes_per_transfer, a.raw_bytes_per_transfer, a.batches
+    );
+    println!(
+        "    derivation          {:.0} transfers/s (every aggregate checked)",
+        a.derive_per_s
+    );
+    println!(
+        "    L1 gas/transfer     {:.0} vs {} on L1: {:.1}× less fee",
+        a.l1_gas_per_l2_transfer, r.l1_gas_per_l1_transfer, a.l1_fee_ratio
+    );
     println!(
         "  peak RSS              {:.1} MiB; setup {:.1} s (not timed)",
         r.peak_rss_bytes as f64 / (1024.0 * 1024.0),
         r.setup_s
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_small_run_agrees_with_the_verifier_and_aggregates_shrink_the_batches() {
+        let cfg = SequencerBenchConfig {
+            accounts: 40,
+            txs: 400,
+            block_txs: 100,
+            zipf_exponent: 1.0,
+            seed: 3,
+        };
+        let r = run(&cfg, |_| {}).expect("bench run");
+        assert_eq!(r.txs, 400);
+        assert!(r.batches >= 1 && r.aggregated.batches >= 1);
+        // No signatures on L1: a small fraction of the signed batches' bytes.
+        assert!(
+            r.aggregated.l1_bytes_per_transfer * 3.0 < r.l1_bytes_per_transfer,
+            "{} vs {}",
+            r.aggregated.l1_bytes_per_transfer,
+            r.l1_bytes_per_transfer
+        );
+        assert!(r.aggregated.l1_fee_ratio > r.l1_fee_ratio);
+    }
 }

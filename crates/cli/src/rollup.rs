@@ -249,6 +249,7 @@ pub async fn start(
                         recipient: sequencer.public_key(),
                         account: None,
                         amount: Amount(TOKEN),
+                        bls: None,
                     }),
                 },
             )

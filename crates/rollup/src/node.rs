@@ -344,6 +344,20 @@ impl Shared {
             .and_then(|i| u32::try_from(i).ok())
     }
 
+    /// The index of the first account with BLS key `key`, if any.
+    pub fn find_account_bls(&self, key: &terrace_primitives::BlsPublicKey) -> Option<u32> {
+        let inner = self.lock();
+        let state = match &inner.sequencer {
+            Some(s) => s.state(),
+            None => inner.derivation.state(),
+        };
+        state
+            .accounts()
+            .iter()
+            .position(|a| a.bls.as_ref() == Some(key))
+            .and_then(|i| u32::try_from(i).ok())
+    }
+
     /// A transaction's receipt (sequencer only).
     pub fn receipt(&self, hash: &Hash) -> Option<Receipt> {
         let inner = self.lock();

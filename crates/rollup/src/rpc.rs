@@ -252,8 +252,8 @@ pub trait L2Api {
         txs: Vec<String>,
     ) -> RpcResult<Vec<SubmitResult>>;
 
-    /// An account by index (`"7"`) or by public key (`"0x…"`, its first
-    /// account).
+    /// An account by index (`"7"`), by public key (`"0x…"`, its first
+    /// account) or by BLS key (`"0x…"`, 48 bytes).
     #[method(name = "getAccount")]
     async fn get_account(&self, account: String) -> RpcResult<AccountInfo>;
 
@@ -298,6 +298,11 @@ fn soft(hash: String, r: crate::SoftReceipt) -> SoftConfirmation {
 fn parse_key(s: &str) -> Option<PublicKey> {
     let bytes = from_hex(s.strip_prefix("0x")?)?;
     decode_bounded::<PublicKey>(&bytes, 64, &()).ok()
+}
+
+fn parse_bls_key(s: &str) -> Option<terrace_primitives::BlsPublicKey> {
+    let bytes = from_hex(s.strip_prefix("0x")?)?;
+    terrace_primitives::BlsPublicKey::from_bytes(&bytes)
 }
 
 fn decode_tx<T: commonware_codec::Read<Cfg = ()>>(tx: &str) -> Result<T, RpcError> {
@@ -400,14 +405,17 @@ impl L2ApiServer for Api {
         let index = match account.parse::<u32>() {
             Ok(i) => i,
             Err(_) => {
-                let key = parse_key(&account).ok_or_else(|| {
-                    RpcError::InvalidParams(
-                        "expected an account index or a 0x-prefixed public key".into(),
+                let found = if let Some(key) = parse_key(&account) {
+                    self.shared.find_account(&key)
+                } else if let Some(key) = parse_bls_key(&account) {
+                    self.shared.find_account_bls(&key)
+                } else {
+                    return Err(RpcError::InvalidParams(
+                        "expected an account index or a 0x-prefixed public or BLS key".into(),
                     )
-                })?;
-                self.shared
-                    .find_account(&key)
-                    .ok_or_else(|| RpcError::NotFound(format!("no account of key {account}")))?
+                    .into());
+                };
+                found.ok_or_else(|| RpcError::NotFound(format!("no account of key {account}")))?
             }
         };
         let a = self
