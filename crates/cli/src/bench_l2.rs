@@ -167,6 +167,12 @@ pub struct AggregatedReport {
     pub l1_gas_per_l2_transfer: f64,
     /// Plain L1 transfer gas over that.
     pub l1_fee_ratio: f64,
+    /// Bytes of the fraud proof of a bad aggregate over a full chunk.
+    pub aggregate_proof_bytes: usize,
+    /// Time L1 takes to verify it (best of 5), milliseconds.
+    pub aggregate_proof_verify_ms: f64,
+    /// L1 gas of the `ProveAggregate` transaction.
+    pub aggregate_proof_gas: u64,
 }
 
 /// What posting the sequencer's blocks cost and how fast a verifier
@@ -317,6 +323,53 @@ fn run_aggregated(
     }
     let per_s = signed.len() as f64 / start.elapsed().as_secs_f64();
     progress("aggregated: batching, deriving (every aggregate checked) and pricing on L1");
+    // The fraud proof of a bad aggregate over a full chunk of these
+    // transfers (one signature left out), as L1 verifies it.
+    let pre = derivation.state().clone();
+    let chunk_txs: Vec<L2Transaction> = signed
+        .iter()
+        .take(terrace_l2::batch::AGGREGATE_CHUNK)
+        .map(|t| t.tx)
+        .collect();
+    let bad = terrace_primitives::BlsSignature::aggregate(
+        signed
+            .iter()
+            .skip(1)
+            .take(chunk_txs.len().saturating_sub(1).max(1))
+            .map(|t| &t.signature),
+    )
+    .map_err(|e| anyhow::anyhow!("aggregate: {e}"))?;
+    let chunks = vec![terrace_l2::AggregateChunk {
+        txs: chunk_txs,
+        signature: bad,
+    }];
+    let proof = terrace_l2::AggregateProof::build(&pre, &chunks, 0).context("aggregate proof")?;
+    let disputed = terrace_l2::DisputedChunk {
+        rollup: ROLLUP,
+        pre_root: terrace_l2::L2State::commitment(&pre).output_root(),
+        aggregate_commitment: terrace_l2::batch::aggregate_commitment(&chunks),
+        chunk_count: 1,
+    };
+    let mut aggregate_proof_verify_ms = f64::MAX;
+    for _ in 0..5 {
+        let t = Instant::now();
+        proof
+            .verify(&disputed)
+            .map_err(|e| anyhow::anyhow!("the aggregate proof does not verify: {e}"))?;
+        aggregate_proof_verify_ms = aggregate_proof_verify_ms.min(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let aggregate_proof_bytes = proof.encode().len();
+    let aggregate_proof_gas = self::l1_gas(
+        Payload::Rollup {
+            rollup: ROLLUP,
+            op: RollupOp::ProveAggregate {
+                batch: 0,
+                proof: Box::new(proof),
+            },
+        },
+        10_000_000,
+        params,
+    );
     let posted = post_all(&mut seq, &mut derivation, params, next)?;
     let n = signed.len() as f64;
     let l1_gas_per_l2_transfer = posted.l1_gas as f64 / n;
@@ -331,6 +384,9 @@ fn run_aggregated(
         derive_per_s: n / posted.derive_s.max(f64::MIN_POSITIVE),
         l1_gas_per_l2_transfer,
         l1_fee_ratio: l1_gas_per_l1_transfer as f64 / l1_gas_per_l2_transfer,
+        aggregate_proof_bytes,
+        aggregate_proof_verify_ms,
+        aggregate_proof_gas,
     })
 }
 
@@ -610,6 +666,10 @@ pub fn print(r: &SequencerBenchReport) {
     println!(
         "    L1 gas/transfer     {:.0} vs {} on L1: {:.1}× less fee",
         a.l1_gas_per_l2_transfer, r.l1_gas_per_l1_transfer, a.l1_fee_ratio
+    );
+    println!(
+        "    bad-aggregate proof {} bytes, verified on L1 in {:.1} ms, {} gas",
+        a.aggregate_proof_bytes, a.aggregate_proof_verify_ms, a.aggregate_proof_gas
     );
     println!(
         "  peak RSS              {:.1} MiB; setup {:.1} s (not timed)",

@@ -46,6 +46,9 @@ const ROLLUP: u64 = 0;
 fn key(i: u8) -> PrivateKey {
     private_key_from_seed([i; 32])
 }
+fn bls_key(i: u8) -> terrace_primitives::BlsPrivateKey {
+    terrace_primitives::BlsPrivateKey::from_seed(&[i; 32])
+}
 fn validator_key(i: u8) -> PrivateKey {
     private_key_from_seed([100 + i; 32])
 }
@@ -241,6 +244,26 @@ impl World {
                     account: None,
                     amount: Amount(amount),
                     bls: None,
+                }),
+            )
+            .await;
+        assert!(failure.is_none(), "deposit: {failure:?}");
+    }
+
+    /// A deposit opening an account with `from`'s BLS key.
+    async fn deposit_bls(&mut self, from: u8, amount: u128) {
+        let bls = bls_key(from);
+        let failure = self
+            .op(
+                from,
+                RollupOp::Deposit(Deposit {
+                    recipient: key(from).public_key(),
+                    account: None,
+                    amount: Amount(amount),
+                    bls: Some(Box::new(terrace_l2::BlsRegistration {
+                        key: bls.public_key(),
+                        possession: bls.proof_of_possession(),
+                    })),
                 }),
             )
             .await;
@@ -742,6 +765,74 @@ fn a_silent_sequencer_is_bypassed_through_the_escape_hatch() {
             v.with_derivation(|d| d.pending().first().map(|b| b.poster)),
             Some(addr(&key(VERIFIER)))
         );
+        w.check_audits();
+    });
+}
+
+/// A sequencer slips an unsigned transfer out of Carol's BLS account into a
+/// block beside her own aggregated transfer. Every root it posts is the
+/// true result of its data, so bisection could not catch it; the verifier
+/// proves the bad aggregate in one L1 transaction, the batch falls, the
+/// sequencer is slashed, and Carol's own transfer is re-posted while the
+/// forged one never comes back.
+#[test]
+fn a_forged_aggregate_is_proven_and_the_theft_undone() {
+    runner(61).start(|context| async move {
+        let mut w = World::start(context).await;
+        let verifier = w.spawn(verifier_config(VERIFIER, Fault::None));
+        let seq = w.spawn(sequencer_config(Fault::ForgeAggregate { from: 3, to: 0 }));
+        open_accounts(&mut w, seq).await;
+        let carol = MALLORY;
+        w.deposit_bls(carol, 10 * ETHER).await;
+        let s = w.shared(seq).clone();
+        let v = w.shared(verifier).clone();
+        let verifier_l1 = w.l1_balance(VERIFIER).await;
+        let honest = L2Transaction {
+            from: 3,
+            nonce: 0,
+            max_fee: Amount(ETHER / 100),
+            action: Action::Transfer {
+                to: 2,
+                amount: Amount(ETHER),
+            },
+        }
+        .sign_bls(ROLLUP, &bls_key(carol));
+        // Her key must be on L1 (in a landed batch) before she sends.
+        w.wait("Carol's aggregated transfer accepted", |_| {
+            s.submit_aggregated(honest.clone()).is_ok()
+        })
+        .await;
+        w.wait("the bad aggregate proven", |w| {
+            w.shared(verifier)
+                .events()
+                .iter()
+                .any(|e| matches!(e, Event::Sent(s) if s.starts_with("prove_aggregate")))
+        })
+        .await;
+        w.wait("honest chain re-posted", |w| {
+            let v = w.shared(verifier);
+            v.events().iter().any(|e| matches!(e, Event::Reverted(_)))
+                && v.with_derivation(|d| {
+                    d.first_invalid().is_none()
+                        && d.state().account_at(2).map(|a| a.balance.0) == Some(2 * ETHER)
+                })
+        })
+        .await;
+        // Carol lost only her transfer and its fee; the sequencer's fee
+        // account holds no stolen funds.
+        let carol_now = v.with_derivation(|d| d.state().account_at(3).unwrap().balance.0);
+        assert!(
+            carol_now > 9 * ETHER - ETHER / 100 && carol_now < 9 * ETHER,
+            "Carol holds {carol_now}"
+        );
+        assert!(v.with_derivation(|d| d.state().account_at(0).unwrap().balance.0) < 2 * ETHER);
+        assert!(
+            s.events().iter().any(|e| matches!(e, Event::Rebased(_))),
+            "the sequencer rebased past its forged block"
+        );
+        // The prover took half the slashed bond, with no bond of its own.
+        let gained = w.l1_balance(VERIFIER).await.0 as i128 - verifier_l1.0 as i128;
+        assert!(gained > (4 * ETHER) as i128, "prover gained {gained}");
         w.check_audits();
     });
 }
