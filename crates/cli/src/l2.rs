@@ -268,10 +268,21 @@ async fn send_aggregated(
     };
     let quote = terrace_l2::stf::aggregated_fee(&fees.into(), &tx).context("fee overflows")?;
     tx.max_fee = quote.checked_mul(2).context("fee overflows")?;
-    let signed = tx.sign_bls(status.rollup, &bls);
-    r.l2.send_raw_aggregated_transaction(format!("0x{}", to_hex(&signed.encode())))
-        .await
-        .map_err(rpc)
+    let raw = format!("0x{}", to_hex(&tx.sign_bls(status.rollup, &bls).encode()));
+    // Right after the account's batch lands, the sequencer may not have
+    // derived it yet: retry that one refusal for a while.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match r.l2.send_raw_aggregated_transaction(raw.clone()).await {
+            Err(e)
+                if e.to_string().contains("once it lands")
+                    && std::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(250)).await
+            }
+            other => return other.map_err(rpc),
+        }
+    }
 }
 
 fn seconds(blocks: u64, block_time_ms: u64) -> u64 {
@@ -391,6 +402,19 @@ async fn run_async(cmd: L2Command) -> Result<()> {
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             };
+            // A BLS account sends aggregated once a batch holding it is on
+            // L1: wait for the verifier (deriving from L1) to see it.
+            if bls && let Some(v) = &r.verifier {
+                loop {
+                    if v.get_account(credited.index.to_string()).await.is_ok() {
+                        break;
+                    }
+                    if std::time::Instant::now() > deadline {
+                        bail!("deposit {hash} credited but not posted on L1 within 2 minutes");
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
             if r.json {
                 return print_json(&serde_json::json!({ "l1Tx": hash, "account": credited }));
             }

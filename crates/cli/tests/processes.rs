@@ -373,6 +373,36 @@ fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
         let a = l2(&["balance", &me]).unwrap();
         a["posted"]["balance"] == a["soft"]["balance"]
     });
+
+    // A BLS account: its transfer travels aggregated, without a signature.
+    let bls = l2(&[
+        "deposit", "--from", "dev2", "--amount", "4", "--bls", "--wait",
+    ])
+    .unwrap();
+    let carol = bls["account"]["index"].as_u64().unwrap().to_string();
+    assert!(bls["account"]["blsKey"].is_string(), "{bls}");
+    let soft = l2(&[
+        "send",
+        "--from",
+        "dev2",
+        "--to",
+        &me,
+        "--amount",
+        "1",
+        "--aggregated",
+    ])
+    .unwrap();
+    let fee = tokens(&soft["fee"]);
+    let account = l2(&["balance", &carol]).unwrap();
+    assert_eq!(tokens(&account["soft"]["balance"]), 3 * TOKEN - fee);
+    wait_for(
+        "the verifier to derive the aggregated transfer",
+        &devnet,
+        || {
+            let a = l2(&["balance", &carol]).unwrap();
+            a["posted"]["balance"] == a["soft"]["balance"]
+        },
+    );
     let batches = l2(&["batches"]).unwrap();
     assert!(
         batches
