@@ -215,15 +215,16 @@ async fn account(r: &Rollup, name: &str) -> Result<AccountInfo> {
     })
 }
 
-/// Sends an L2 transaction from `key`'s account; prints the soft
-/// confirmation.
-async fn send_l2(
+/// An unsigned transaction from `sender` for the rollup behind `r`, with
+/// its fee capped at twice today's quote (prices follow L1's base fee
+/// from one L2 block to the next); also returns the rollup id. `fee`
+/// quotes a transaction at a block context.
+async fn quoted_tx(
     r: &Rollup,
-    from: &str,
+    sender: &AccountInfo,
     action: Action,
-) -> Result<terrace_rollup::rpc::SoftConfirmation> {
-    let key = l1::dev_key(from)?;
-    let sender = account(r, from).await?;
+    fee: impl Fn(u64, &terrace_l2::BlockContext, &L2Transaction) -> Option<Amount>,
+) -> Result<(u64, L2Transaction)> {
     let status = r.l2.status().await.map_err(rpc)?;
     let fees = status
         .fees
@@ -234,12 +235,25 @@ async fn send_l2(
         max_fee: Amount::ZERO,
         action,
     };
-    // Cap the fee at twice today's quote: prices follow L1's base fee from
-    // one L2 block to the next.
-    let quote = terrace_l2::stf::fee(&fees.into(), &tx.sign(status.rollup, &key))
-        .context("fee overflows")?;
+    let quote = fee(status.rollup, &fees.into(), &tx).context("fee overflows")?;
     tx.max_fee = quote.checked_mul(2).context("fee overflows")?;
-    let signed = tx.sign(status.rollup, &key);
+    Ok((status.rollup, tx))
+}
+
+/// Sends an L2 transaction from `key`'s account; prints the soft
+/// confirmation.
+async fn send_l2(
+    r: &Rollup,
+    from: &str,
+    action: Action,
+) -> Result<terrace_rollup::rpc::SoftConfirmation> {
+    let key = l1::dev_key(from)?;
+    let sender = account(r, from).await?;
+    let (rollup, tx) = quoted_tx(r, &sender, action, |rollup, context, tx| {
+        terrace_l2::stf::fee(context, &tx.sign(rollup, &key))
+    })
+    .await?;
+    let signed = tx.sign(rollup, &key);
     r.l2.send_raw_transaction(format!("0x{}", to_hex(&signed.encode())))
         .await
         .map_err(rpc)
@@ -256,19 +270,11 @@ async fn send_aggregated(
         let e = rpc(e);
         anyhow::anyhow!("{e}; open a BLS account first: terrace l2 deposit --from {from} --amount 1 --bls --wait")
     })?;
-    let status = r.l2.status().await.map_err(rpc)?;
-    let fees = status
-        .fees
-        .context("this endpoint is not a sequencer (it quotes no fees)")?;
-    let mut tx = L2Transaction {
-        from: sender.index,
-        nonce: sender.nonce,
-        max_fee: Amount::ZERO,
-        action,
-    };
-    let quote = terrace_l2::stf::aggregated_fee(&fees.into(), &tx).context("fee overflows")?;
-    tx.max_fee = quote.checked_mul(2).context("fee overflows")?;
-    let raw = format!("0x{}", to_hex(&tx.sign_bls(status.rollup, &bls).encode()));
+    let (rollup, tx) = quoted_tx(r, &sender, action, |_, context, tx| {
+        terrace_l2::stf::aggregated_fee(context, tx)
+    })
+    .await?;
+    let raw = format!("0x{}", to_hex(&tx.sign_bls(rollup, &bls).encode()));
     // Right after the account's batch lands, the sequencer may not have
     // derived it yet: retry that one refusal for a while.
     let deadline = std::time::Instant::now() + Duration::from_secs(60);

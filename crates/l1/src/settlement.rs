@@ -342,7 +342,8 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         Ok(())
     }
 
-    fn open_challenge(&mut self, index: u64) -> Result<(), Failure> {
+    /// Standing batch `index`, if it may still be disputed.
+    fn disputable_batch(&self, index: u64) -> Result<BatchRecord, Failure> {
         if index >= self.rollup.batch_count {
             return Err(Failure::NoSuchBatch);
         }
@@ -353,6 +354,11 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         if self.env.height >= self.rollup.window_end(batch.height) {
             return Err(Failure::WindowClosed);
         }
+        Ok(batch)
+    }
+
+    fn open_challenge(&mut self, index: u64) -> Result<(), Failure> {
+        let batch = self.disputable_batch(index)?;
         let open = match self.rollup.disputed.binary_search_by_key(&index, |d| d.0) {
             Ok(i) => &mut self.rollup.disputed[i].1,
             Err(i) => {
@@ -477,16 +483,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
     }
 
     fn prove_aggregate(&mut self, index: u64, proof: &AggregateProof) -> Result<(), Failure> {
-        if index >= self.rollup.batch_count {
-            return Err(Failure::NoSuchBatch);
-        }
-        let batch = self
-            .state
-            .batch(self.id, index)
-            .ok_or(Failure::NoSuchBatch)?;
-        if self.env.height >= self.rollup.window_end(batch.height) {
-            return Err(Failure::WindowClosed);
-        }
+        let batch = self.disputable_batch(index)?;
         let disputed = DisputedChunk {
             rollup: self.id,
             pre_root: batch.prev_output_root,

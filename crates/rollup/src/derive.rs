@@ -167,10 +167,7 @@ impl DerivedBatch {
     /// The proof of its bad aggregate, if it has one.
     pub fn aggregate_proof(&self) -> Option<AggregateProof> {
         let (chunk, _) = self.aggregate_fault?;
-        let chunks = Batch {
-            blocks: self.blocks.clone(),
-        }
-        .chunks();
+        let chunks: Vec<_> = self.blocks.iter().flat_map(L2Block::chunks).collect();
         AggregateProof::build(&self.pre, &chunks, chunk)
     }
 

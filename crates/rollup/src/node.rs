@@ -264,21 +264,7 @@ impl Shared {
         txs: Vec<SignedL2Transaction>,
         threads: terrace_primitives::par::Threads,
     ) -> Vec<Result<SoftReceipt, SubmitError>> {
-        let mut inner = self.lock();
-        let censored = inner.censored;
-        let Some(seq) = inner.sequencer.as_mut() else {
-            return txs.iter().map(|_| Err(SubmitError::Refused)).collect();
-        };
-        let mut out = vec![Err(SubmitError::Refused); txs.len()];
-        let (positions, txs): (Vec<usize>, Vec<_>) = txs
-            .into_iter()
-            .enumerate()
-            .filter(|(_, t)| censored != Some(t.tx.from))
-            .unzip();
-        for (p, r) in positions.into_iter().zip(seq.submit_many(txs, threads)) {
-            out[p] = r;
-        }
-        out
+        self.submit_uncensored(txs, |t| t.tx.from, |seq, txs| seq.submit_many(txs, threads))
     }
 
     /// Sends an aggregated (BLS-signed) transaction to the sequencer.
@@ -301,21 +287,33 @@ impl Shared {
         txs: Vec<AggregatedL2Transaction>,
         threads: terrace_primitives::par::Threads,
     ) -> Vec<Result<SoftReceipt, SubmitError>> {
+        self.submit_uncensored(
+            txs,
+            |t| t.tx.from,
+            |seq, txs| seq.submit_many_aggregated(txs, threads),
+        )
+    }
+
+    /// Runs `submit` on the transactions a censoring sequencer does not
+    /// refuse; one result per input, in order.
+    fn submit_uncensored<T>(
+        &self,
+        txs: Vec<T>,
+        sender: impl Fn(&T) -> u32,
+        submit: impl FnOnce(&mut Sequencer, Vec<T>) -> Vec<Result<SoftReceipt, SubmitError>>,
+    ) -> Vec<Result<SoftReceipt, SubmitError>> {
         let mut inner = self.lock();
         let censored = inner.censored;
-        let Some(seq) = inner.sequencer.as_mut() else {
-            return txs.iter().map(|_| Err(SubmitError::Refused)).collect();
-        };
         let mut out = vec![Err(SubmitError::Refused); txs.len()];
-        let (positions, txs): (Vec<usize>, Vec<_>) = txs
+        let Some(seq) = inner.sequencer.as_mut() else {
+            return out;
+        };
+        let (positions, txs): (Vec<usize>, Vec<T>) = txs
             .into_iter()
             .enumerate()
-            .filter(|(_, t)| censored != Some(t.tx.from))
+            .filter(|(_, t)| censored != Some(sender(t)))
             .unzip();
-        for (p, r) in positions
-            .into_iter()
-            .zip(seq.submit_many_aggregated(txs, threads))
-        {
+        for (p, r) in positions.into_iter().zip(submit(seq, txs)) {
             out[p] = r;
         }
         out

@@ -295,9 +295,7 @@ impl Sequencer {
         verified: bool,
     ) -> Result<SoftReceipt, SubmitError> {
         let hash = tx.hash();
-        if let Some(r) = self.receipts.get(&hash) {
-            return Err(SubmitError::Duplicate(r.block));
-        }
+        self.check_new(&hash)?;
         let from = tx.tx.from;
         let Some(sender) = self.state.account_at(from) else {
             return Err(SubmitError::WouldFail(Failure::UnknownSender));
@@ -333,19 +331,8 @@ impl Sequencer {
             },
         )
         .map_err(|_| SubmitError::Refused)?;
-        if let Some(failure) = receipt.failure {
-            return Err(SubmitError::WouldFail(failure));
-        }
-        let soft = SoftReceipt {
-            block: self.next_block,
-            index: self.open.len() as u32,
-            fee: receipt.fee,
-            withdrawal: receipt.withdrawal,
-        };
-        self.open.push(BlockTx::Aggregated(tx));
+        let soft = self.confirm(receipt, BlockTx::Aggregated(tx), size, hash)?;
         self.open_signatures.push(signature);
-        self.open_bytes += size;
-        self.receipts.insert(hash, soft);
         self.signatures.insert(hash, signature);
         Ok(soft)
     }
@@ -368,9 +355,7 @@ impl Sequencer {
         key: Option<&PublicKey>,
     ) -> Result<SoftReceipt, SubmitError> {
         let hash = tx.hash();
-        if let Some(r) = self.receipts.get(&hash) {
-            return Err(SubmitError::Duplicate(r.block));
-        }
+        self.check_new(&hash)?;
         let size = tx.encode_size();
         self.make_room(size)?;
         let input = match key {
@@ -386,6 +371,26 @@ impl Sequencer {
         };
         let receipt =
             apply_step(&mut self.state, self.rollup, input).map_err(|_| SubmitError::Refused)?;
+        self.confirm(receipt, BlockTx::Signed(tx), size, hash)
+    }
+
+    /// Refuses a transaction already confirmed.
+    fn check_new(&self, hash: &Hash) -> Result<(), SubmitError> {
+        match self.receipts.get(hash) {
+            Some(r) => Err(SubmitError::Duplicate(r.block)),
+            None => Ok(()),
+        }
+    }
+
+    /// Turns an executed transaction's receipt into its soft confirmation
+    /// and adds it to the open block, or refuses it if it failed.
+    fn confirm(
+        &mut self,
+        receipt: terrace_l2::StepReceipt,
+        tx: BlockTx,
+        size: usize,
+        hash: Hash,
+    ) -> Result<SoftReceipt, SubmitError> {
         if let Some(failure) = receipt.failure {
             return Err(SubmitError::WouldFail(failure));
         }
@@ -395,7 +400,7 @@ impl Sequencer {
             fee: receipt.fee,
             withdrawal: receipt.withdrawal,
         };
-        self.open.push(BlockTx::Signed(tx));
+        self.open.push(tx);
         self.open_bytes += size;
         self.receipts.insert(hash, soft);
         Ok(soft)
