@@ -25,10 +25,7 @@ use terrace_l1::{
 };
 use terrace_primitives::keys::KeyCache;
 use terrace_primitives::par::Threads;
-use terrace_primitives::{
-    Address, Amount, ChainId, PrivateKey, hash_tagged, keys::Signer as _,
-    keys::private_key_from_seed,
-};
+use terrace_primitives::{Address, Amount, ChainId, PrivateKey, keys::Signer as _};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -90,65 +87,10 @@ pub struct StfBenchReport {
     pub setup_s: f64,
 }
 
-pub(crate) struct SplitMix(pub(crate) u64);
-impl SplitMix {
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    pub(crate) fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-/// Samples ranks 0..n with P(k) ∝ 1 / (k+1)^s.
-pub(crate) struct Zipf {
-    cdf: Vec<f64>,
-}
-
-impl Zipf {
-    pub(crate) fn new(n: usize, s: f64) -> Self {
-        let mut cdf = Vec::with_capacity(n);
-        let mut total = 0.0;
-        for k in 0..n {
-            total += 1.0 / ((k + 1) as f64).powf(s);
-            cdf.push(total);
-        }
-        for c in &mut cdf {
-            *c /= total;
-        }
-        Self { cdf }
-    }
-    pub(crate) fn sample(&self, rng: &mut SplitMix) -> usize {
-        let u = rng.unit();
-        self.cdf.partition_point(|c| *c < u).min(self.cdf.len() - 1)
-    }
-}
-
-pub(crate) fn account_key(i: usize) -> PrivateKey {
-    private_key_from_seed(hash_tagged(b"terrace/bench/account", &[&(i as u64).to_le_bytes()]).0)
-}
-
-/// Runs `f(i)` for i in 0..n on `threads` threads, in order.
-pub(crate) fn par_map<T: Send>(n: usize, threads: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
-    let chunk = n.div_ceil(threads.max(1)).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..n)
-            .step_by(chunk)
-            .map(|start| {
-                let f = &f;
-                s.spawn(move || (start..(start + chunk).min(n)).map(f).collect::<Vec<T>>())
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
-}
+pub(crate) use terrace_lab::{
+    util::{par_map, peak_rss_bytes},
+    workload::{SplitMix, Zipf, account_key},
+};
 
 #[derive(Debug, Clone, Default)]
 struct Timings {
@@ -162,19 +104,6 @@ impl Timings {
     fn total(&self) -> f64 {
         self.decode_check_s + self.verify_execute_s + self.apply_s
     }
-}
-
-/// Peak resident set size of this process, from /proc (0 where unavailable).
-pub fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// Runs the benchmark.
@@ -362,20 +291,6 @@ pub fn run(cfg: &StfBenchConfig, progress: impl Fn(&str)) -> Result<StfBenchRepo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn zipf_prefers_low_ranks() {
-        let z = Zipf::new(1000, 1.0);
-        let mut rng = SplitMix(1);
-        let samples: Vec<usize> = (0..10_000).map(|_| z.sample(&mut rng)).collect();
-        let top = samples.iter().filter(|&&k| k == 0).count();
-        let tail = samples.iter().filter(|&&k| k == 999).count();
-        assert!(
-            top > 100 * tail.max(1) / 2,
-            "rank 0: {top}, rank 999: {tail}"
-        );
-        assert!(samples.iter().all(|&k| k < 1000));
-    }
 
     #[test]
     fn a_small_run_reports_consistent_figures() {

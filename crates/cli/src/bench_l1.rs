@@ -95,15 +95,7 @@ pub struct Latency {
     pub max_ms: f64,
 }
 
-/// Sorts `v` and returns a function giving its `q`-quantile (nearest
-/// rank), or `None` when `v` is empty.
-pub(crate) fn quantiles(mut v: Vec<f64>) -> Option<impl Fn(f64) -> f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    Some(move |q: f64| v[((v.len() as f64 - 1.0) * q.clamp(0.0, 1.0)).round() as usize])
-}
+pub(crate) use terrace_lab::util::quantiles;
 
 impl Latency {
     fn of(v: Vec<f64>) -> Self {
@@ -328,26 +320,7 @@ fn free_ports(n: usize) -> Result<Vec<u16>> {
     held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
 }
 
-/// Process CPU time (user + system), from `/proc/self/stat` (Linux; zero
-/// elsewhere). The kernel reports it in USER_HZ ticks, 100 per second.
-fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return Duration::ZERO;
-    };
-    // Fields after the parenthesised command name: state is field 3,
-    // utime and stime are fields 14 and 15.
-    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-        return Duration::ZERO;
-    };
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
+use terrace_lab::util::cpu_time;
 
 /// What validator 0's feed saw: per transfer id, when it finalized; per
 /// block, (timestamp, when it finalized, transfers).
