@@ -9,6 +9,7 @@ mod genesis;
 mod keystore;
 mod l1;
 mod l2;
+mod lab;
 mod node;
 mod rollup;
 
@@ -46,9 +47,9 @@ enum Command {
     /// Create genesis files.
     #[command(subcommand)]
     Genesis(GenesisCommand),
-    /// Measure the real code.
-    #[command(subcommand)]
-    Bench(BenchCommand),
+    /// Measure the real code. Without a subcommand: the lab, every design
+    /// on one workload (see the README).
+    Bench(BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -96,6 +97,15 @@ enum GenesisCommand {
     /// Write the genesis and node configurations of an N-validator network
     /// of separate `terrace node` processes.
     Network(genesis::NetworkArgs),
+}
+
+#[derive(clap::Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+struct BenchArgs {
+    #[command(subcommand)]
+    command: Option<BenchCommand>,
+    #[command(flatten)]
+    lab: lab::LabArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -300,15 +310,23 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Genesis(GenesisCommand::Init(args)) => genesis::init(&args)?,
-        Command::Bench(BenchCommand::Stf {
-            accounts,
-            block_txs,
-            blocks,
-            threads,
-            zipf,
-            seed,
-            repeat,
-            json,
+        Command::Bench(BenchArgs {
+            command: None,
+            lab: args,
+        }) => lab::bench(&args)?,
+        Command::Bench(BenchArgs {
+            command:
+                Some(BenchCommand::Stf {
+                    accounts,
+                    block_txs,
+                    blocks,
+                    threads,
+                    zipf,
+                    seed,
+                    repeat,
+                    json,
+                }),
+            ..
         }) => {
             let threads = threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -323,13 +341,17 @@ fn run(cli: Cli) -> Result<()> {
             };
             run_bench(json, |progress| bench::run(&cfg, progress), print_stf)?;
         }
-        Command::Bench(BenchCommand::Sequencer {
-            accounts,
-            txs,
-            block_txs,
-            zipf,
-            seed,
-            json,
+        Command::Bench(BenchArgs {
+            command:
+                Some(BenchCommand::Sequencer {
+                    accounts,
+                    txs,
+                    block_txs,
+                    zipf,
+                    seed,
+                    json,
+                }),
+            ..
         }) => {
             let cfg = bench_l2::SequencerBenchConfig {
                 accounts,
@@ -344,20 +366,24 @@ fn run(cli: Cli) -> Result<()> {
                 bench_l2::print,
             )?;
         }
-        Command::Bench(BenchCommand::L1 {
-            validators,
-            accounts,
-            txs,
-            paced_rate,
-            paced_seconds,
-            block_time_ms,
-            wan_validators,
-            wan_blocks,
-            wan_one_way_ms,
-            wan_cycle_us,
-            skip_loopback,
-            seed,
-            json,
+        Command::Bench(BenchArgs {
+            command:
+                Some(BenchCommand::L1 {
+                    validators,
+                    accounts,
+                    txs,
+                    paced_rate,
+                    paced_seconds,
+                    block_time_ms,
+                    wan_validators,
+                    wan_blocks,
+                    wan_one_way_ms,
+                    wan_cycle_us,
+                    skip_loopback,
+                    seed,
+                    json,
+                }),
+            ..
         }) => {
             let cfg = bench_l1::L1BenchConfig {
                 validators,
