@@ -27,7 +27,7 @@ use terrace_mempool::PoolConfig;
 use terrace_node::{
     app::now_ms,
     chain::Chain,
-    engine::{Behavior, Timeouts},
+    engine::{Behavior, Timeouts, Validator},
     rpc::hex_hash,
     sim::{self, Network},
     state::empty_log,
@@ -139,6 +139,45 @@ pub fn genesis(
             })
             .collect(),
     }
+}
+
+/// Starts `keys`' validators on a simulated network, placed in `regions`
+/// of the WAN model, each with its own chain from `genesis`. `before`
+/// sees each validator's chain just before it starts (to subscribe to its
+/// feed); the network is returned so its links stay up.
+pub async fn start_network(
+    context: &deterministic::Context,
+    keys: &[PrivateKey],
+    regions: &[usize],
+    genesis: &Genesis,
+    timeouts: Timeouts,
+    mut before: impl FnMut(usize, &Arc<Chain>),
+) -> (Network, Vec<Validator<deterministic::Context>>) {
+    let new_chain = || {
+        Arc::new(
+            Chain::new(
+                genesis.clone(),
+                empty_log::<deterministic::Context>(),
+                lab_pool(),
+                1,
+            )
+            .expect("the lab genesis is valid"),
+        )
+    };
+    let members: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+    let network = Network::new(context, &members, &new_chain(), sim::link(1, 0, 1000)).await;
+    network.place(regions).await;
+    let mut validators = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        let chain = new_chain();
+        before(i, &chain);
+        validators.push(
+            network
+                .start_validator(context, key, chain, timeouts, Behavior::Honest, 0)
+                .await,
+        );
+    }
+    (network, validators)
 }
 
 /// A signed workload transfer.
@@ -282,24 +321,12 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
     let name = run.name.clone();
     type Outcome = (Vec<Seen>, Vec<(usize, u64)>, Duration, bool);
     let outcome: Outcome = runner.start(|context| async move {
-        let new_chain = || {
-            Arc::new(
-                Chain::new(
-                    genesis.clone(),
-                    empty_log::<deterministic::Context>(),
-                    lab_pool(),
-                    1,
-                )
-                .expect("the lab genesis is valid"),
-            )
-        };
-        let network = Network::new(&context, &members, &new_chain(), sim::link(1, 0, 1000)).await;
-        network.place(&regions).await;
         let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
-        let mut validators = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            let chain = new_chain();
-            if i == 0 {
+        let (_network, validators) =
+            start_network(&context, &keys, &regions, &genesis, timeouts, |i, chain| {
+                if i != 0 {
+                    return;
+                }
                 let mut feed = chain.subscribe();
                 let seen = seen.clone();
                 context.child("observer").spawn(move |context| async move {
@@ -315,13 +342,8 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
                         });
                     }
                 });
-            }
-            validators.push(
-                network
-                    .start_validator(&context, key, chain, timeouts, Behavior::Honest, 0)
-                    .await,
-            );
-        }
+            })
+            .await;
         let begun = context.current();
         let elapsed = |context: &deterministic::Context| {
             context.current().duration_since(begun).unwrap_or_default()

@@ -10,25 +10,18 @@ use crate::{
     LabError,
     design::{L1Preset, optimistic_risks},
     report::{DesignReport, Fee, Node as NodeCost, Throughput, Tiers, WorkloadInfo},
-    sim_l1::{SCHEDULER_CYCLE, genesis, lab_pool, timeouts, validator_keys},
+    sim_l1::{SCHEDULER_CYCLE, genesis, start_network, timeouts, validator_keys},
     util::{Percentiles, par_map},
     workload::{Payments, account_key},
 };
 use commonware_runtime::{Clock as _, Runner as _, Spawner as _, Supervisor as _, deterministic};
 use std::{
     collections::BTreeMap,
-    sync::Arc,
     time::{Duration, Instant},
 };
 use terrace_l1::{Payload, rollup::RollupConfig, rollup::RollupOp};
 use terrace_l2::{Action, BlockContext, Deposit, L2Transaction, SignedL2Transaction};
-use terrace_node::{
-    app::now_ms,
-    chain::Chain,
-    engine::Behavior,
-    sim::{self, Network},
-    state::empty_log,
-};
+use terrace_node::{app::now_ms, sim};
 use terrace_primitives::{
     Address, Amount, PrivateKey, hash_tagged, keys::Signer as _, keys::private_key_from_seed,
     par::Threads,
@@ -195,27 +188,8 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
             median_base_fee: 0.0,
             error: None,
         };
-        let new_chain = || {
-            Arc::new(
-                Chain::new(
-                    genesis.clone(),
-                    empty_log::<deterministic::Context>(),
-                    lab_pool(),
-                    1,
-                )
-                .expect("the lab genesis is valid"),
-            )
-        };
-        let network = Network::new(&context, &members, &new_chain(), sim::link(1, 0, 1000)).await;
-        network.place(&regions).await;
-        let mut validators = Vec::new();
-        for key in &keys {
-            validators.push(
-                network
-                    .start_validator(&context, key, new_chain(), timeouts, Behavior::Honest, 0)
-                    .await,
-            );
-        }
+        let (_network, validators) =
+            start_network(&context, &keys, &regions, &genesis, timeouts, |_, _| {}).await;
         let l1 = validators[0].client();
         let begun = context.current();
         let over = |context: &deterministic::Context| {
