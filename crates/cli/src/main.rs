@@ -12,6 +12,7 @@ mod l2;
 mod lab;
 mod node;
 mod rollup;
+mod scenario;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -50,6 +51,10 @@ enum Command {
     /// Measure the real code. Without a subcommand: the lab, every design
     /// on one workload (see the README).
     Bench(BenchArgs),
+    /// Play adversarial scenarios in deterministic simulation and judge
+    /// each against its design's trust model.
+    #[command(subcommand)]
+    Scenario(scenario::ScenarioCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -314,6 +319,7 @@ fn run(cli: Cli) -> Result<()> {
             command: None,
             lab: args,
         }) => lab::bench(&args)?,
+        Command::Scenario(command) => scenario::run(&command)?,
         Command::Bench(BenchArgs {
             command:
                 Some(BenchCommand::Stf {

@@ -11,6 +11,8 @@
 //!   came from.
 //! - [`report`]: the metrics of one run and their renderings (terminal
 //!   table, Markdown, JSON records).
+//! - [`scenario`]: adversarial scenarios played on the same components,
+//!   each judged against its design's trust model.
 //!
 //! The lab drives the real node and rollup code; it owns no consensus,
 //! execution or settlement logic of its own.
@@ -18,6 +20,7 @@
 pub mod design;
 pub mod lab;
 pub mod report;
+pub mod scenario;
 pub mod sim_l1;
 pub mod sim_optimistic;
 pub mod util;

@@ -141,43 +141,48 @@ pub fn genesis(
     }
 }
 
+/// A validator's chain from `genesis`, with the lab's pool.
+pub fn new_chain(genesis: &Genesis) -> Result<Arc<Chain>, LabError> {
+    Chain::new(
+        genesis.clone(),
+        empty_log::<deterministic::Context>(),
+        lab_pool(),
+        1,
+    )
+    .map(Arc::new)
+    .map_err(|e| LabError::Config(format!("genesis: {e}")))
+}
+
 /// Starts `keys`' validators on a simulated network, placed in `regions`
-/// of the WAN model, each with its own chain from `genesis`. `before`
+/// of the WAN model, each with its own chain from `genesis` and the
+/// behavior at its index in `behaviors` (honest past its end). `before`
 /// sees each validator's chain just before it starts (to subscribe to its
-/// feed); the network is returned so its links stay up.
+/// feed or audit it); the network is returned so its links stay up.
 pub async fn start_network(
     context: &deterministic::Context,
     keys: &[PrivateKey],
     regions: &[usize],
     genesis: &Genesis,
     timeouts: Timeouts,
+    behaviors: &[Behavior],
     mut before: impl FnMut(usize, &Arc<Chain>),
-) -> (Network, Vec<Validator<deterministic::Context>>) {
-    let new_chain = || {
-        Arc::new(
-            Chain::new(
-                genesis.clone(),
-                empty_log::<deterministic::Context>(),
-                lab_pool(),
-                1,
-            )
-            .expect("the lab genesis is valid"),
-        )
-    };
+) -> Result<(Network, Vec<Validator<deterministic::Context>>), LabError> {
     let members: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
-    let network = Network::new(context, &members, &new_chain(), sim::link(1, 0, 1000)).await;
+    let probe = new_chain(genesis)?;
+    let network = Network::new(context, &members, &probe, sim::link(1, 0, 1000)).await;
     network.place(regions).await;
     let mut validators = Vec::new();
     for (i, key) in keys.iter().enumerate() {
-        let chain = new_chain();
+        let chain = new_chain(genesis)?;
         before(i, &chain);
+        let behavior = behaviors.get(i).copied().unwrap_or_default();
         validators.push(
             network
-                .start_validator(context, key, chain, timeouts, Behavior::Honest, 0)
+                .start_validator(context, key, chain, timeouts, behavior, 0)
                 .await,
         );
     }
-    (network, validators)
+    Ok((network, validators))
 }
 
 /// A signed workload transfer.
@@ -320,10 +325,16 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
     ));
     let name = run.name.clone();
     type Outcome = (Vec<Seen>, Vec<(usize, u64)>, Duration, bool);
-    let outcome: Outcome = runner.start(|context| async move {
+    let outcome: Result<Outcome, LabError> = runner.start(|context| async move {
         let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
-        let (_network, validators) =
-            start_network(&context, &keys, &regions, &genesis, timeouts, |i, chain| {
+        let (_network, validators) = start_network(
+            &context,
+            &keys,
+            &regions,
+            &genesis,
+            timeouts,
+            &[],
+            |i, chain| {
                 if i != 0 {
                     return;
                 }
@@ -342,8 +353,9 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
                         });
                     }
                 });
-            })
-            .await;
+            },
+        )
+        .await?;
         let begun = context.current();
         let elapsed = |context: &deterministic::Context| {
             context.current().duration_since(begun).unwrap_or_default()
@@ -354,7 +366,7 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
             .any(|v| v.chain.tip().block.header().height < 2)
         {
             if elapsed(&context) > virtual_limit {
-                return (Vec::new(), Vec::new(), Duration::ZERO, false);
+                return Ok((Vec::new(), Vec::new(), Duration::ZERO, false));
             }
             context.sleep(tick).await;
         }
@@ -413,9 +425,9 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
         }
         let cpu = cpu_time().saturating_sub(cpu_before);
         let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        (seen, submitted, cpu, done)
+        Ok((seen, submitted, cpu, done))
     });
-    let (blocks, submitted, cpu, done) = outcome;
+    let (blocks, submitted, cpu, done) = outcome?;
     if !done {
         return Err(fail(format!(
             "not every submitted transfer finalized within {} virtual",

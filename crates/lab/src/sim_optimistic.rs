@@ -70,7 +70,7 @@ pub fn lab_rollup(sequencer: Address) -> RollupConfig {
     }
 }
 
-fn role_key(role: &str) -> PrivateKey {
+pub(crate) fn role_key(role: &str) -> PrivateKey {
     private_key_from_seed(hash_tagged(b"terrace/lab/role", &[role.as_bytes()]).0)
 }
 
@@ -188,8 +188,23 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
             median_base_fee: 0.0,
             error: None,
         };
-        let (_network, validators) =
-            start_network(&context, &keys, &regions, &genesis, timeouts, |_, _| {}).await;
+        let (_network, validators) = match start_network(
+            &context,
+            &keys,
+            &regions,
+            &genesis,
+            timeouts,
+            &[],
+            |_, _| {},
+        )
+        .await
+        {
+            Ok(started) => started,
+            Err(e) => {
+                out.error = Some(e.to_string());
+                return out;
+            }
+        };
         let l1 = validators[0].client();
         let begun = context.current();
         let over = |context: &deterministic::Context| {
