@@ -390,107 +390,12 @@ fn epochs_hand_over_to_the_next_committee() {
 }
 
 #[test]
-fn an_equivocator_is_slashed_and_leaves_the_committee() {
-    runner(41).start(|context| async move {
-        let net = Net::start_with(
-            context,
-            4,
-            sim::link(40, 10, 1000),
-            &[(3, Behavior::Conflicter)],
-        )
-        .await;
-        let honest = [0, 1, 2];
-        let offender = Address::from_public_key(&validator_key(3).public_key());
-        let v = &net.validators[0];
-        let state = FinalizedState::new(v.chain.clone(), v.stateful.clone());
-        // The honest validators report the equivocation; a Slash lands.
-        let start = net.context.current();
-        let jailed_at = loop {
-            let records = state
-                .records(&[terrace_l1::Key::Validator(offender)])
-                .await
-                .unwrap();
-            let record = terrace_l1::StateReader::validator(&records, &offender).unwrap();
-            if record.jailed {
-                assert_eq!(
-                    record.stake,
-                    Amount(900_000_000_000_000_000),
-                    "10 % of the stake is slashed"
-                );
-                break v.chain.tip().block.header().height;
-            }
-            assert!(
-                net.context.current().duration_since(start).unwrap() < Duration::from_secs(600),
-                "no slash after 600 s: heights {:?}",
-                net.heights()
-            );
-            net.context.sleep(Duration::from_millis(200)).await;
-        };
-        // From the next epoch on, the committee is the three others, and
-        // they keep finalizing without it.
-        let next_epoch = jailed_at / EPOCH_LENGTH + 1;
-        net.wait_height(
-            &honest,
-            (next_epoch + 1) * EPOCH_LENGTH + 2,
-            Duration::from_secs(600),
-        )
-        .await;
-        let records = state
-            .records(&[terrace_l1::Key::Committee(next_epoch + 1)])
-            .await
-            .unwrap();
-        let committee = terrace_l1::StateReader::committee(&records, next_epoch + 1).unwrap();
-        assert_eq!(committee.len(), 3);
-        assert!(!committee.contains(&validator_key(3).public_key()));
-        // Exactly one slash: one offense per validator and epoch, and the
-        // reporters' duplicates fail as already slashed.
-        let record = terrace_l1::StateReader::validator(
-            &state
-                .records(&[terrace_l1::Key::Validator(offender)])
-                .await
-                .unwrap(),
-            &offender,
-        )
-        .unwrap();
-        assert!(record.stake >= Amount(810_000_000_000_000_000));
-        net.summary().await;
-    });
-}
-
-#[test]
 fn the_same_seed_gives_the_same_chain() {
     assert_eq!(four_validators_run(5), four_validators_run(5));
 }
 
-#[test]
-fn a_crashed_validator_restarts_and_catches_up() {
-    let s = runner(11).start(|context| async move {
-        let mut net = Net::start(context, 4, sim::link(40, 10, 1000)).await;
-        net.wait_height(&[0, 1, 2, 3], 1, Duration::from_secs(60))
-            .await;
-        // Finalized on all four before the crash: validator 3 must still
-        // find these in its persisted index after the restart.
-        pay(&net, &[0, 1, 2, 3], 8, 0).await;
-        let h = net.heights()[0] + 4;
-        net.wait_height(&[0, 1, 2, 3], h, Duration::from_secs(60))
-            .await;
-        assert_eq!(finalized_transfers(&net.validators[3], 8, 0).await, 8);
-        net.crash(3);
-        pay(&net, &[0, 1, 2], 8, 1).await;
-        let h = net.heights()[0] + 10;
-        net.wait_height(&[0, 1, 2], h, Duration::from_secs(120))
-            .await;
-        net.restart(3).await;
-        net.wait_height(&[0, 1, 2, 3], h + 3, Duration::from_secs(180))
-            .await;
-        // Those from before the crash come from the persisted index, those
-        // it missed from the blocks it caught up on.
-        assert_eq!(finalized_transfers(&net.validators[3], 8, 0).await, 8);
-        assert_eq!(finalized_transfers(&net.validators[3], 8, 1).await, 8);
-        net.summary().await
-    });
-    assert!(s.tips.iter().all(|t| t.0 >= 13), "{s:?}");
-}
+// The equivocation and crash-restart scenarios live in the lab
+// (`terrace scenario run equivocation|validator-crash`, crates/lab/tests).
 
 #[test]
 fn a_partition_stalls_finality_and_healing_resumes_it() {
