@@ -34,10 +34,7 @@ use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
-use terrace_l1::{
-    ChainParams, Payload, Transaction,
-    genesis::{Genesis, GenesisAccount, GenesisValidator},
-};
+use terrace_l1::{ChainParams, Payload, Transaction, genesis::Genesis};
 use terrace_mempool::PoolConfig;
 use terrace_node::{
     chain::Chain,
@@ -47,7 +44,7 @@ use terrace_node::{
     sim::{self, Network},
     state::empty_log,
 };
-use terrace_primitives::{Address, Amount, ChainId, PublicKey, codec::to_hex, keys::Signer as _};
+use terrace_primitives::{Address, Amount, ChainId, PublicKey, keys::Signer as _};
 
 const CHAIN: ChainId = ChainId(9_001);
 
@@ -80,38 +77,10 @@ pub struct L1BenchConfig {
     pub seed: u64,
 }
 
-/// Percentiles in milliseconds.
-#[derive(Debug, Clone, Copy, Serialize, Default)]
-pub struct Latency {
-    /// Samples.
-    pub samples: usize,
-    /// Median.
-    pub p50_ms: f64,
-    /// 95th percentile.
-    pub p95_ms: f64,
-    /// 99th percentile.
-    pub p99_ms: f64,
-    /// Largest.
-    pub max_ms: f64,
-}
+/// Percentiles in milliseconds: the lab's, with the largest sample.
+pub use terrace_lab::util::Percentiles as Latency;
 
 pub(crate) use terrace_lab::util::quantiles;
-
-impl Latency {
-    fn of(v: Vec<f64>) -> Self {
-        let samples = v.len();
-        let Some(at) = quantiles(v) else {
-            return Self::default();
-        };
-        Self {
-            samples,
-            p50_ms: at(0.50),
-            p95_ms: at(0.95),
-            p99_ms: at(0.99),
-            max_ms: at(1.0),
-        }
-    }
-}
 
 /// One loopback phase (wall clock).
 #[derive(Debug, Clone, Serialize)]
@@ -242,25 +211,13 @@ fn params(block_time_ms: Option<u64>) -> ChainParams {
     p
 }
 
+/// The lab's genesis (every account funded, equal stakes) on this
+/// benchmark's chain id.
 fn genesis(validators: &[PublicKey], accounts: usize, params: ChainParams) -> Genesis {
-    Genesis {
-        chain_id: CHAIN,
-        timestamp_ms: 0,
-        params,
-        accounts: (0..accounts)
-            .map(|i| GenesisAccount {
-                address: Address::from_public_key(&account_key(i).public_key()),
-                balance: Amount(1_000_000_000_000_000_000_000),
-            })
-            .collect(),
-        validators: validators
-            .iter()
-            .map(|k| GenesisValidator {
-                public_key: to_hex(&k.encode()),
-                stake: Amount(1_000_000_000_000_000_000),
-            })
-            .collect(),
-    }
+    let accounts = u32::try_from(accounts).unwrap_or(u32::MAX);
+    let mut g = terrace_lab::sim_l1::genesis(validators, accounts, &[], params);
+    g.chain_id = CHAIN;
+    g
 }
 
 /// A pre-signed transfer and its id as the node reports it.

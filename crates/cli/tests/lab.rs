@@ -7,6 +7,7 @@
 
 use serde_json::Value;
 use std::process::Command;
+use terrace_lab::report::METRICS;
 
 const TERRACE: &str = env!("CARGO_BIN_EXE_terrace");
 
@@ -28,6 +29,25 @@ fn the_quick_lab_reports_every_design_and_metric() {
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
     assert_eq!(doc, on_disk);
     assert!(dir.path().join("report.md").exists());
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    // Three charts inline, and no chart that failed to draw.
+    assert_eq!(html.matches("<svg").count(), 3, "charts in report.html");
+    assert!(!html.contains("chart not drawn"));
+    for id in [
+        "designs",
+        "latency",
+        "throughput",
+        "fees",
+        "risks",
+        "comparison",
+        "claims",
+        "scenarios",
+    ] {
+        assert!(
+            html.contains(&format!("id=\"{id}\"")),
+            "report.html lacks #{id}"
+        );
+    }
 
     let designs: Vec<&str> = doc["designs"]
         .as_array()
@@ -47,7 +67,7 @@ fn the_quick_lab_reports_every_design_and_metric() {
     }
     let records = doc["records"].as_array().unwrap();
     for d in &designs {
-        for m in terrace_lab_metrics() {
+        for m in METRICS {
             let r = records
                 .iter()
                 .find(|r| r["design"] == *d && r["metric"] == m)
@@ -61,6 +81,29 @@ fn the_quick_lab_reports_every_design_and_metric() {
     }
     for c in doc["checks"].as_array().unwrap() {
         assert_eq!(c["passed"], true, "{c}");
+    }
+    // Every scenario of the catalog played, none lost funds.
+    let verdicts = doc["scenarios"].as_array().unwrap();
+    assert_eq!(verdicts.len(), terrace_lab::scenario::catalog().len());
+    for v in verdicts {
+        assert_eq!(v["holds"], true, "{v}");
+        assert_eq!(v["funds_lost_wei"], "0", "{v}");
+    }
+    // The comparison table of CLAIMS.md has all its rows, each answered.
+    let rows = doc["comparison"].as_array().unwrap();
+    assert_eq!(rows.len(), 11);
+    for r in rows {
+        assert!(
+            !r["l1_measured"].as_str().unwrap().contains("not run"),
+            "{r}"
+        );
+        assert!(
+            !r["l2_measured"].as_str().unwrap().contains("not run"),
+            "{r}"
+        );
+    }
+    for c in doc["claims"].as_array().unwrap() {
+        assert_ne!(c["verdict"], "not measured", "{c}");
     }
     for d in doc["designs"].as_array().unwrap() {
         let t = &d["throughput"];
@@ -86,28 +129,11 @@ fn the_quick_lab_reports_every_design_and_metric() {
     }
 }
 
-/// The metric names the README documents.
-fn terrace_lab_metrics() -> [&'static str; 20] {
-    [
-        "throughput_tps",
-        "throughput_limit_tps",
-        "throughput_target_tps",
-        "latency_soft_p50_ms",
-        "latency_soft_p99_ms",
-        "latency_included_p50_ms",
-        "latency_included_p95_ms",
-        "latency_included_p99_ms",
-        "latency_final_p50_ms",
-        "latency_final_p95_ms",
-        "latency_final_p99_ms",
-        "latency_withdrawable_p50_ms",
-        "latency_withdrawable_p99_ms",
-        "l1_bytes_per_tx",
-        "l1_gas_per_tx",
-        "fee_per_tx_wei",
-        "l2_fee_per_tx_wei",
-        "base_fee_wei",
-        "storage_bytes_per_tx",
-        "cpu_us_per_tx",
-    ]
+/// Every metric the lab reports is documented in the README.
+#[test]
+fn the_readme_documents_every_metric() {
+    let readme = include_str!("../../../README.md");
+    for m in METRICS {
+        assert!(readme.contains(&format!("`{m}`")), "README lacks `{m}`");
+    }
 }

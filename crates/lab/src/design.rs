@@ -163,13 +163,7 @@ pub fn tokens(a: terrace_primitives::Amount) -> String {
 
 /// `ms` as a short human duration.
 pub fn human_ms(ms: u64) -> String {
-    match ms {
-        ms if ms < 1_000 => format!("{ms} ms"),
-        ms if ms < 120_000 => format!("{:.1} s", ms as f64 / 1000.0),
-        ms if ms < 7_200_000 => format!("{:.1} min", ms as f64 / 60_000.0),
-        ms if ms < 172_800_000 => format!("{:.1} h", ms as f64 / 3_600_000.0),
-        ms => format!("{:.1} days", ms as f64 / 86_400_000.0),
-    }
+    crate::report::dur(ms as f64)
 }
 
 #[cfg(test)]

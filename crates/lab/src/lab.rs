@@ -2,9 +2,10 @@
 //! mode; and the checks a run must pass.
 
 use crate::{
-    LabError,
+    LabError, claims,
     design::{L1Preset, bound},
     report::{DesignReport, LabReport},
+    scenario,
     sim_l1::{self, L1Run, transfer_cost},
     sim_optimistic::{self, OptimisticRun, lab_rollup, sequencer_key},
     workload::Payments,
@@ -28,6 +29,8 @@ pub struct LabConfig {
     pub seed: u64,
     /// Only designs whose name contains one of these (all when empty).
     pub only: Vec<String>,
+    /// Also play every scenario of the catalog, each with its own seed.
+    pub scenarios: bool,
 }
 
 impl LabConfig {
@@ -40,6 +43,7 @@ impl LabConfig {
             zipf_exponent: 1.0,
             seed: 1,
             only: Vec::new(),
+            scenarios: true,
         }
     }
 
@@ -132,8 +136,22 @@ pub const BOUND_TOLERANCE: f64 = 0.10;
 
 /// The checks of `report`: every saturated L1 run within
 /// [`BOUND_TOLERANCE`] of its parameter bound; every L2 with a
-/// withdrawable tier after its final tier.
+/// withdrawable tier after its final tier; every scenario's verdict as its
+/// trust model promises.
 pub fn checks(report: &LabReport) -> Vec<Check> {
+    let scenarios = report.scenarios.iter().map(|v| Check {
+        design: format!("scenario {}", v.scenario),
+        what: format!(
+            "the outcome is what the {} trust model promises{}",
+            v.design,
+            if v.broken.is_empty() {
+                String::new()
+            } else {
+                format!(" (broken: {})", v.broken.join("; "))
+            }
+        ),
+        passed: v.holds,
+    });
     report
         .designs
         .iter()
@@ -169,25 +187,65 @@ pub fn checks(report: &LabReport) -> Vec<Check> {
                 }
             }
         })
+        .chain(scenarios)
         .collect()
 }
 
-/// Runs every design of `cfg`.
-pub fn run(cfg: &LabConfig, progress: &dyn Fn(&str)) -> Result<LabReport, LabError> {
+/// Where a run is: `done` of `total` steps (a design or a scenario each),
+/// and what it is doing now.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    /// Steps finished.
+    pub done: usize,
+    /// Steps in the run.
+    pub total: usize,
+    /// What runs now.
+    pub what: &'a str,
+}
+
+impl LabConfig {
+    /// The steps [`run`] takes: one per design and scenario.
+    pub fn steps(&self) -> usize {
+        self.l1_runs().len()
+            + usize::from(self.optimistic_run().is_some())
+            + if self.scenarios {
+                scenario::catalog().len()
+            } else {
+                0
+            }
+    }
+}
+
+/// Runs every design of `cfg`, then the scenarios; `progress` hears each
+/// step.
+pub fn run(cfg: &LabConfig, progress: &dyn Fn(Step<'_>)) -> Result<LabReport, LabError> {
     let wall = Instant::now();
+    let total = cfg.steps();
     let mut designs: Vec<DesignReport> = Vec::new();
+    let at = |done: usize| move |what: &str| progress(Step { done, total, what });
     for r in cfg.l1_runs() {
-        designs.push(sim_l1::run(&r, progress)?);
+        designs.push(sim_l1::run(&r, &at(designs.len()))?);
     }
     if let Some(r) = cfg.optimistic_run() {
-        designs.push(sim_optimistic::run(&r, progress)?);
+        designs.push(sim_optimistic::run(&r, &at(designs.len()))?);
     }
-    Ok(LabReport::new(
+    let mut report = LabReport::new(
         if cfg.quick { "quick" } else { "full" },
         cfg.seed,
         designs,
-        wall.elapsed().as_secs_f64(),
-    ))
+        0.0,
+    );
+    if cfg.scenarios {
+        for s in scenario::catalog() {
+            at(report.designs.len() + report.scenarios.len())(&format!("scenario {}", s.name));
+            report.scenarios.push(s.run(s.seed));
+        }
+    }
+    report.checks = checks(&report);
+    report.claims = claims::claims(&report);
+    report.comparison = claims::comparison(&report);
+    report.wall_s = wall.elapsed().as_secs_f64();
+    Ok(report)
 }
 
 /// The bound of a workload transfer on `preset`, from parameters alone.

@@ -11,13 +11,18 @@
 //!   came from.
 //! - [`report`]: the metrics of one run and their renderings (terminal
 //!   table, Markdown, JSON records).
+//! - [`claims`]: the comparison table and headline claims of
+//!   `CLAIMS.md`, answered with the run's figures.
+//! - [`html`]: the self-contained HTML report with SVG charts.
 //! - [`scenario`]: adversarial scenarios played on the same components,
 //!   each judged against its design's trust model.
 //!
 //! The lab drives the real node and rollup code; it owns no consensus,
 //! execution or settlement logic of its own.
 
+pub mod claims;
 pub mod design;
+pub mod html;
 pub mod lab;
 pub mod report;
 pub mod scenario;

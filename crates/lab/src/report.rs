@@ -3,7 +3,10 @@
 //! (one per design × metric).
 
 use crate::{
+    claims::{Claim, Comparison},
     design::RiskSummary,
+    lab::Check,
+    scenario::Verdict,
     util::Percentiles,
     workload::{Payments, Transfer, digest},
 };
@@ -244,8 +247,34 @@ pub struct LabReport {
     pub designs: Vec<DesignReport>,
     /// Flat records: one per design × metric.
     pub records: Vec<Record>,
+    /// The scenarios' verdicts (empty when they were not run).
+    pub scenarios: Vec<Verdict>,
+    /// The wall-clock pass (empty when it was not run).
+    pub wall_clock: Vec<WallFigure>,
+    /// Each design's run and each scenario against what it must show.
+    pub checks: Vec<Check>,
+    /// The comparison table of `CLAIMS.md`, measured.
+    pub comparison: Vec<Comparison>,
+    /// The headline claims of `CLAIMS.md`, with verdicts.
+    pub claims: Vec<Claim>,
     /// Wall-clock seconds of the whole run.
     pub wall_s: f64,
+}
+
+/// A figure of the wall-clock pass: what this machine's CPU does on
+/// loopback, outside the simulation.
+#[derive(Debug, Clone, Serialize)]
+pub struct WallFigure {
+    /// What ran (`l1:terrace on loopback`, `optimistic sequencer`, …).
+    pub run: String,
+    /// What was measured.
+    pub metric: String,
+    /// Value.
+    pub value: f64,
+    /// Unit.
+    pub unit: &'static str,
+    /// Always `wall-clock`.
+    pub clock: &'static str,
 }
 
 impl LabReport {
@@ -258,6 +287,11 @@ impl LabReport {
             cores: crate::util::cores(),
             designs,
             records,
+            scenarios: Vec::new(),
+            wall_clock: Vec::new(),
+            checks: Vec::new(),
+            comparison: Vec::new(),
+            claims: Vec::new(),
             wall_s,
         }
     }
@@ -303,8 +337,10 @@ pub fn dur(ms: f64) -> String {
         format!("{:.1} s", ms / 1000.0)
     } else if ms < 7_200_000.0 {
         format!("{:.1} min", ms / 60_000.0)
-    } else {
+    } else if ms < 172_800_000.0 {
         format!("{:.1} h", ms / 3_600_000.0)
+    } else {
+        format!("{:.1} days", ms / 86_400_000.0)
     }
 }
 
@@ -362,20 +398,417 @@ pub fn table(r: &LabReport) -> String {
     s
 }
 
-/// The risk summaries, in Markdown.
+/// The risk summaries, one list item per line of each design's summary.
 pub fn risks(r: &LabReport) -> String {
     let mut s = String::new();
     for d in &r.designs {
         if let Some(k) = &d.risks {
-            let _ = writeln!(s, "**{}**\n", k.design);
-            let _ = writeln!(s, "- state validation: {}", k.state_validation);
-            let _ = writeln!(s, "- data availability: {}", k.data_availability);
-            let _ = writeln!(s, "- exit window: {}", k.exit_window);
-            let _ = writeln!(s, "- sequencer failure: {}", k.sequencer_failure);
-            let _ = writeln!(s, "- proposer failure: {}\n", k.proposer_failure);
+            let _ = writeln!(s, "{}:", k.design);
+            for item in risk_items(k) {
+                let _ = writeln!(s, "- {item}");
+            }
         }
     }
     s
+}
+
+fn risk_items(k: &RiskSummary) -> [String; 5] {
+    [
+        format!("state validation: {}", k.state_validation),
+        format!("data availability: {}", k.data_availability),
+        format!("exit window: {}", k.exit_window),
+        format!("sequencer failure: {}", k.sequencer_failure),
+        format!("proposer failure: {}", k.proposer_failure),
+    ]
+}
+
+/// A table for any rendering: cells are plain text with `code` spans and
+/// `[links](#anchor)` inside the report.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// Column heads.
+    pub head: Vec<String>,
+    /// Rows of cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(head: &[&str]) -> Self {
+        Self {
+            head: head.iter().map(|h| (*h).to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// In Markdown.
+    pub fn markdown(&self) -> String {
+        let row = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+        let mut s = row(&self.head);
+        s.push_str(&row(&vec!["---".to_string(); self.head.len()]));
+        for r in &self.rows {
+            s.push_str(&row(r));
+        }
+        s
+    }
+}
+
+/// A part of the report: its anchor, heading, text, and a table or list.
+#[derive(Debug, Clone, Default)]
+pub struct Section {
+    /// Its anchor (`#designs`, …): the `how` links of claims point here.
+    pub id: &'static str,
+    /// Heading.
+    pub title: &'static str,
+    /// Paragraphs before the table.
+    pub text: Vec<String>,
+    /// The table, if any.
+    pub table: Option<Table>,
+    /// List items after the table.
+    pub items: Vec<String>,
+}
+
+fn tier(p: &Percentiles) -> String {
+    if p.samples == 0 {
+        "—".into()
+    } else {
+        format!("{} / {} / {}", dur(p.p50_ms), dur(p.p95_ms), dur(p.p99_ms))
+    }
+}
+
+/// The report's sections, in order; Markdown and HTML render the same.
+pub fn sections(r: &LabReport) -> Vec<Section> {
+    let mut out = Vec::new();
+    let mut designs = Table::new(&[
+        "design",
+        "throughput (tx/s)",
+        "bound by",
+        "soft p50",
+        "included p50",
+        "final p50 / p99",
+        "withdrawable p50",
+        "L1 bytes/tx",
+        "L1 gas/tx",
+        "fee/tx",
+        "storage B/tx",
+        "CPU µs/tx",
+    ]);
+    for line in table(r).lines().skip(2) {
+        designs.rows.push(
+            line.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect(),
+        );
+    }
+    out.push(Section {
+        id: "designs",
+        title: "Designs",
+        text: vec![format!(
+            "Every design ran the same seeded `payments` workload. Latencies, throughput, bytes and \
+             fees are from simulated runs (virtual time, {} validators over a 5-region WAN model) \
+             unless marked wall-clock; bounds are from parameters. CPU is wall-clock. {} cores, \
+             {:.0} s wall for the whole run.",
+            r.designs.first().map_or(0, |d| d.validators),
+            r.cores,
+            r.wall_s
+        )],
+        table: Some(designs),
+        items: Vec::new(),
+    });
+
+    let mut latency = Table::new(&[
+        "design",
+        "load",
+        "soft p50 / p95 / p99",
+        "included",
+        "final on L1",
+        "withdrawable on L1",
+    ]);
+    for d in &r.designs {
+        let mut push = |load: String, t: &Tiers| {
+            latency.rows.push(vec![
+                d.design.clone(),
+                load,
+                t.soft.as_ref().map_or("—".into(), |p| {
+                    format!("{} ({})", tier(p), t.soft_clock.unwrap_or(""))
+                }),
+                tier(&t.included),
+                tier(&t.final_l1),
+                tier(&t.withdrawable),
+            ]);
+        };
+        push(format!("{} tx/s offered", fig(d.offered_tps)), &d.latency);
+        if let Some(t) = &d.latency_saturated {
+            push("backlog past capacity".into(), t);
+        }
+    }
+    out.push(Section {
+        id: "latency",
+        title: "Latency",
+        text: vec![
+            "Per transaction, from submission: soft confirmation (an L2 sequencer's receipt), \
+             included in an L1 block (its timestamp), final on L1 (seen final at a validator), \
+             withdrawable on L1 (L1: final; optimistic: its batch's challenge window over). \
+             p50 / p95 / p99, simulated clock unless marked."
+                .into(),
+        ],
+        table: Some(latency),
+        items: Vec::new(),
+    });
+
+    let mut thr = Table::new(&[
+        "design",
+        "block",
+        "measured tx/s",
+        "bound (limit / target)",
+        "bound by",
+        "bytes used",
+        "gas used",
+        "stored KB/s",
+        "CPU µs/tx",
+    ]);
+    for d in &r.designs {
+        let t = &d.throughput;
+        thr.rows.push(vec![
+            d.design.clone(),
+            format!(
+                "{} B, {} gas, every {}",
+                fig(d.block_bytes_max as f64),
+                fig(d.block_gas_limit as f64),
+                dur(d.block_time_ms as f64)
+            ),
+            format!("{} ({})", fig(t.measured_tps), t.clock),
+            format!("{} / {}", fig(t.limit_tps), fig(t.target_tps)),
+            t.bound_by.clone(),
+            format!("{:.0}%", t.block_bytes_used * 100.0),
+            format!("{:.0}%", t.block_gas_used * 100.0),
+            fig(d.node.storage_bytes_per_s / 1000.0),
+            fig(d.node.cpu_us_per_tx),
+        ]);
+    }
+    out.push(Section {
+        id: "throughput",
+        title: "Throughput",
+        text: vec![
+            "Sustained while demand exceeded capacity (a backlog), over the blocks or batches \
+             listed under Runs. The bound is min(block bytes / tx bytes, block gas / tx gas) per \
+             block time at the limits, and at the gas target EIP-1559 settles on."
+                .into(),
+        ],
+        table: Some(thr),
+        items: Vec::new(),
+    });
+
+    let mut fees = Table::new(&[
+        "design",
+        "L1 gas/tx",
+        "of which data",
+        "L1 base fee",
+        "L1 fee/tx",
+        "base fee after a backlog",
+        "L2 fee/tx",
+    ]);
+    for d in &r.designs {
+        let f = &d.fee;
+        fees.rows.push(vec![
+            d.design.clone(),
+            fig(f.l1_gas_per_tx),
+            fig(f.l1_data_gas_per_tx),
+            wei(f.base_fee_wei),
+            wei(f.fee_per_tx_wei),
+            wei(f.base_fee_after_saturation_wei),
+            f.l2_fee_per_tx_wei.map_or("—".into(), wei),
+        ]);
+    }
+    out.push(Section {
+        id: "fees",
+        title: "Fees",
+        text: vec![
+            "What a transfer costs its sender in L1 units: an L1 transfer's gas, or an L2 \
+             transfer's share of its batch transaction's gas (data part shown), at the median \
+             base fee of the paced phase."
+                .into(),
+        ],
+        table: Some(fees),
+        items: Vec::new(),
+    });
+
+    let mut items = Vec::new();
+    for d in &r.designs {
+        if let Some(k) = &d.risks {
+            items.extend(
+                risk_items(k)
+                    .into_iter()
+                    .map(|i| format!("{}: {i}", k.design)),
+            );
+        }
+    }
+    if !items.is_empty() {
+        out.push(Section {
+            id: "risks",
+            title: "Risks",
+            text: vec!["L2BEAT-style, computed from each L2 design's actual configuration.".into()],
+            table: None,
+            items,
+        });
+    }
+
+    let mut cmp = Table::new(&[
+        "feature",
+        "L1: the field says",
+        "L1: measured",
+        "L2: the field says",
+        "L2: measured (optimistic)",
+        "how",
+    ]);
+    for c in &r.comparison {
+        cmp.rows.push(vec![
+            c.feature.into(),
+            c.l1_claimed.into(),
+            c.l1_measured.clone(),
+            c.l2_claimed.into(),
+            c.l2_measured.clone(),
+            format!("[{}](#{})", c.how, c.how),
+        ]);
+    }
+    out.push(Section {
+        id: "comparison",
+        title: "Comparison",
+        text: vec![
+            "The usual L1-versus-L2 table of `CLAIMS.md`, each adjective next to what this run \
+             measured."
+                .into(),
+        ],
+        table: Some(cmp),
+        items: Vec::new(),
+    });
+
+    let mut claims = Table::new(&["claim", "measured", "verdict", "how"]);
+    for c in &r.claims {
+        claims.rows.push(vec![
+            c.claim.into(),
+            c.measured.clone(),
+            c.verdict.into(),
+            format!("[{}](#{})", c.how, c.how),
+        ]);
+    }
+    out.push(Section {
+        id: "claims",
+        title: "Claims",
+        text: vec!["The headline claims of `CLAIMS.md` the designs run here can answer.".into()],
+        table: Some(claims),
+        items: Vec::new(),
+    });
+
+    if !r.scenarios.is_empty() {
+        let mut sc = Table::new(&[
+            "scenario",
+            "design",
+            "verdict",
+            "attacker tried",
+            "trust model promises",
+            "what happened",
+            "funds lost",
+            "resolution (virtual)",
+            "seed",
+        ]);
+        for line in crate::scenario::table(&r.scenarios).lines().skip(2) {
+            sc.rows.push(
+                line.trim_matches('|')
+                    .split(" | ")
+                    .map(|c| c.trim().to_string())
+                    .collect(),
+            );
+        }
+        out.push(Section {
+            id: "scenarios",
+            title: "Scenarios",
+            text: vec![
+                "Adversarial runs on the same components in deterministic simulation, each \
+                 judged against its design's trust model; `terrace scenario run NAME --seed N` \
+                 replays one."
+                    .into(),
+            ],
+            table: Some(sc),
+            items: Vec::new(),
+        });
+    }
+
+    if !r.wall_clock.is_empty() {
+        let mut wc = Table::new(&["run", "metric", "value"]);
+        for w in &r.wall_clock {
+            wc.rows.push(vec![
+                w.run.clone(),
+                w.metric.clone(),
+                format!("{} {}", fig(w.value), w.unit),
+            ]);
+        }
+        out.push(Section {
+            id: "wall-clock",
+            title: "Wall-clock",
+            text: vec![
+                "A short pass on the real runtime: validators on loopback TCP in one process, \
+                 and the rollup sequencer on this machine's cores. These figures are what the CPU \
+                 does, not a network."
+                    .into(),
+            ],
+            table: Some(wc),
+            items: Vec::new(),
+        });
+    }
+
+    out.push(Section {
+        id: "checks",
+        title: "Checks",
+        text: Vec::new(),
+        table: None,
+        items: r
+            .checks
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}: {}",
+                    if c.passed { "pass" } else { "FAIL" },
+                    c.design,
+                    c.what
+                )
+            })
+            .collect(),
+    });
+
+    out.push(Section {
+        id: "runs",
+        title: "Runs",
+        text: Vec::new(),
+        table: None,
+        items: r
+            .designs
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}: {} validators, {} ms blocks, {} B / {} gas per block (target {}); \
+                     workload `{}` ({} accounts, Zipf {}, seed {}), {} transfers, digest {}; \
+                     offered {} tx/s; {} blocks measured at saturation; {:.1} s wall",
+                    d.design,
+                    d.validators,
+                    d.block_time_ms,
+                    fig(d.block_bytes_max as f64),
+                    fig(d.block_gas_limit as f64),
+                    fig(d.block_gas_target as f64),
+                    d.workload.name,
+                    d.workload.params.accounts,
+                    d.workload.params.zipf_exponent,
+                    d.workload.params.seed,
+                    d.workload.transfers,
+                    &d.workload.digest[..16.min(d.workload.digest.len())],
+                    fig(d.offered_tps),
+                    d.throughput.blocks_measured,
+                    d.wall_s
+                )
+            })
+            .collect(),
+    });
+    out
 }
 
 /// The whole report in Markdown.
@@ -386,198 +819,20 @@ pub fn markdown(r: &LabReport) -> String {
         "# Terrace lab report ({} run, seed {})\n",
         r.mode, r.seed
     );
-    let _ = writeln!(
-        s,
-        "Latencies, throughput, bytes and fees are from simulated runs (virtual time, WAN model) \
-         unless marked wall-clock; bounds are from parameters. {} cores, {:.0} s wall.\n",
-        r.cores, r.wall_s
-    );
-    s.push_str(&table(r));
-    let _ = writeln!(s);
-    let risks = risks(r);
-    if !risks.is_empty() {
-        let _ = writeln!(s, "## Risk summary\n\n{risks}");
-    }
-    let _ = writeln!(s, "## Runs\n");
-    for d in &r.designs {
-        let _ = writeln!(
-            s,
-            "- {}: {} validators, {} ms blocks, {} B / {} gas per block (target {}); \
-             workload `{}` ({} accounts, Zipf {}, seed {}), {} transfers, digest {}; \
-             offered {} tx/s; {} blocks measured at saturation; {:.1} s wall",
-            d.design,
-            d.validators,
-            d.block_time_ms,
-            fig(d.block_bytes_max as f64),
-            fig(d.block_gas_limit as f64),
-            fig(d.block_gas_target as f64),
-            d.workload.name,
-            d.workload.params.accounts,
-            d.workload.params.zipf_exponent,
-            d.workload.params.seed,
-            d.workload.transfers,
-            &d.workload.digest[..16.min(d.workload.digest.len())],
-            fig(d.offered_tps),
-            d.throughput.blocks_measured,
-            d.wall_s
-        );
-    }
-    s
-}
-
-/// A claim from `CLAIMS.md`, and what this run measured of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Claim {
-    /// The claim, as the field states it.
-    pub claim: &'static str,
-    /// The figures this run measured for it.
-    pub measured: String,
-    /// `supported`, `refuted`, `qualified` (true with a caveat the
-    /// measurement shows), or `not measured` (a design it needs was not run).
-    pub verdict: &'static str,
-}
-
-/// The claims this run's designs can answer.
-pub fn claims(r: &LabReport) -> Vec<Claim> {
-    let find = |name: &str| r.designs.iter().find(|d| d.design == name);
-    let mut out = Vec::new();
-    let missing = |claim: &'static str| Claim {
-        claim,
-        measured: "the designs it needs were not run".into(),
-        verdict: "not measured",
-    };
-    let c = "Bitcoin ≈ 7 transactions/s (1 MB blocks every 10 minutes)";
-    out.push(match find("l1:bitcoin-like") {
-        Some(d) => Claim {
-            claim: c,
-            measured: format!(
-                "{} tx/s sustained ({}-byte transfers; bound {}); Bitcoin's average \
-                 transaction is ≈ 250 B, which at the same 1 MB / 600 s gives ≈ 6.7/s",
-                fig(d.throughput.measured_tps),
-                fig(d.l1_bytes_per_tx),
-                fig(d.throughput.limit_tps)
-            ),
-            verdict: if (5.0..20.0).contains(&d.throughput.measured_tps) {
-                "supported"
-            } else {
-                "refuted"
-            },
-        },
-        None => missing(c),
-    });
-    let c = "Ethereum ≈ 15–30 transactions/s";
-    out.push(match find("l1:ethereum-like") {
-        Some(d) => Claim {
-            claim: c,
-            measured: format!(
-                "plain 21,000-gas transfers: {} tx/s at the 30 M gas limit, {} tx/s sustained \
-                 at the 15 M target; the quoted 15–30/s reflects the real mix, ≈ 40–80 k gas \
-                 per transaction on average",
-                fig(d.throughput.measured_tps),
-                fig(d.throughput.target_tps)
-            ),
-            verdict: "qualified",
-        },
-        None => missing(c),
-    });
-    let c = "Bigger blocks raise throughput but raise the cost of running a node";
-    let mut sweep: Vec<&DesignReport> = r
-        .designs
-        .iter()
-        .filter(|d| d.design.starts_with("l1:big-blocks") || d.design == "l1:terrace")
-        .collect();
-    sweep.sort_by_key(|d| d.block_bytes_max);
-    out.push(if sweep.len() >= 2 {
-        let points: Vec<String> = sweep
-            .iter()
-            .map(|d| {
-                format!(
-                    "{} KiB: {} tx/s, {} KB/s of blocks to store",
-                    d.block_bytes_max / 1024,
-                    fig(d.throughput.measured_tps),
-                    fig(d.node.storage_bytes_per_s / 1000.0)
-                )
-            })
-            .collect();
-        let rising = sweep.windows(2).all(|w| {
-            w[1].throughput.measured_tps > w[0].throughput.measured_tps
-                && w[1].node.storage_bytes_per_s > w[0].node.storage_bytes_per_s
-        });
-        Claim {
-            claim: c,
-            measured: points.join("; "),
-            verdict: if rising { "supported" } else { "refuted" },
+    for sec in sections(r) {
+        let _ = writeln!(s, "## {}\n", sec.title);
+        for p in &sec.text {
+            let _ = writeln!(s, "{p}\n");
         }
-    } else {
-        missing(c)
-    });
-    let c = "L2 fees are a fraction of L1 fees";
-    out.push(match (find("l1:terrace"), find("optimistic")) {
-        (Some(l1), Some(l2)) => {
-            let ratio = l1.fee.l1_gas_per_tx / l2.fee.l1_gas_per_tx.max(1e-9);
-            Claim {
-                claim: c,
-                measured: format!(
-                    "an L1 transfer uses {} gas; the same transfer in an optimistic batch uses \
-                     {} L1 gas: {:.1}× less at any L1 gas price",
-                    fig(l1.fee.l1_gas_per_tx),
-                    fig(l2.fee.l1_gas_per_tx),
-                    ratio
-                ),
-                verdict: if ratio > 1.0 { "supported" } else { "refuted" },
-            }
+        if let Some(t) = &sec.table {
+            let _ = writeln!(s, "{}", t.markdown());
         }
-        _ => missing(c),
-    });
-    let c = "L2 confirms much faster than L1";
-    out.push(match (find("l1:terrace"), find("optimistic")) {
-        (Some(l1), Some(l2)) => {
-            let soft = l2.latency.soft.map_or(f64::NAN, |s| s.p50_ms);
-            Claim {
-                claim: c,
-                measured: format!(
-                    "optimistic soft confirmation p50 {} (wall clock, in process) against L1 \
-                     finality p50 {} (simulated WAN, 250 ms blocks); the rollup's own L1 \
-                     finality p50 is {}",
-                    dur(soft),
-                    dur(l1.latency.final_l1.p50_ms),
-                    dur(l2.latency.final_l1.p50_ms)
-                ),
-                verdict: if soft < l1.latency.final_l1.p50_ms {
-                    "qualified"
-                } else {
-                    "refuted"
-                },
-            }
+        for i in &sec.items {
+            let _ = writeln!(s, "- {i}");
         }
-        _ => missing(c),
-    });
-    let c = "Optimistic withdrawals wait the challenge window";
-    out.push(match find("optimistic") {
-        Some(d) => Claim {
-            claim: c,
-            measured: format!(
-                "final on L1 p50 {}, withdrawable p50 {} ({})",
-                dur(d.latency.final_l1.p50_ms),
-                dur(d.latency.withdrawable.p50_ms),
-                d.risks.as_ref().map_or("", |k| k.exit_window.as_str())
-            ),
-            verdict: if d.latency.withdrawable.p50_ms > d.latency.final_l1.p50_ms {
-                "supported"
-            } else {
-                "refuted"
-            },
-        },
-        None => missing(c),
-    });
-    out
-}
-
-/// The claims as a Markdown table.
-pub fn claims_markdown(claims: &[Claim]) -> String {
-    let mut s = String::from("| claim | measured | verdict |\n|---|---|---|\n");
-    for c in claims {
-        let _ = writeln!(s, "| {} | {} | {} |", c.claim, c.measured, c.verdict);
+        if !sec.items.is_empty() {
+            let _ = writeln!(s);
+        }
     }
     s
 }

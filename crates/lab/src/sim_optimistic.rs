@@ -487,11 +487,21 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
     };
     let l1_gas_per_tx = per(gas as f64);
     let data_gas = per(bytes as f64) * params.gas.per_byte as f64;
-    let l1_limit_tps = if l1_gas_per_tx > 0.0 {
-        params.block_gas_limit as f64 / l1_gas_per_tx * 1000.0 / params.block_time_ms as f64
-    } else {
-        0.0
+    // What L1 block space allows rollup transfers at this batch cost:
+    // min(block bytes / bytes per transfer, block gas / gas per transfer)
+    // per block time (the target: gas target instead of gas limit).
+    let per_block = |gas_limit: u64| {
+        let by_bytes = params.block_bytes_max as f64 / per(bytes as f64);
+        let by_gas = gas_limit as f64 / l1_gas_per_tx;
+        if txs > 0 && l1_gas_per_tx > 0.0 {
+            by_bytes.min(by_gas)
+        } else {
+            0.0
+        }
     };
+    let blocks_per_s = 1000.0 / params.block_time_ms.max(1) as f64;
+    let l1_limit_tps = per_block(params.block_gas_limit) * blocks_per_s;
+    let l1_target_tps = per_block(params.block_gas_target) * blocks_per_s;
     let fees_paced = crate::util::quantiles(out.fees[..paced_n].to_vec()).map_or(0.0, |q| q(0.5));
     Ok(DesignReport {
         design: run.name.clone(),
@@ -513,8 +523,7 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
                 txs as f64 / carrying.len() as f64
             },
             limit_tps: l1_limit_tps,
-            target_tps: l1_limit_tps * params.block_gas_target as f64
-                / params.block_gas_limit as f64,
+            target_tps: l1_target_tps,
             bound_by: bound_by.into(),
             block_bytes_used: 0.0,
             block_gas_used: 0.0,

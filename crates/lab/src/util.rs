@@ -82,6 +82,8 @@ pub struct Percentiles {
     pub p95_ms: f64,
     /// 99th percentile.
     pub p99_ms: f64,
+    /// Largest.
+    pub max_ms: f64,
 }
 
 impl Percentiles {
@@ -96,6 +98,7 @@ impl Percentiles {
             p50_ms: at(0.50),
             p95_ms: at(0.95),
             p99_ms: at(0.99),
+            max_ms: at(1.0),
         }
     }
 }
