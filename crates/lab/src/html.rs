@@ -299,6 +299,7 @@ fn throughput_chart(r: &LabReport) -> Svg {
             .axis_desc_style(("sans-serif", 14))
             .x_desc("block size (KiB), 250 ms blocks")
             .y_desc("transfers per second")
+            .x_label_formatter(&|v| fig(*v))
             .y_label_formatter(&|v| fig(*v))
             .draw()
             .map_err(err)?;

@@ -29,13 +29,9 @@ const BLOCK_MS: u64 = 250;
 /// depend on its length.
 fn rollup_config() -> RollupConfig {
     RollupConfig {
-        sequencer: Role::Sequencer.address(),
-        poster_bond: Amount(10 * ETHER),
-        challenge_bond: Amount(4 * ETHER),
         challenge_window_blocks: 40,
-        sequencing_window_blocks: 16,
         batch_bytes_max: 64 * 1024,
-        move_deadline_blocks: 8,
+        ..crate::sim_optimistic::lab_rollup(Role::Sequencer.address())
     }
 }
 
