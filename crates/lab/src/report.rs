@@ -355,12 +355,25 @@ pub fn wei(x: f64) -> String {
 
 /// The main table, in Markdown (also printed in the terminal).
 pub fn table(r: &LabReport) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "| design | throughput (tx/s) | bound by | soft p50 | included p50 | final p50 / p99 | withdrawable p50 | L1 bytes/tx | L1 gas/tx | fee/tx | storage B/tx | CPU µs/tx |"
-    );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|");
+    designs_table(r).markdown()
+}
+
+/// The main table: one row per design, its headline figures.
+pub fn designs_table(r: &LabReport) -> Table {
+    let mut table = Table::new(&[
+        "design",
+        "throughput (tx/s)",
+        "bound by",
+        "soft p50",
+        "included p50",
+        "final p50 / p99",
+        "withdrawable p50",
+        "L1 bytes/tx",
+        "L1 gas/tx",
+        "fee/tx",
+        "storage B/tx",
+        "CPU µs/tx",
+    ]);
     for d in &r.designs {
         let t = &d.latency;
         let fee = match d.fee.l2_fee_per_tx_wei {
@@ -371,31 +384,32 @@ pub fn table(r: &LabReport) -> String {
             ),
             None => wei(d.fee.fee_per_tx_wei),
         };
-        let _ = writeln!(
-            s,
-            "| {} | {} ({}) | {}; L1 allows {} | {} | {} | {} / {} | {} | {} | {} | {} | {} | {} |",
-            d.design,
-            fig(d.throughput.measured_tps),
-            d.throughput.clock,
-            d.throughput.bound_by,
-            fig(d.throughput.limit_tps),
-            t.soft.map_or("—".into(), |p| format!(
+        table.rows.push(vec![
+            d.design.clone(),
+            format!(
                 "{} ({})",
-                dur(p.p50_ms),
-                t.soft_clock.unwrap_or("")
-            )),
+                fig(d.throughput.measured_tps),
+                d.throughput.clock
+            ),
+            format!(
+                "{}; L1 allows {}",
+                d.throughput.bound_by,
+                fig(d.throughput.limit_tps)
+            ),
+            t.soft.map_or("—".into(), |p| {
+                format!("{} ({})", dur(p.p50_ms), t.soft_clock.unwrap_or(""))
+            }),
             dur(t.included.p50_ms),
-            dur(t.final_l1.p50_ms),
-            dur(t.final_l1.p99_ms),
+            format!("{} / {}", dur(t.final_l1.p50_ms), dur(t.final_l1.p99_ms)),
             dur(t.withdrawable.p50_ms),
             fig(d.l1_bytes_per_tx),
             fig(d.fee.l1_gas_per_tx),
             fee,
             fig(d.node.storage_bytes_per_tx),
             fig(d.node.cpu_us_per_tx),
-        );
+        ]);
     }
-    s
+    table
 }
 
 /// The risk summaries, one list item per line of each design's summary.
@@ -433,7 +447,8 @@ pub struct Table {
 }
 
 impl Table {
-    fn new(head: &[&str]) -> Self {
+    /// An empty table with these column heads.
+    pub fn new(head: &[&str]) -> Self {
         Self {
             head: head.iter().map(|h| (*h).to_string()).collect(),
             rows: Vec::new(),
@@ -478,28 +493,7 @@ fn tier(p: &Percentiles) -> String {
 /// The report's sections, in order; Markdown and HTML render the same.
 pub fn sections(r: &LabReport) -> Vec<Section> {
     let mut out = Vec::new();
-    let mut designs = Table::new(&[
-        "design",
-        "throughput (tx/s)",
-        "bound by",
-        "soft p50",
-        "included p50",
-        "final p50 / p99",
-        "withdrawable p50",
-        "L1 bytes/tx",
-        "L1 gas/tx",
-        "fee/tx",
-        "storage B/tx",
-        "CPU µs/tx",
-    ]);
-    for line in table(r).lines().skip(2) {
-        designs.rows.push(
-            line.trim_matches('|')
-                .split(" | ")
-                .map(|c| c.trim().to_string())
-                .collect(),
-        );
-    }
+    let designs = designs_table(r);
     out.push(Section {
         id: "designs",
         title: "Designs",
@@ -701,25 +695,7 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
     });
 
     if !r.scenarios.is_empty() {
-        let mut sc = Table::new(&[
-            "scenario",
-            "design",
-            "verdict",
-            "attacker tried",
-            "trust model promises",
-            "what happened",
-            "funds lost",
-            "resolution (virtual)",
-            "seed",
-        ]);
-        for line in crate::scenario::table(&r.scenarios).lines().skip(2) {
-            sc.rows.push(
-                line.trim_matches('|')
-                    .split(" | ")
-                    .map(|c| c.trim().to_string())
-                    .collect(),
-            );
-        }
+        let sc = crate::scenario::verdict_table(&r.scenarios);
         out.push(Section {
             id: "scenarios",
             title: "Scenarios",

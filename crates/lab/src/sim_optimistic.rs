@@ -174,6 +174,8 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
         backlog_wall_s: f64,
         backlog_from: u64,
         median_base_fee: f64,
+        /// L1's next base fee once the backlog was final.
+        base_fee_after_backlog: f64,
         error: Option<String>,
     }
     let out: Outcome = runner.start(|context| async move {
@@ -186,6 +188,7 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
             backlog_wall_s: 0.0,
             backlog_from: 0,
             median_base_fee: 0.0,
+            base_fee_after_backlog: 0.0,
             error: None,
         };
         let (_network, validators) = match start_network(
@@ -381,6 +384,7 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
             let now = now_ms(&context);
             observe(&mut out, &mut batches, now);
             if s.status().finalized > last {
+                out.base_fee_after_backlog = l1.next_base_fee() as f64;
                 break;
             }
             if over(&context) {
@@ -525,8 +529,11 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
             limit_tps: l1_limit_tps,
             target_tps: l1_target_tps,
             bound_by: bound_by.into(),
-            block_bytes_used: 0.0,
-            block_gas_used: 0.0,
+            // The share of L1 block space the batches took at saturation.
+            block_bytes_used: measured_tps * per(bytes as f64)
+                / (params.block_bytes_max as f64 * blocks_per_s),
+            block_gas_used: measured_tps * l1_gas_per_tx
+                / (params.block_gas_limit as f64 * blocks_per_s),
         },
         offered_tps: rate,
         latency,
@@ -537,12 +544,12 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
             l1_data_gas_per_tx: data_gas,
             base_fee_wei: out.median_base_fee,
             fee_per_tx_wei: per(fee as f64),
-            base_fee_after_saturation_wei: 0.0,
+            base_fee_after_saturation_wei: out.base_fee_after_backlog,
             l2_fee_per_tx_wei: Some(fees_paced),
         },
         node: NodeCost {
             storage_bytes_per_tx: per(bytes as f64),
-            storage_bytes_per_s: 0.0,
+            storage_bytes_per_s: measured_tps * per(bytes as f64),
             cpu_us_per_tx: if cpu_tps > 0.0 { 1e6 / cpu_tps } else { 0.0 },
         },
         risks: Some(optimistic_risks(&run.name, &config, &params)),

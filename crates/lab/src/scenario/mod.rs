@@ -8,7 +8,7 @@ mod l1;
 mod rollup;
 mod stage;
 
-use crate::LabError;
+use crate::{LabError, report::Table};
 use commonware_runtime::{Runner as _, deterministic};
 use serde::Serialize;
 use std::{fmt::Write as _, time::Duration};
@@ -251,29 +251,40 @@ fn eth(wei: u128) -> String {
 /// the attacker tried, what the trust model promises, what happened,
 /// funds lost, the virtual time to resolution and the seed.
 pub fn table(verdicts: &[Verdict]) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "| scenario | design | verdict | attacker tried | trust model promises | what happened | funds lost | resolution (virtual) | seed |"
-    );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    verdict_table(verdicts).markdown()
+}
+
+/// The verdicts as a [`Table`], for every rendering.
+pub fn verdict_table(verdicts: &[Verdict]) -> Table {
+    let mut table = Table::new(&[
+        "scenario",
+        "design",
+        "verdict",
+        "attacker tried",
+        "trust model promises",
+        "what happened",
+        "funds lost",
+        "resolution (virtual)",
+        "seed",
+    ]);
     for v in verdicts {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} |",
-            v.scenario,
-            v.design,
-            if v.holds { "holds" } else { "BROKEN" },
-            v.attack,
-            v.promise,
-            v.outcome,
+        table.rows.push(vec![
+            v.scenario.into(),
+            v.design.into(),
+            if v.holds { "holds" } else { "BROKEN" }.into(),
+            v.attack.into(),
+            v.promise.into(),
+            v.outcome.clone(),
             eth(v.funds_lost_wei.parse().unwrap_or(u128::MAX)),
-            crate::design::human_ms(v.resolution_ms),
-            v.resolution,
-            v.seed
-        );
+            format!(
+                "{} ({})",
+                crate::design::human_ms(v.resolution_ms),
+                v.resolution
+            ),
+            v.seed.to_string(),
+        ]);
     }
-    out
+    table
 }
 
 /// The promises that did not hold, with the command that replays each
