@@ -65,7 +65,18 @@ pub fn bench(args: &LabArgs) -> Result<()> {
     cfg.only = args.only.clone();
     cfg.scenarios = !args.no_scenarios;
     if cfg.l1_runs().is_empty() && cfg.optimistic_run().is_none() {
-        bail!("--only {:?} matches no design", args.only);
+        let every = LabConfig::new(args.quick);
+        let names: Vec<String> = every
+            .l1_runs()
+            .into_iter()
+            .map(|r| r.name)
+            .chain(every.optimistic_run().map(|r| r.name))
+            .collect();
+        bail!(
+            "--only {} matches no design; the designs are {}",
+            args.only.join(","),
+            names.join(", ")
+        );
     }
     let wall_clock = !args.quick && !args.no_wall_clock && args.only.is_empty();
     let lab_steps = cfg.steps();
