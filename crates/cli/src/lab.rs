@@ -116,8 +116,11 @@ pub fn bench(args: &LabArgs) -> Result<()> {
         println!("{}", report::table(&report));
         print!("{}", report::risks(&report));
         println!();
-        println!("{}", claims::comparison_markdown(&report.comparison));
-        println!("{}", claims::claims_markdown(&report.claims));
+        println!(
+            "{}",
+            claims::comparison_table(&report.comparison).markdown()
+        );
+        println!("{}", claims::claims_table(&report.claims).markdown());
         if !report.scenarios.is_empty() {
             println!("{}", scenario::table(&report.scenarios));
         }
@@ -131,12 +134,7 @@ pub fn bench(args: &LabArgs) -> Result<()> {
             );
         }
         for c in &report.checks {
-            println!(
-                "{} {}: {}",
-                if c.passed { "pass" } else { "FAIL" },
-                c.design,
-                c.what
-            );
+            println!("{c}");
         }
         println!(
             "\nreport: {} (report.json, report.md, report.html); {:.0} s",

@@ -6,11 +6,10 @@
 //! measured (`how`, an anchor of the HTML and Markdown reports).
 
 use crate::{
-    report::{DesignReport, LabReport, dur, fig, wei},
+    report::{DesignReport, LabReport, Table, dur, fig, wei},
     scenario::Verdict,
 };
 use serde::Serialize;
-use std::fmt::Write as _;
 
 /// A claim from `CLAIMS.md`, and what this run measured of it.
 #[derive(Debug, Clone, Serialize)]
@@ -537,30 +536,39 @@ fn congestion(d: &DesignReport) -> String {
     }
 }
 
-/// The claims as a Markdown table.
-pub fn claims_markdown(claims: &[Claim]) -> String {
-    let mut s = String::from("| claim | measured | verdict | how |\n|---|---|---|---|\n");
+/// The claims as a [`Table`], for every rendering.
+pub fn claims_table(claims: &[Claim]) -> Table {
+    let mut table = Table::new(&["claim", "measured", "verdict", "how"]);
     for c in claims {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | [{}](#{}) |",
-            c.claim, c.measured, c.verdict, c.how, c.how
-        );
+        table.rows.push(vec![
+            c.claim.into(),
+            c.measured.clone(),
+            c.verdict.into(),
+            format!("[{}](#{})", c.how, c.how),
+        ]);
     }
-    s
+    table
 }
 
-/// The comparison as a Markdown table.
-pub fn comparison_markdown(rows: &[Comparison]) -> String {
-    let mut s = String::from(
-        "| feature | L1: the field says | L1: measured | L2: the field says | L2: measured (optimistic) | how |\n|---|---|---|---|---|---|\n",
-    );
+/// The comparison as a [`Table`], for every rendering.
+pub fn comparison_table(rows: &[Comparison]) -> Table {
+    let mut table = Table::new(&[
+        "feature",
+        "L1: the field says",
+        "L1: measured",
+        "L2: the field says",
+        "L2: measured (optimistic)",
+        "how",
+    ]);
     for c in rows {
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | [{}](#{}) |",
-            c.feature, c.l1_claimed, c.l1_measured, c.l2_claimed, c.l2_measured, c.how, c.how
-        );
+        table.rows.push(vec![
+            c.feature.into(),
+            c.l1_claimed.into(),
+            c.l1_measured.clone(),
+            c.l2_claimed.into(),
+            c.l2_measured.clone(),
+            format!("[{}](#{})", c.how, c.how),
+        ]);
     }
-    s
+    table
 }

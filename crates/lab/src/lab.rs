@@ -131,6 +131,14 @@ pub struct Check {
     pub passed: bool,
 }
 
+impl std::fmt::Display for Check {
+    /// `pass DESIGN: WHAT` or `FAIL DESIGN: WHAT`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mark = if self.passed { "pass" } else { "FAIL" };
+        write!(f, "{mark} {}: {}", self.design, self.what)
+    }
+}
+
 /// How far a saturated L1's measured throughput may be from its bound.
 pub const BOUND_TOLERANCE: f64 = 0.10;
 

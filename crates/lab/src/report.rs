@@ -647,24 +647,6 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         });
     }
 
-    let mut cmp = Table::new(&[
-        "feature",
-        "L1: the field says",
-        "L1: measured",
-        "L2: the field says",
-        "L2: measured (optimistic)",
-        "how",
-    ]);
-    for c in &r.comparison {
-        cmp.rows.push(vec![
-            c.feature.into(),
-            c.l1_claimed.into(),
-            c.l1_measured.clone(),
-            c.l2_claimed.into(),
-            c.l2_measured.clone(),
-            format!("[{}](#{})", c.how, c.how),
-        ]);
-    }
     out.push(Section {
         id: "comparison",
         title: "Comparison",
@@ -673,24 +655,15 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
              measured."
                 .into(),
         ],
-        table: Some(cmp),
+        table: Some(crate::claims::comparison_table(&r.comparison)),
         items: Vec::new(),
     });
 
-    let mut claims = Table::new(&["claim", "measured", "verdict", "how"]);
-    for c in &r.claims {
-        claims.rows.push(vec![
-            c.claim.into(),
-            c.measured.clone(),
-            c.verdict.into(),
-            format!("[{}](#{})", c.how, c.how),
-        ]);
-    }
     out.push(Section {
         id: "claims",
         title: "Claims",
         text: vec!["The headline claims of `CLAIMS.md` the designs run here can answer.".into()],
-        table: Some(claims),
+        table: Some(crate::claims::claims_table(&r.claims)),
         items: Vec::new(),
     });
 
@@ -738,18 +711,7 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         title: "Checks",
         text: Vec::new(),
         table: None,
-        items: r
-            .checks
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}: {}",
-                    if c.passed { "pass" } else { "FAIL" },
-                    c.design,
-                    c.what
-                )
-            })
-            .collect(),
+        items: r.checks.iter().map(ToString::to_string).collect(),
     });
 
     out.push(Section {
