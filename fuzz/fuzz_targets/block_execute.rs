@@ -9,7 +9,7 @@ use terrace_l1::{
     BlockEnv, BlockExecutor, ChainParams, MemoryState, Payload, StateReader, Transaction,
     execute::{execute_block, output_digest},
     genesis::{Genesis, GenesisAccount, GenesisValidator},
-    staking::{DoubleVote, DoubleVoteVerifier},
+    modules::staking::{DoubleVote, DoubleVoteVerifier},
     tx::check_fields,
 };
 use terrace_primitives::{

@@ -19,7 +19,7 @@ use std::time::Instant;
 use terrace_l1::{
     BlockEnv, ChainParams, MemoryState, Payload, StateReader, Transaction,
     execute::{check_transaction_fields, verify_and_execute},
-    staking::DoubleVoteVerifier,
+    modules::staking::DoubleVoteVerifier,
     state::{Account, Key, Totals, Value, Writes},
     tx::check_signatures,
 };

@@ -31,7 +31,11 @@ use anyhow::{Context as _, Result};
 use commonware_codec::{Encode as _, EncodeSize as _};
 use serde::Serialize;
 use std::time::{Duration, Instant};
-use terrace_l1::{ChainParams, Payload, Transaction, rollup::RollupOp, tx::intrinsic_gas};
+use terrace_l1::{
+    ChainParams, Payload, Transaction,
+    modules::optimistic::{OptimisticOp, RollupOp},
+    tx::intrinsic_gas,
+};
 use terrace_l2::{
     Action, AggregatedL2Transaction, BlockContext, BlsRegistration, Deposit, L2Transaction,
     SignedL2Transaction,
@@ -210,10 +214,10 @@ fn post_all(
             .submission(derivation.batch_count(), &batch, data)
             .context("the batch does not continue the chain")?;
         p.l1_gas += self::l1_gas(
-            Payload::Rollup {
+            Payload::Optimistic(OptimisticOp::Rollup {
                 rollup: ROLLUP,
                 op: RollupOp::SubmitBatch(Box::new(submission.clone())),
-            },
+            }),
             10_000_000,
             params,
         );
@@ -360,13 +364,13 @@ fn run_aggregated(
     }
     let aggregate_proof_bytes = proof.encode().len();
     let aggregate_proof_gas = self::l1_gas(
-        Payload::Rollup {
+        Payload::Optimistic(OptimisticOp::Rollup {
             rollup: ROLLUP,
             op: RollupOp::ProveAggregate {
                 batch: 0,
                 proof: Box::new(proof),
             },
-        },
+        }),
         10_000_000,
         params,
     );

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result, bail};
 use commonware_codec::Encode as _;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use std::{path::PathBuf, time::Duration};
-use terrace_l1::{Payload, Transaction};
+use terrace_l1::{Payload, Transaction, modules::staking::StakingOp};
 use terrace_node::rpc::{BlockId, L1ApiClient as _, TxInfo};
 use terrace_primitives::{Address, Amount, ChainId, PrivateKey, codec::to_hex, keys::Signer as _};
 
@@ -378,7 +378,7 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             send(
                 &connect(&at)?,
                 &dev_key(&from)?,
-                Payload::Stake { amount },
+                Payload::Staking(StakingOp::Stake { amount }),
                 wait,
             )
             .await?;
@@ -393,7 +393,7 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             send(
                 &connect(&at)?,
                 &dev_key(&from)?,
-                Payload::Unstake { amount },
+                Payload::Staking(StakingOp::Unstake { amount }),
                 wait,
             )
             .await?;

@@ -12,7 +12,10 @@ use anyhow::{Context as _, Result, bail};
 use commonware_codec::Encode as _;
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use std::time::Duration;
-use terrace_l1::{Payload, rollup::RollupOp};
+use terrace_l1::{
+    Payload,
+    modules::optimistic::{OptimisticOp, RollupOp},
+};
 use terrace_l2::{Action, BlsRegistration, Deposit, L2Transaction};
 use terrace_primitives::{
     Address, Amount, BlsPrivateKey, PublicKey,
@@ -370,7 +373,7 @@ async fn run_async(cmd: L2Command) -> Result<()> {
             };
             let existing = r.l2.get_account(lookup.clone()).await.ok();
             let before = existing.as_ref().map(|a| a.balance).unwrap_or(Amount::ZERO);
-            let payload = Payload::Rollup {
+            let payload = Payload::Optimistic(OptimisticOp::Rollup {
                 rollup: status.rollup,
                 op: RollupOp::Deposit(Deposit {
                     recipient: recipient.clone(),
@@ -383,7 +386,7 @@ async fn run_async(cmd: L2Command) -> Result<()> {
                         })
                     }),
                 }),
-            };
+            });
             let hash = l1::submit(&r.l1, &key, payload).await?;
             if !wait {
                 if r.json {
@@ -540,10 +543,10 @@ async fn run_async(cmd: L2Command) -> Result<()> {
             let hash = l1::submit(
                 &r.l1,
                 &key,
-                Payload::Rollup {
+                Payload::Optimistic(OptimisticOp::Rollup {
                     rollup: status.rollup,
                     op,
-                },
+                }),
             )
             .await?;
             let t = l1::wait_finalized(&r.l1, &hash).await?;

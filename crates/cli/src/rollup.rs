@@ -16,7 +16,9 @@ use jsonrpsee::server::ServerHandle;
 use std::{net::SocketAddr, path::Path, time::Duration};
 use terrace_l1::{
     Key, Payload, StateReader as _,
-    rollup::{RollupConfig, RollupOp, RollupRecords as _},
+    modules::optimistic::{
+        OptimisticKey, OptimisticOp, RollupConfig, RollupOp, RollupRecords as _,
+    },
 };
 use terrace_l2::{BlockContext, Deposit};
 use terrace_node::engine::LocalClient;
@@ -80,15 +82,13 @@ async fn find(
     sequencer: terrace_primitives::Address,
 ) -> Result<Option<(u64, u64)>> {
     let count = l1
-        .records(&[Key::RollupCount])
+        .records(&[OptimisticKey::RollupCount.into()])
         .await
         .map_err(anyhow::Error::msg)?
-        .get(&Key::RollupCount);
-    let count = match count {
-        Some(terrace_l1::Value::RollupCount(n)) => n,
-        _ => 0,
-    };
-    let keys: Vec<Key> = (0..count).map(Key::Rollup).collect();
+        .rollup_count();
+    let keys: Vec<Key> = (0..count)
+        .map(|id| OptimisticKey::Rollup(id).into())
+        .collect();
     let records = l1.records(&keys).await.map_err(anyhow::Error::msg)?;
     Ok((0..count).find_map(|id| {
         let r = records.rollup(id)?;
@@ -98,7 +98,7 @@ async fn find(
 
 async fn find_config(l1: &LocalClient<cw_tokio::Context>, id: u64) -> Result<RollupConfig> {
     Ok(l1
-        .records(&[Key::Rollup(id)])
+        .records(&[OptimisticKey::Rollup(id).into()])
         .await
         .map_err(anyhow::Error::msg)?
         .rollup(id)
@@ -229,7 +229,7 @@ pub async fn start(
                 context,
                 &sequencer_l1,
                 &sequencer,
-                Payload::CreateRollup(Box::new(config)),
+                Payload::Optimistic(OptimisticOp::Create(config)),
             )
             .await
             .context("registering the rollup")?;
@@ -243,7 +243,7 @@ pub async fn start(
                 context,
                 &sequencer_l1,
                 &sequencer,
-                Payload::Rollup {
+                Payload::Optimistic(OptimisticOp::Rollup {
                     rollup: id,
                     op: RollupOp::Deposit(Deposit {
                         recipient: sequencer.public_key(),
@@ -251,7 +251,7 @@ pub async fn start(
                         amount: Amount(TOKEN),
                         bls: None,
                     }),
-                },
+                }),
             )
             .await
             .context("opening the sequencer's L2 account")?;

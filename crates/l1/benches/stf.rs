@@ -12,7 +12,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use terrace_l1::{
     BlockEnv, ChainParams, MemoryState, Payload, Transaction,
     execute::{check_transaction_fields, execute_block, verify_and_execute},
-    staking::DoubleVoteVerifier,
+    modules::staking::DoubleVoteVerifier,
     state::{Account, Key, Totals, Value, Writes},
     tx::check_signatures,
 };

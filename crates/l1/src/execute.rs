@@ -14,17 +14,25 @@
 //! evidence that does not verify) is included as `Failed` and still pays
 //! its fee, so failing work is never free.
 //!
-//! At the end of the block ([`BlockExecutor::finish`]) unbonding entries
-//! due at this height are released, the proposer receives the tips and the
-//! block reward, totals are updated and the next base fee is computed.
+//! A payload other than a transfer belongs to a settlement module
+//! ([`crate::module`]): the module computes its [`Effects`] and
+//! [`BlockExecutor::settle`] applies them — the one place where module
+//! operations touch balances.
+//!
+//! At the end of the block ([`BlockExecutor::finish`]) every module's
+//! end-of-block hook runs (staking releases unbonding stake and picks the
+//! next committee), the proposer receives the tips and the block reward,
+//! totals are updated and the next base fee is computed.
 
 use crate::{
     error::{BlockError, TxError},
     fee::{effective_gas_price, next_base_fee},
+    module::{Effects, EndBlockHost, OpEnv},
+    modules::{
+        dispatch, optimistic::OptimisticFailure, staking::EvidenceVerifier, staking::StakingFailure,
+    },
     params::ChainParams,
-    settlement,
-    staking::EvidenceVerifier,
-    state::{Account, Key, Overlay, StateReader, Totals, UnbondingEntry, Validator, Value, Writes},
+    state::{Account, Key, Overlay, StateReader, Totals, Value, Writes},
     tx::{
         CheckedTransaction, Payload, SignedTransaction, check_fields_encoded, check_signatures,
         check_signatures_beside,
@@ -54,174 +62,64 @@ pub struct BlockEnv {
     pub base_fee: u64,
 }
 
-/// Why an included transaction's payload had no effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
+/// Why an included transaction's payload had no effect: one of the
+/// core's reasons, or a module's (one arm per module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Failure {
-    /// Unstake of more than is bonded.
-    InsufficientStake = 1,
-    /// The sender or target is not a validator.
-    NotAValidator = 2,
-    /// A jailed validator cannot stake.
-    Jailed = 3,
-    /// Too many unbonding entries pending.
-    TooManyUnbonding = 4,
-    /// Slash evidence does not verify.
-    InvalidEvidence = 5,
-    /// The offense was already punished.
-    AlreadySlashed = 6,
-    /// Staking or unstaking zero.
-    ZeroAmount = 7,
-    /// The evidence is from an epoch before the previous one (or a future
-    /// one): its committee is no longer kept.
-    EvidenceExpired = 8,
-    /// No rollup has this id.
-    UnknownRollup = 9,
-    /// The rollup configuration cannot run (a zero window, deadline or bond, or batches over the transaction size limit).
-    InvalidConfig = 10,
-    /// The balance left after fees does not cover the bond.
-    InsufficientFunds = 11,
-    /// The sender has no poster bond for this rollup.
-    NoBond = 12,
-    /// The sender's poster bond is below the rollup's `poster_bond`.
-    BondTooLow = 13,
-    /// The poster's last batch is not final yet, so its bond stays.
-    BondLocked = 14,
-    /// Only the sequencer may post until no batch has been posted for the sequencing window.
-    NotSequencer = 15,
-    /// The batch index is not the rollup's next one.
-    WrongBatchIndex = 16,
-    /// The batch's previous output root is not the rollup's current one.
-    BatchDoesNotContinue = 17,
-    /// The batch data is over the rollup's `batch_bytes_max`.
-    BatchTooLarge = 18,
-    /// The batch data does not decompress or decode, has no steps, or consumes the inbox backwards.
-    BadBatchData = 19,
-    /// The batch consumes the inbox past its end, or not up to the position it declares.
-    InboxBeyondEnd = 20,
-    /// The batch leaves an inbox message older than the sequencing window unconsumed.
-    InboxSkipped = 21,
-    /// The batch has another number of steps than it declares.
-    StepCountMismatch = 22,
-    /// No accepted batch has this index (never posted, or reverted).
-    NoSuchBatch = 23,
-    /// The batch's challenge window is over.
-    WindowClosed = 24,
-    /// The rollup tracks too many disputed batches already.
-    TooManyChallenges = 25,
-    /// No open challenge has this id.
-    NoSuchChallenge = 26,
-    /// It is not the sender's move in this challenge (or not this kind of move).
-    NotYourTurn = 27,
-    /// The move came after its deadline.
-    DeadlinePassed = 28,
-    /// A timeout was called before the deadline.
-    DeadlineNotPassed = 29,
-    /// The one-step proof does not verify against the agreed root, the batch data or the inbox.
-    InvalidProof = 30,
-    /// The batch is not final yet: its challenge window is running or a challenge is open.
-    NotFinal = 31,
-    /// The withdrawal is not in the batch's output root.
-    InvalidWithdrawalProof = 32,
-    /// The withdrawal was claimed already.
-    AlreadyClaimed = 33,
-    /// The deposit's recipient key could never sign (small order or non-canonical).
-    InvalidRecipient = 34,
+    /// Staking, unstaking, bonding or depositing zero.
+    ZeroAmount,
+    /// The balance left after fees does not cover what the operation takes.
+    InsufficientFunds,
     /// An amount would overflow.
-    Overflow = 35,
-    /// A deposit's BLS key came with a proof of possession that does not verify.
-    InvalidPossession = 36,
-    /// The aggregate the proof disputes is valid: there is no fraud.
-    AggregateValid = 37,
+    Overflow,
+    /// A staking operation's failure.
+    Staking(StakingFailure),
+    /// An optimistic-rollup operation's failure.
+    Optimistic(OptimisticFailure),
 }
 
 impl Failure {
-    /// The failure's name in receipts and RPC answers (snake case).
-    pub fn name(self) -> &'static str {
+    /// The core's own failures.
+    pub const CORE: &'static [Failure] = &[
+        Failure::ZeroAmount,
+        Failure::InsufficientFunds,
+        Failure::Overflow,
+    ];
+
+    /// The byte a receipt records (never 0, which means success).
+    pub fn code(self) -> u8 {
         match self {
-            Failure::InsufficientStake => "insufficient_stake",
-            Failure::NotAValidator => "not_a_validator",
-            Failure::Jailed => "jailed",
-            Failure::TooManyUnbonding => "too_many_unbonding",
-            Failure::InvalidEvidence => "invalid_evidence",
-            Failure::AlreadySlashed => "already_slashed",
-            Failure::ZeroAmount => "zero_amount",
-            Failure::EvidenceExpired => "evidence_expired",
-            Failure::UnknownRollup => "unknown_rollup",
-            Failure::InvalidConfig => "invalid_config",
-            Failure::InsufficientFunds => "insufficient_funds",
-            Failure::NoBond => "no_bond",
-            Failure::BondTooLow => "bond_too_low",
-            Failure::BondLocked => "bond_locked",
-            Failure::NotSequencer => "not_sequencer",
-            Failure::WrongBatchIndex => "wrong_batch_index",
-            Failure::BatchDoesNotContinue => "batch_does_not_continue",
-            Failure::BatchTooLarge => "batch_too_large",
-            Failure::BadBatchData => "bad_batch_data",
-            Failure::InboxBeyondEnd => "inbox_beyond_end",
-            Failure::InboxSkipped => "inbox_skipped",
-            Failure::StepCountMismatch => "step_count_mismatch",
-            Failure::NoSuchBatch => "no_such_batch",
-            Failure::WindowClosed => "window_closed",
-            Failure::TooManyChallenges => "too_many_challenges",
-            Failure::NoSuchChallenge => "no_such_challenge",
-            Failure::NotYourTurn => "not_your_turn",
-            Failure::DeadlinePassed => "deadline_passed",
-            Failure::DeadlineNotPassed => "deadline_not_passed",
-            Failure::InvalidProof => "invalid_proof",
-            Failure::NotFinal => "not_final",
-            Failure::InvalidWithdrawalProof => "invalid_withdrawal_proof",
-            Failure::AlreadyClaimed => "already_claimed",
-            Failure::InvalidRecipient => "invalid_recipient",
-            Failure::Overflow => "overflow",
-            Failure::InvalidPossession => "invalid_possession",
-            Failure::AggregateValid => "aggregate_valid",
+            Failure::ZeroAmount => 7,
+            Failure::InsufficientFunds => 11,
+            Failure::Overflow => 35,
+            module => dispatch::failure_code(module).unwrap_or(u8::MAX),
         }
     }
 
-    fn from_u8(v: u8) -> Option<Self> {
-        use Failure::*;
-        [
-            InsufficientStake,
-            NotAValidator,
-            Jailed,
-            TooManyUnbonding,
-            InvalidEvidence,
-            AlreadySlashed,
-            ZeroAmount,
-            EvidenceExpired,
-            UnknownRollup,
-            InvalidConfig,
-            InsufficientFunds,
-            NoBond,
-            BondTooLow,
-            BondLocked,
-            NotSequencer,
-            WrongBatchIndex,
-            BatchDoesNotContinue,
-            BatchTooLarge,
-            BadBatchData,
-            InboxBeyondEnd,
-            InboxSkipped,
-            StepCountMismatch,
-            NoSuchBatch,
-            WindowClosed,
-            TooManyChallenges,
-            NoSuchChallenge,
-            NotYourTurn,
-            DeadlinePassed,
-            DeadlineNotPassed,
-            InvalidProof,
-            NotFinal,
-            InvalidWithdrawalProof,
-            AlreadyClaimed,
-            InvalidRecipient,
-            Overflow,
-            InvalidPossession,
-            AggregateValid,
-        ]
-        .into_iter()
-        .find(|f| *f as u8 == v)
+    /// The failure's name in receipts and RPC answers (snake case).
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::ZeroAmount => "zero_amount",
+            Failure::InsufficientFunds => "insufficient_funds",
+            Failure::Overflow => "overflow",
+            module => dispatch::failure_name(module).unwrap_or("unknown"),
+        }
+    }
+
+    /// The failure recorded as `code`.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Self::CORE
+            .iter()
+            .copied()
+            .find(|f| f.code() == code)
+            .or_else(|| dispatch::failure_from_code(code))
+    }
+}
+
+impl std::fmt::Display for Failure {
+    /// Its name, as receipts and RPC answers show it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -340,88 +238,78 @@ pub fn verify_and_execute<S: StateReader + ?Sized, E: EvidenceVerifier>(
     }
 }
 
-/// The state keys a transaction touches at `height`: what a node prefetches
-/// before executing it, and what decides which transactions may run in
-/// parallel. Slash targets come from the evidence.
+/// The environment of `tx`'s operation in block `height`.
+fn op_env<'a>(
+    tx: &'a CheckedTransaction,
+    height: u64,
+    params: &'a ChainParams,
+    evidence: &'a dyn EvidenceVerifier,
+) -> OpEnv<'a> {
+    OpEnv {
+        params,
+        height,
+        sender: tx.sender,
+        sender_key: &tx.signed.public_key,
+        tx_hash: tx.hash,
+        evidence,
+    }
+}
+
+/// The state keys a transaction touches at `height`, from its payload
+/// alone: what a node prefetches before executing it, and what decides
+/// which transactions may run in parallel.
 pub fn touched_keys(
     tx: &CheckedTransaction,
     height: u64,
     params: &ChainParams,
     evidence: &impl EvidenceVerifier,
 ) -> Vec<Key> {
-    let mut keys = tx.base_keys(height, params);
-    if let Payload::Slash { evidence: bytes } = &tx.tx().payload
-        && let Ok(epoch) = evidence.epoch(bytes)
-    {
-        // The offender is known only once the committee is read: a node
-        // fetches its keys in a second step.
-        keys.push(Key::Committee(epoch));
+    let mut keys = vec![Key::Account(tx.sender)];
+    match &tx.tx().payload {
+        Payload::Transfer { to, .. } => keys.push(Key::Account(*to)),
+        module => keys.extend(
+            dispatch::keys(module, &op_env(tx, height, params, evidence)).unwrap_or_default(),
+        ),
     }
     keys
 }
 
-/// The keys a slash touches beyond [`touched_keys`], once the committee of
-/// the evidence's epoch is readable.
-pub fn slash_keys(
+/// The keys a transaction touches beyond [`touched_keys`] that are known
+/// only once those are readable (a slash's offender, once the committee
+/// of its evidence's epoch is read).
+pub fn touched_keys_after(
     tx: &CheckedTransaction,
     state: &(impl StateReader + ?Sized),
+    height: u64,
+    params: &ChainParams,
     evidence: &impl EvidenceVerifier,
 ) -> Vec<Key> {
-    let Payload::Slash { evidence: bytes } = &tx.tx().payload else {
-        return Vec::new();
-    };
-    let offense = evidence
-        .epoch(bytes)
-        .ok()
-        .and_then(|epoch| state.committee(epoch))
-        .and_then(|committee| evidence.verify(bytes, &committee).ok());
-    match offense {
-        Some(o) => vec![Key::Validator(o.offender), Key::Slashed(o.id)],
-        None => Vec::new(),
-    }
+    dispatch::keys_after(
+        &tx.tx().payload,
+        state,
+        &op_env(tx, height, params, evidence),
+    )
+    .unwrap_or_default()
 }
 
-/// The keys every block touches regardless of its transactions; the last
-/// block of an epoch also reads the validator index and the committees.
+/// The keys every block touches regardless of its transactions: the
+/// proposer, the totals, and what each module's end of block reads.
 pub fn block_keys(env: &BlockEnv, params: &ChainParams) -> Vec<Key> {
-    let mut keys = vec![
-        Key::Account(env.proposer),
-        Key::Totals,
-        Key::Unbonding(env.height),
-    ];
-    if params.is_epoch_end(env.height) {
-        let epoch = params.epoch_of(env.height);
-        keys.push(Key::Validators);
-        keys.push(Key::Committee(epoch));
-        keys.push(Key::Committee(epoch.saturating_add(1)));
-        if let Some(previous) = epoch.checked_sub(1) {
-            keys.push(Key::Committee(previous));
-        }
-    }
+    let mut keys = vec![Key::Account(env.proposer), Key::Totals];
+    keys.extend(dispatch::end_block_keys(env, params));
     keys
 }
 
-/// The keys the end of block `env.height` touches that are known only once
-/// [`block_keys`] are read: the validators whose unbonding entries mature
-/// (listed under [`Key::Unbonding`]) and, at an epoch's end, every
-/// validator the next committee is chosen from. A node prefetches them in a
+/// The keys the end of block `env.height` touches that are known only
+/// once [`block_keys`] are read (staking's maturing unbonding entries and,
+/// at an epoch's end, every validator). A node prefetches them in a
 /// second step.
-pub fn release_keys(
+pub fn block_keys_after(
     state: &(impl StateReader + ?Sized),
     env: &BlockEnv,
     params: &ChainParams,
 ) -> Vec<Key> {
-    let mut keys: Vec<Key> = match state.get(&Key::Unbonding(env.height)) {
-        Some(Value::Unbonding(queue)) => queue
-            .iter()
-            .flat_map(|a| [Key::Validator(*a), Key::Account(*a)])
-            .collect(),
-        _ => Vec::new(),
-    };
-    if params.is_epoch_end(env.height) {
-        keys.extend(state.validators().into_iter().map(Key::Validator));
-    }
-    keys
+    dispatch::end_block_keys_after(state, env, params)
 }
 
 /// Executes one block's transactions one at a time over an overlay.
@@ -569,18 +457,14 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
                 }
                 None
             }
-            Payload::Stake { amount } => self.stake(tx, &mut sender, *amount, &mut writes)?,
-            Payload::Unstake { amount } => self.unstake(tx, *amount, &mut writes)?,
-            Payload::Slash { evidence } => {
-                self.slash(evidence, &mut sender, &mut burned, &mut writes)?
-            }
-            Payload::CreateRollup(config) => {
-                let effects = settlement::create(&self.overlay, self.op_env(tx), config);
-                self.settle(tx, effects, &mut sender, &mut burned, &mut writes)?
-            }
-            Payload::Rollup { rollup, op } => {
-                let effects = settlement::apply(&self.overlay, self.op_env(tx), *rollup, op);
-                self.settle(tx, effects, &mut sender, &mut burned, &mut writes)?
+            module => {
+                let env = op_env(tx, self.env.height, self.params, self.evidence);
+                match dispatch::apply(module, &self.overlay, &env) {
+                    Some((owner, effects)) => {
+                        self.settle(tx, owner, effects, &mut sender, &mut burned, &mut writes)?
+                    }
+                    None => None,
+                }
             }
         };
         writes.push((Key::Account(tx.sender), Some(Value::Account(sender))));
@@ -604,21 +488,13 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
             .unwrap_or_else(|| unreachable!("just pushed")))
     }
 
-    fn op_env(&self, tx: &CheckedTransaction) -> settlement::OpEnv<'a> {
-        settlement::OpEnv {
-            params: self.params,
-            height: self.env.height,
-            sender: tx.sender,
-            tx_hash: tx.hash,
-        }
-    }
-
-    /// Applies a settlement operation's effects to the sender and the
-    /// writes, or reports why it was refused (changing nothing).
+    /// Applies a module operation's effects to the sender and the writes,
+    /// or reports why it was refused (changing nothing).
     fn settle(
         &self,
         tx: &CheckedTransaction,
-        effects: Result<settlement::Effects, Failure>,
+        owner: &'static str,
+        effects: Result<Effects, Failure>,
         sender: &mut Account,
         burned: &mut Amount,
         writes: &mut Vec<(Key, Option<Value>)>,
@@ -627,6 +503,10 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
             Ok(e) => e,
             Err(failure) => return Ok(Some(failure)),
         };
+        debug_assert!(
+            effects.writes.iter().all(|(k, _)| k.owner() == Some(owner)),
+            "{owner} wrote records it does not own"
+        );
         let Some(mut balance) = sender.balance.checked_sub(effects.debit) else {
             return Ok(Some(Failure::InsufficientFunds));
         };
@@ -662,214 +542,11 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
         Ok(None)
     }
 
-    fn stake(
-        &self,
-        tx: &CheckedTransaction,
-        sender: &mut Account,
-        amount: Amount,
-        writes: &mut Vec<(Key, Option<Value>)>,
-    ) -> Result<Option<Failure>, TxError> {
-        if amount.is_zero() {
-            return Ok(Some(Failure::ZeroAmount));
-        }
-        let existing = self.overlay.validator(&tx.sender);
-        if existing.is_none() {
-            let mut index = self.overlay.validators();
-            if let Err(pos) = index.binary_search(&tx.sender) {
-                index.insert(pos, tx.sender);
-            }
-            writes.push((Key::Validators, Some(Value::Validators(index))));
-        }
-        let mut validator = existing.unwrap_or(Validator {
-            public_key: tx.signed.public_key.clone(),
-            stake: Amount::ZERO,
-            unbonding: Vec::new(),
-            jailed: false,
-        });
-        if validator.jailed {
-            return Ok(Some(Failure::Jailed));
-        }
-        validator.stake = validator
-            .stake
-            .checked_add(amount)
-            .ok_or(TxError::Overflow)?;
-        sender.balance = sender
-            .balance
-            .checked_sub(amount)
-            .ok_or(TxError::Overflow)?;
-        writes.push((
-            Key::Validator(tx.sender),
-            Some(Value::Validator(Box::new(validator))),
-        ));
-        Ok(None)
-    }
-
-    fn unstake(
-        &self,
-        tx: &CheckedTransaction,
-        amount: Amount,
-        writes: &mut Vec<(Key, Option<Value>)>,
-    ) -> Result<Option<Failure>, TxError> {
-        if amount.is_zero() {
-            return Ok(Some(Failure::ZeroAmount));
-        }
-        let Some(mut validator) = self.overlay.validator(&tx.sender) else {
-            return Ok(Some(Failure::NotAValidator));
-        };
-        let Some(stake) = validator.stake.checked_sub(amount) else {
-            return Ok(Some(Failure::InsufficientStake));
-        };
-        if validator.unbonding.len() >= self.params.unbonding_entries_max as usize {
-            return Ok(Some(Failure::TooManyUnbonding));
-        }
-        let release_height = self
-            .env
-            .height
-            .saturating_add(self.params.unbonding_delay_blocks);
-        validator.stake = stake;
-        validator.unbonding.push(UnbondingEntry {
-            release_height,
-            amount,
-        });
-        let mut queue = match self.overlay.get(&Key::Unbonding(release_height)) {
-            Some(Value::Unbonding(q)) => q,
-            _ => Vec::new(),
-        };
-        if let Err(pos) = queue.binary_search(&tx.sender) {
-            queue.insert(pos, tx.sender);
-        }
-        writes.push((
-            Key::Validator(tx.sender),
-            Some(Value::Validator(Box::new(validator))),
-        ));
-        writes.push((
-            Key::Unbonding(release_height),
-            Some(Value::Unbonding(queue)),
-        ));
-        Ok(None)
-    }
-
-    fn slash(
-        &self,
-        evidence: &Bytes,
-        reporter: &mut Account,
-        burned: &mut Amount,
-        writes: &mut Vec<(Key, Option<Value>)>,
-    ) -> Result<Option<Failure>, TxError> {
-        let Ok(epoch) = self.evidence.epoch(evidence) else {
-            return Ok(Some(Failure::InvalidEvidence));
-        };
-        // Accepted during the offense's epoch and the next one.
-        let current = self.params.epoch_of(self.env.height);
-        if epoch > current || epoch.saturating_add(1) < current {
-            return Ok(Some(Failure::EvidenceExpired));
-        }
-        let Some(committee) = self.overlay.committee(epoch) else {
-            return Ok(Some(Failure::EvidenceExpired));
-        };
-        let Ok(offense) = self.evidence.verify(evidence, &committee) else {
-            return Ok(Some(Failure::InvalidEvidence));
-        };
-        if self.overlay.get(&Key::Slashed(offense.id)).is_some() {
-            return Ok(Some(Failure::AlreadySlashed));
-        }
-        let Some(mut validator) = self.overlay.validator(&offense.offender) else {
-            return Ok(Some(Failure::NotAValidator));
-        };
-        let bps = self.params.slash_fraction_bps as u64;
-        let cut = |a: Amount| a.mul_div(bps, 10_000).ok_or(TxError::Overflow);
-        let mut slashed = cut(validator.stake)?;
-        validator.stake = validator
-            .stake
-            .checked_sub(slashed)
-            .ok_or(TxError::Overflow)?;
-        for entry in &mut validator.unbonding {
-            let c = cut(entry.amount)?;
-            entry.amount = entry.amount.checked_sub(c).ok_or(TxError::Overflow)?;
-            slashed = slashed.checked_add(c).ok_or(TxError::Overflow)?;
-        }
-        validator.jailed = true;
-        let reward = slashed
-            .mul_div(self.params.slash_reporter_reward_bps as u64, 10_000)
-            .ok_or(TxError::Overflow)?;
-        let burn = slashed.checked_sub(reward).ok_or(TxError::Overflow)?;
-        reporter.balance = reporter
-            .balance
-            .checked_add(reward)
-            .ok_or(TxError::Overflow)?;
-        *burned = burned.checked_add(burn).ok_or(TxError::Overflow)?;
-        writes.push((
-            Key::Validator(offense.offender),
-            Some(Value::Validator(Box::new(validator))),
-        ));
-        writes.push((
-            Key::Slashed(offense.id),
-            Some(Value::Slashed(self.env.height)),
-        ));
-        Ok(None)
-    }
-
-    /// At the end of an epoch's last block: records the next epoch's
-    /// committee from the staking state (keeping the current one if nobody
-    /// is eligible, so the chain never halts for want of a committee), and
-    /// forgets the previous epoch's, whose evidence expires now.
-    fn choose_next_committee(&mut self) {
-        let epoch = self.params.epoch_of(self.env.height);
-        let validators: Vec<Validator> = self
-            .overlay
-            .validators()
-            .iter()
-            .filter_map(|a| self.overlay.validator(a))
-            .collect();
-        let max = usize::try_from(self.params.committee_size_max).unwrap_or(usize::MAX);
-        let mut next = crate::staking::select_committee(&validators, max);
-        if next.is_empty() {
-            next = self.overlay.committee(epoch).unwrap_or_default();
-        }
-        self.overlay.put(
-            Key::Committee(epoch.saturating_add(1)),
-            Some(Value::Committee(next)),
-        );
-        if let Some(previous) = epoch.checked_sub(1) {
-            self.overlay.put(Key::Committee(previous), None);
-        }
-    }
-
-    /// Ends the block: releases due unbonding entries, pays the proposer,
-    /// updates totals, computes roots and the next base fee.
+    /// Ends the block: runs every module's end of block, pays the
+    /// proposer, updates totals, computes roots and the next base fee.
     pub fn finish(mut self) -> Result<BlockOutput, BlockError> {
-        let height = self.env.height;
-        if let Some(Value::Unbonding(queue)) = self.overlay.get(&Key::Unbonding(height)) {
-            for address in queue {
-                let Some(mut validator) = self.overlay.validator(&address) else {
-                    continue;
-                };
-                let (due, pending): (Vec<UnbondingEntry>, Vec<UnbondingEntry>) = validator
-                    .unbonding
-                    .iter()
-                    .partition(|e| e.release_height <= height);
-                validator.unbonding = pending;
-                let released = due
-                    .iter()
-                    .try_fold(Amount::ZERO, |sum, e| sum.checked_add(e.amount))
-                    .ok_or(BlockError::Overflow)?;
-                let mut account = self.overlay.account(&address);
-                account.balance = account
-                    .balance
-                    .checked_add(released)
-                    .ok_or(BlockError::Overflow)?;
-                self.overlay.put(
-                    Key::Validator(address),
-                    Some(Value::Validator(Box::new(validator))),
-                );
-                self.overlay
-                    .put(Key::Account(address), Some(Value::Account(account)));
-            }
-            self.overlay.put(Key::Unbonding(height), None);
-        }
-        if self.params.is_epoch_end(height) {
-            self.choose_next_committee();
-        }
+        let (env, params) = (self.env.clone(), self.params);
+        dispatch::end_block(&mut self, &env, params)?;
         let reward = self.params.block_reward;
         let mut proposer = self.overlay.account(&self.env.proposer);
         proposer.balance = proposer
@@ -916,6 +593,40 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
     }
 }
 
+impl<S: StateReader + ?Sized, E: EvidenceVerifier> EndBlockHost for BlockExecutor<'_, S, E> {
+    fn state(&self) -> &dyn StateReader {
+        &self.overlay
+    }
+
+    fn apply(&mut self, owner: &'static str, effects: Effects) -> Result<(), BlockError> {
+        debug_assert!(
+            effects.debit.is_zero(),
+            "{owner} debited nobody at the end of a block"
+        );
+        debug_assert!(
+            effects.writes.iter().all(|(k, _)| k.owner() == Some(owner)),
+            "{owner} wrote records it does not own"
+        );
+        for (key, value) in effects.writes {
+            self.overlay.put(key, value);
+        }
+        for (to, amount) in effects.credits {
+            let mut account = self.overlay.account(&to);
+            account.balance = account
+                .balance
+                .checked_add(amount)
+                .ok_or(BlockError::Overflow)?;
+            self.overlay
+                .put(Key::Account(to), Some(Value::Account(account)));
+        }
+        self.burned = self
+            .burned
+            .checked_add(effects.burned)
+            .ok_or(BlockError::Overflow)?;
+        Ok(())
+    }
+}
+
 /// Replays a block: every transaction must apply, or the block is invalid.
 pub fn execute_block<S: StateReader + ?Sized, E: EvidenceVerifier>(
     state: &S,
@@ -958,7 +669,7 @@ pub fn output_digest(out: &BlockOutput) -> Hash {
 impl Write for Receipt {
     fn write(&self, buf: &mut impl BufMut) {
         self.tx_hash.write(buf);
-        self.failure.map_or(0u8, |f| f as u8).write(buf);
+        self.failure.map_or(0u8, Failure::code).write(buf);
         UInt(self.gas_used).write(buf);
         UInt(self.effective_gas_price).write(buf);
     }
@@ -976,7 +687,7 @@ impl Read for Receipt {
         let tx_hash = Hash::read(buf)?;
         let failure = match u8::read(buf)? {
             0 => None,
-            v => Some(Failure::from_u8(v).ok_or(CodecError::InvalidEnum(v))?),
+            v => Some(Failure::from_code(v).ok_or(CodecError::InvalidEnum(v))?),
         };
         Ok(Self {
             tx_hash,

@@ -18,8 +18,9 @@
 //! ```
 
 use crate::{
+    modules::staking,
     params::{ChainParams, ParamsError},
-    state::{Account, Key, MemoryState, Totals, Validator, Value, Writes},
+    state::{Account, Key, MemoryState, Totals, Value, Writes},
 };
 use commonware_codec::{Copying, DecodeExt as _};
 use serde::{Deserialize, Serialize};
@@ -165,33 +166,12 @@ impl Genesis {
                 })),
             );
         }
-        let mut records = Vec::new();
-        let mut index = Vec::new();
+        let mut bonded = Vec::new();
         for (key, v) in self.validator_keys()?.into_iter().zip(&self.validators) {
             minted = minted.checked_add(v.stake).ok_or(GenesisError::Overflow)?;
-            let address = Address::from_public_key(&key);
-            let record = Validator {
-                public_key: key,
-                stake: v.stake,
-                unbonding: Vec::new(),
-                jailed: false,
-            };
-            index.push(address);
-            writes.insert(
-                Key::Validator(address),
-                Some(Value::Validator(Box::new(record.clone()))),
-            );
-            records.push(record);
+            bonded.push((key, v.stake));
         }
-        index.sort();
-        writes.insert(Key::Validators, Some(Value::Validators(index)));
-        let max = usize::try_from(self.params.committee_size_max).unwrap_or(usize::MAX);
-        writes.insert(
-            Key::Committee(0),
-            Some(Value::Committee(crate::staking::select_committee(
-                &records, max,
-            ))),
-        );
+        writes.extend(staking::genesis_records(&bonded, &self.params).writes);
         writes.insert(
             Key::Totals,
             Some(Value::Totals(Totals {

@@ -1,5 +1,6 @@
-//! Terrace L1 state-transition function: accounts, EIP-1559 fees, staking
-//! and slashing, and the settlement of optimistic rollups (pure,
+//! Terrace L1 state-transition function: accounts, EIP-1559 fees, and the
+//! settlement modules — staking and slashing, optimistic rollups — each a
+//! folder under [`modules`] behind one trait, [`module::Module`] (pure,
 //! deterministic).
 //!
 //! No I/O, no clock, no OS randomness, no hash-map iteration: the same
@@ -13,15 +14,16 @@ pub mod error;
 pub mod execute;
 pub mod fee;
 pub mod genesis;
+pub mod module;
+pub mod modules;
 pub mod params;
-pub mod rollup;
-pub mod settlement;
-pub mod staking;
 pub mod state;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod tx;
 
 pub use error::{BlockError, TxError};
-pub use execute::{BlockEnv, BlockExecutor, BlockOutput, Receipt, execute_block};
+pub use execute::{BlockEnv, BlockExecutor, BlockOutput, Failure, Receipt, execute_block};
 pub use params::ChainParams;
 pub use state::{Account, Key, MemoryState, StateReader, Value};
 pub use tx::{CheckedTransaction, Payload, SignedTransaction, Transaction};

@@ -1,10 +1,12 @@
 //! Chain parameters: everything a preset may change. Presets change
 //! parameters only, never code paths.
 
+pub use crate::modules::ModuleParams;
 use serde::{Deserialize, Serialize};
 use terrace_primitives::Amount;
 
-/// Gas charged per kind of work.
+/// Gas the core charges; each settlement module has its own schedule in
+/// its section of [`ChainParams::modules`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GasSchedule {
@@ -15,27 +17,6 @@ pub struct GasSchedule {
     pub per_byte: u64,
     /// Extra for a transfer.
     pub transfer: u64,
-    /// Extra for staking or unstaking (touches the validator record).
-    pub stake: u64,
-    /// Extra for a slash (evidence verification: two signature checks).
-    pub slash: u64,
-    /// Extra for registering a rollup.
-    pub rollup_create: u64,
-    /// Extra for a bond, deposit, forced transaction, challenge move or
-    /// timeout: a few record reads and writes.
-    pub rollup_op: u64,
-    /// Extra for a batch: decompressing and hashing its steps (its bytes
-    /// are paid per byte on top).
-    pub rollup_batch: u64,
-    /// Extra for a one-step proof: a signature check and a few dozen
-    /// Merkle path hashes.
-    pub one_step_proof: u64,
-    /// Extra for a withdrawal claim: a Merkle path and a nullifier.
-    pub withdrawal_claim: u64,
-    /// Extra per BLS pairing (a deposit's proof of possession takes two; an
-    /// aggregate proof one per transaction plus one): EIP-2537 charges
-    /// 32,600 per pair plus 37,700.
-    pub bls_pairing: u64,
 }
 
 impl Default for GasSchedule {
@@ -44,14 +25,6 @@ impl Default for GasSchedule {
             tx_base: 21_000,
             per_byte: 16,
             transfer: 0,
-            stake: 20_000,
-            slash: 60_000,
-            rollup_create: 100_000,
-            rollup_op: 30_000,
-            rollup_batch: 50_000,
-            one_step_proof: 200_000,
-            withdrawal_claim: 60_000,
-            bls_pairing: 45_000,
         }
     }
 }
@@ -76,19 +49,8 @@ pub struct ChainParams {
     pub base_fee_change_denominator: u64,
     /// Minted to the proposer of every block.
     pub block_reward: Amount,
-    /// Gas costs.
+    /// Gas the core charges.
     pub gas: GasSchedule,
-    /// Blocks between an unstake and the release of its funds; stake stays
-    /// slashable while it unbonds.
-    pub unbonding_delay_blocks: u64,
-    /// Most unbonding entries a validator may have pending.
-    pub unbonding_entries_max: u32,
-    /// Share of a validator's stake (bonded and unbonding) a slash removes,
-    /// in basis points.
-    pub slash_fraction_bps: u32,
-    /// Share of the slashed amount paid to the reporter, in basis points; the
-    /// rest is burned.
-    pub slash_reporter_reward_bps: u32,
     /// Target time between blocks, in milliseconds (used by the node).
     pub block_time_ms: u64,
     /// Blocks per epoch. The committee of epoch e + 1 is chosen from the
@@ -96,6 +58,8 @@ pub struct ChainParams {
     pub epoch_length_blocks: u64,
     /// Most validators in a committee: the top stakes, equal weight.
     pub committee_size_max: u32,
+    /// Each settlement module's parameters (`[params.modules.NAME]`).
+    pub modules: ModuleParams,
 }
 
 impl Default for ChainParams {
@@ -110,13 +74,10 @@ impl Default for ChainParams {
             base_fee_change_denominator: 8,
             block_reward: Amount(2_000_000_000_000_000_000),
             gas: GasSchedule::default(),
-            unbonding_delay_blocks: 1_000,
-            unbonding_entries_max: 16,
-            slash_fraction_bps: 1_000,
-            slash_reporter_reward_bps: 1_000,
             block_time_ms: 250,
             epoch_length_blocks: 240,
             committee_size_max: 100,
+            modules: ModuleParams::default(),
         }
     }
 }
@@ -170,15 +131,6 @@ impl ChainParams {
         if self.initial_base_fee < self.min_base_fee {
             return bad("initial_base_fee", "must be at least min_base_fee");
         }
-        if self.slash_fraction_bps > 10_000 || self.slash_reporter_reward_bps > 10_000 {
-            return bad("slash_fraction_bps", "basis points are at most 10000");
-        }
-        if self.unbonding_delay_blocks == 0 {
-            return bad(
-                "unbonding_delay_blocks",
-                "must be positive: stake must stay slashable for a while",
-            );
-        }
         if self.block_time_ms == 0 {
             return bad("block_time_ms", "must be positive");
         }
@@ -188,14 +140,6 @@ impl ChainParams {
         if self.committee_size_max == 0 {
             return bad("committee_size_max", "must be positive");
         }
-        // Evidence from epoch e is accepted until the end of epoch e + 1, so
-        // stake must stay slashable for two epochs after an unstake.
-        if self.unbonding_delay_blocks < self.epoch_length_blocks.saturating_mul(2) {
-            return bad(
-                "unbonding_delay_blocks",
-                "must be at least 2 × epoch_length_blocks (the evidence window)",
-            );
-        }
-        Ok(())
+        crate::modules::dispatch::validate_params(self)
     }
 }

@@ -3,14 +3,14 @@
 
 use crate::{
     error::TxError,
+    module::OpSummary,
+    modules::{dispatch, optimistic::OptimisticOp, staking::StakingOp},
     params::ChainParams,
-    rollup::{RollupConfig, RollupOp},
-    state::Key,
 };
 use bytes::{Buf as _, BufMut, Bytes};
 use commonware_codec::{
-    Buf, Copying, Encode as _, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _,
-    Write, varint::UInt,
+    Buf, Copying, Encode as _, EncodeSize, Error as CodecError, Read, ReadExt as _, Write,
+    varint::UInt,
 };
 use terrace_primitives::{
     Address, Amount, ChainId, Hash, PrivateKey, PublicKey, Signature,
@@ -26,10 +26,12 @@ use terrace_primitives::{
 pub const TX_NAMESPACE: &[u8] = b"terrace/l1/tx";
 /// Encoding version of [`Transaction`].
 pub const TX_VERSION: u8 = 1;
-/// Most bytes of slashing evidence a transaction may carry (decoding bound).
-pub const EVIDENCE_BYTES_MAX: usize = 16 * 1024;
+/// The leading byte of a [`Payload::Transfer`]; other payloads lead with
+/// a byte their module owns.
+pub const TRANSFER_TAG: u8 = 0;
 
-/// What a transaction does.
+/// What a transaction does: a transfer, or an operation of one
+/// settlement module (one arm per module).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Payload {
     /// Move `amount` to `to`.
@@ -39,44 +41,19 @@ pub enum Payload {
         /// Amount moved.
         amount: Amount,
     },
-    /// Bond `amount` of the sender's balance as validator stake.
-    Stake {
-        /// Amount bonded.
-        amount: Amount,
-    },
-    /// Start unbonding `amount` of stake; it returns to the balance after
-    /// the unbonding delay, and stays slashable until then.
-    Unstake {
-        /// Amount unbonded.
-        amount: Amount,
-    },
-    /// Report equivocation: the evidence is checked by the consensus
-    /// engine's [`crate::staking::EvidenceVerifier`].
-    Slash {
-        /// Encoded evidence.
-        evidence: Bytes,
-    },
-    /// Register an optimistic rollup (see [`crate::settlement`]).
-    CreateRollup(Box<RollupConfig>),
-    /// Act on rollup `rollup`: bond, deposit, post or challenge a batch,
-    /// claim a withdrawal (see [`crate::settlement`]).
-    Rollup {
-        /// The rollup's id.
-        rollup: u64,
-        /// What to do.
-        op: RollupOp,
-    },
+    /// Stake, unstake or slash (see [`crate::modules::staking`]).
+    Staking(StakingOp),
+    /// Create or act on an optimistic rollup (see
+    /// [`crate::modules::optimistic`]).
+    Optimistic(OptimisticOp),
 }
 
 impl Payload {
     /// Funds the payload moves out of the sender's balance (beyond fees).
     pub fn value(&self) -> Amount {
         match self {
-            Payload::Transfer { amount, .. } | Payload::Stake { amount } => *amount,
-            Payload::Rollup { op, .. } => op.value(),
-            Payload::Unstake { .. } | Payload::Slash { .. } | Payload::CreateRollup(_) => {
-                Amount::ZERO
-            }
+            Payload::Transfer { amount, .. } => *amount,
+            module => dispatch::value_of(module).unwrap_or(Amount::ZERO),
         }
     }
 
@@ -84,26 +61,23 @@ impl Payload {
     pub fn gas(&self, params: &ChainParams) -> u64 {
         match self {
             Payload::Transfer { .. } => params.gas.transfer,
-            Payload::Stake { .. } | Payload::Unstake { .. } => params.gas.stake,
-            Payload::Slash { .. } => params.gas.slash,
-            Payload::CreateRollup(_) => params.gas.rollup_create,
-            Payload::Rollup { op, .. } => match op {
-                RollupOp::SubmitBatch(_) => params.gas.rollup_batch,
-                RollupOp::ProveStep { .. } => params.gas.one_step_proof,
-                RollupOp::ProveAggregate { proof, .. } => {
-                    let pairings = proof.chunk.txs.len() as u64 + 1;
-                    params
-                        .gas
-                        .one_step_proof
-                        .saturating_add(params.gas.bls_pairing.saturating_mul(pairings))
-                }
-                RollupOp::Deposit(d) if d.bls.is_some() => params
-                    .gas
-                    .rollup_op
-                    .saturating_add(params.gas.bls_pairing.saturating_mul(2)),
-                RollupOp::Claim(_) => params.gas.withdrawal_claim,
-                _ => params.gas.rollup_op,
+            module => dispatch::gas(module, params).unwrap_or(0),
+        }
+    }
+
+    /// The payload in a word, for explorers and RPC answers.
+    pub fn summary(&self) -> OpSummary {
+        match self {
+            Payload::Transfer { to, amount } => OpSummary {
+                kind: "transfer",
+                to: Some(*to),
+                amount: Some(*amount),
             },
+            module => dispatch::summary(module).unwrap_or(OpSummary {
+                kind: "unknown",
+                to: None,
+                amount: None,
+            }),
         }
     }
 }
@@ -263,29 +237,6 @@ impl CheckedTransaction {
     pub fn tx(&self) -> &Transaction {
         &self.signed.tx
     }
-
-    /// The state keys it touches, apart from slash targets (which need the
-    /// evidence decoded: see [`crate::execute::touched_keys`]).
-    pub fn base_keys(&self, height: u64, params: &ChainParams) -> Vec<Key> {
-        let sender = Key::Account(self.sender);
-        match &self.tx().payload {
-            Payload::Transfer { to, .. } => vec![sender, Key::Account(*to)],
-            // A first stake adds the sender to the validator index.
-            Payload::Stake { .. } => vec![sender, Key::Validator(self.sender), Key::Validators],
-            Payload::Unstake { .. } => vec![
-                sender,
-                Key::Validator(self.sender),
-                Key::Unbonding(height.saturating_add(params.unbonding_delay_blocks)),
-            ],
-            Payload::Slash { .. } => vec![sender],
-            Payload::CreateRollup(_) => vec![sender, Key::RollupCount],
-            Payload::Rollup { rollup, op } => {
-                let mut keys = vec![sender];
-                keys.extend(crate::settlement::op_keys(*rollup, op, self.sender));
-                keys
-            }
-        }
-    }
 }
 
 /// The id of a signed transaction from its exact encoding.
@@ -435,43 +386,20 @@ impl Write for Payload {
     fn write(&self, buf: &mut impl BufMut) {
         match self {
             Payload::Transfer { to, amount } => {
-                0u8.write(buf);
+                TRANSFER_TAG.write(buf);
                 to.write(buf);
                 amount.write(buf);
             }
-            Payload::Stake { amount } => {
-                1u8.write(buf);
-                amount.write(buf);
-            }
-            Payload::Unstake { amount } => {
-                2u8.write(buf);
-                amount.write(buf);
-            }
-            Payload::Slash { evidence } => {
-                3u8.write(buf);
-                evidence.write(buf);
-            }
-            Payload::CreateRollup(config) => {
-                4u8.write(buf);
-                config.write(buf);
-            }
-            Payload::Rollup { rollup, op } => {
-                5u8.write(buf);
-                UInt(*rollup).write(buf);
-                op.write(buf);
-            }
+            module => dispatch::write_op(module, buf),
         }
     }
 }
 
 impl EncodeSize for Payload {
     fn encode_size(&self) -> usize {
-        1 + match self {
-            Payload::Transfer { to, amount } => to.encode_size() + amount.encode_size(),
-            Payload::Stake { amount } | Payload::Unstake { amount } => amount.encode_size(),
-            Payload::Slash { evidence } => evidence.encode_size(),
-            Payload::CreateRollup(config) => config.encode_size(),
-            Payload::Rollup { rollup, op } => UInt(*rollup).encode_size() + op.encode_size(),
+        match self {
+            Payload::Transfer { to, amount } => 1 + to.encode_size() + amount.encode_size(),
+            module => dispatch::op_size(module),
         }
     }
 }
@@ -480,25 +408,11 @@ impl Read for Payload {
     type Cfg = ();
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         Ok(match u8::read(buf)? {
-            0 => Payload::Transfer {
+            TRANSFER_TAG => Payload::Transfer {
                 to: Address::read(buf)?,
                 amount: Amount::read(buf)?,
             },
-            1 => Payload::Stake {
-                amount: Amount::read(buf)?,
-            },
-            2 => Payload::Unstake {
-                amount: Amount::read(buf)?,
-            },
-            3 => Payload::Slash {
-                evidence: Bytes::read_cfg(buf, &RangeCfg::new(0..=EVIDENCE_BYTES_MAX))?,
-            },
-            4 => Payload::CreateRollup(Box::new(RollupConfig::read(buf)?)),
-            5 => Payload::Rollup {
-                rollup: UInt::<u64>::read(buf)?.0,
-                op: RollupOp::read(buf)?,
-            },
-            t => return Err(CodecError::InvalidEnum(t)),
+            t => dispatch::read_op(t, buf).ok_or(CodecError::InvalidEnum(t))??,
         })
     }
 }

@@ -10,7 +10,9 @@ use proptest::prelude::*;
 use terrace_l1::{
     ChainParams, Payload, SignedTransaction, Transaction,
     block::{Block, ConsensusRound, Header, StateLog},
-    state::{Account, Key, UnbondingEntry, Validator, Value},
+    modules::optimistic::{OptimisticKey, OptimisticRecord},
+    modules::staking::{StakingKey, StakingOp, StakingRecord, UnbondingEntry, Validator},
+    state::{Account, Key, Value},
 };
 use terrace_primitives::{
     Address, Amount, ChainId, codec::decode_bounded, hash, keys::Signer as _,
@@ -23,11 +25,13 @@ fn payload() -> impl Strategy<Value = Payload> {
             to: Address(to),
             amount: Amount(a)
         }),
-        any::<u128>().prop_map(|a| Payload::Stake { amount: Amount(a) }),
-        any::<u128>().prop_map(|a| Payload::Unstake { amount: Amount(a) }),
-        proptest::collection::vec(any::<u8>(), 0..300).prop_map(|e| Payload::Slash {
-            evidence: Bytes::from(e)
-        }),
+        any::<u128>().prop_map(|a| Payload::Staking(StakingOp::Stake { amount: Amount(a) })),
+        any::<u128>().prop_map(|a| Payload::Staking(StakingOp::Unstake { amount: Amount(a) })),
+        proptest::collection::vec(any::<u8>(), 0..300).prop_map(|e| Payload::Staking(
+            StakingOp::Slash {
+                evidence: Bytes::from(e)
+            }
+        )),
     ]
 }
 
@@ -89,19 +93,30 @@ proptest! {
         let key = private_key_from_seed([9; 32]);
         let values = [
             Value::Account(Account { balance: Amount(balance), nonce }),
-            Value::Validator(Box::new(Validator {
+            Value::Staking(StakingRecord::Validator(Box::new(Validator {
                 public_key: key.public_key(),
                 stake: Amount(balance),
                 unbonding: vec![UnbondingEntry { release_height: h, amount: Amount(balance / 3) }],
                 jailed: nonce % 2 == 0,
-            })),
-            Value::Unbonding(vec![Address(a)]),
-            Value::Slashed(h),
+            }))),
+            Value::Staking(StakingRecord::Unbonding(vec![Address(a)])),
+            Value::Staking(StakingRecord::Slashed(h)),
+            Value::Optimistic(OptimisticRecord::RollupCount(h)),
+            Value::Optimistic(OptimisticRecord::Claimed(nonce)),
         ];
         for v in values {
             prop_assert_eq!(decode_bounded::<Value>(&v.encode(), 4096, &()).unwrap(), v);
         }
-        for k in [Key::Account(Address(a)), Key::Validator(Address(a)), Key::Unbonding(h), Key::Slashed(hash(&[&a])), Key::Totals] {
+        let keys = [
+            Key::Account(Address(a)),
+            Key::Totals,
+            StakingKey::Validator(Address(a)).into(),
+            StakingKey::Unbonding(h).into(),
+            StakingKey::Slashed(hash(&[&a])).into(),
+            OptimisticKey::Bond(h, Address(a)).into(),
+            OptimisticKey::Claim(h, nonce).into(),
+        ];
+        for k in keys {
             prop_assert_eq!(decode_bounded::<Key>(&k.encode(), 64, &()).unwrap(), k);
         }
     }
@@ -110,8 +125,8 @@ proptest! {
 #[test]
 fn unbonding_keys_order_by_height_in_the_store() {
     // Big-endian heights: byte order equals numeric order.
-    let a = Key::Unbonding(255).encode();
-    let b = Key::Unbonding(256).encode();
+    let a = Key::from(StakingKey::Unbonding(255)).encode();
+    let b = Key::from(StakingKey::Unbonding(256)).encode();
     assert!(a < b);
 }
 

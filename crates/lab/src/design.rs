@@ -3,7 +3,7 @@
 //! is the rollup node on the `terrace` L1.
 
 use serde::Serialize;
-use terrace_l1::{ChainParams, rollup::RollupConfig};
+use terrace_l1::{ChainParams, modules::optimistic::RollupConfig};
 
 /// An L1 parameter preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

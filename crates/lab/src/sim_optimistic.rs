@@ -19,7 +19,10 @@ use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
 };
-use terrace_l1::{Payload, rollup::RollupConfig, rollup::RollupOp};
+use terrace_l1::{
+    Payload,
+    modules::optimistic::{OptimisticOp, RollupConfig, RollupOp},
+};
 use terrace_l2::{Action, BlockContext, Deposit, L2Transaction, SignedL2Transaction};
 use terrace_node::{app::now_ms, sim};
 use terrace_primitives::{
@@ -234,7 +237,7 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
         match send(
             &sequencer,
             0,
-            Payload::CreateRollup(Box::new(rollup_config)),
+            Payload::Optimistic(OptimisticOp::Create(rollup_config)),
         )
         .await
         {
@@ -244,14 +247,16 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
                 return out;
             }
         }
-        let deposit = |to: &PrivateKey, amount: u128| Payload::Rollup {
-            rollup: ROLLUP,
-            op: RollupOp::Deposit(Deposit {
-                recipient: to.public_key(),
-                account: None,
-                amount: Amount(amount),
-                bls: None,
-            }),
+        let deposit = |to: &PrivateKey, amount: u128| {
+            Payload::Optimistic(OptimisticOp::Rollup {
+                rollup: ROLLUP,
+                op: RollupOp::Deposit(Deposit {
+                    recipient: to.public_key(),
+                    account: None,
+                    amount: Amount(amount),
+                    bls: None,
+                }),
+            })
         };
         // Wait for the rollup to exist before depositing into it.
         loop {

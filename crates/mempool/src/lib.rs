@@ -32,7 +32,7 @@ use std::{
 };
 use terrace_l1::{
     BlockExecutor, ChainParams, Key, StateReader, TxError, execute::touched_keys,
-    fee::effective_tip, staking::EvidenceVerifier, tx::CheckedTransaction,
+    fee::effective_tip, modules::staking::EvidenceVerifier, tx::CheckedTransaction,
 };
 use terrace_primitives::{Address, Amount, Hash};
 

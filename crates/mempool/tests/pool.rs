@@ -7,7 +7,7 @@ use commonware_codec::Encode as _;
 use terrace_l1::{
     BlockEnv, BlockExecutor, ChainParams, MemoryState, Payload, StateReader, Transaction, TxError,
     genesis::{Genesis, GenesisAccount},
-    staking::DoubleVoteVerifier,
+    modules::staking::DoubleVoteVerifier,
     tx::{CheckedTransaction, check},
 };
 use terrace_mempool::{Inserted, Mempool, PoolConfig, Rejection};

@@ -24,8 +24,9 @@ use std::{sync::Arc, time::Duration};
 use terrace_l1::{
     BlockEnv, BlockExecutor, BlockOutput, Key,
     block::{Block as L1Block, Header, StateLog},
-    execute::{block_keys, check_transactions, execute_block, release_keys, touched_keys},
+    execute::{block_keys, block_keys_after, check_transactions, execute_block, touched_keys},
     fee::next_base_fee,
+    modules::staking::{StakingKey, StakingRecords as _},
     tx::CheckedTransaction,
 };
 use terrace_primitives::{Hash, par::Threads};
@@ -104,7 +105,8 @@ async fn fetch<E: StorageContext + Spawner>(
 }
 
 /// Prefetches what a block at `env` with `txs` reads: its own keys, the
-/// transactions' keys, then the unbonding releases due.
+/// transactions' keys, then what the end of the block reads once those are
+/// known (staking's unbonding releases due).
 async fn prefetch<E: StorageContext + Spawner>(
     chain: &Chain,
     batch: &Unmerkleized<E>,
@@ -119,7 +121,7 @@ async fn prefetch<E: StorageContext + Spawner>(
     }
     let keys = view.missing(block_keys(env, &chain.params).into_iter().chain(extra));
     fetch(batch, &mut view, keys).await?;
-    let release = view.missing(release_keys(&view, env, &chain.params));
+    let release = view.missing(block_keys_after(&view, env, &chain.params));
     fetch(batch, &mut view, release).await?;
     Some(view)
 }
@@ -407,9 +409,9 @@ where
             let next = chain.params.epoch_of(height).saturating_add(1);
             let committee = {
                 let guard = readers.read().await;
-                read_records(&guard, [Key::Committee(next)]).await
+                read_records(&guard, [StakingKey::Committee(next).into()]).await
             };
-            match committee.map(|r| terrace_l1::StateReader::committee(&r, next)) {
+            match committee.map(|r| r.committee(next)) {
                 Ok(Some(committee)) => {
                     let _ = self.epochs.unbounded_send(crate::epochs::EpochChange {
                         epoch: next,
@@ -444,8 +446,14 @@ where
     }
 }
 
-/// Checks minted − burned = Σ balances + Σ stake + Σ unbonding over
-/// `addresses` in the finalized store; returns a digest of those records.
+/// Checks minted − burned = Σ balances over `addresses` + Σ what every
+/// settlement module holds (stake, escrows, bonds) in the finalized store;
+/// returns a digest of those records.
+///
+/// The records to read come from the modules themselves
+/// ([`terrace_l1::state::fund_keys`]), in rounds until none are new: a
+/// module may name records it knows of only once others are read (a
+/// rollup's challenges, once the rollup is).
 async fn audit<E>(
     readers: &<StateSet<E> as DatabaseSet<E>>::Readers,
     addresses: &[terrace_primitives::Address],
@@ -454,57 +462,44 @@ where
     E: StorageContext + Spawner + Clock + Metrics + Storage,
 {
     use terrace_l1::StateReader as _;
+    /// Rounds of "read what the modules name" before giving up.
+    const AUDIT_ROUNDS: usize = 8;
     let guard = readers.read().await;
-    // Rollups hold funds too: escrows, the audited addresses' poster
-    // bonds, and every open challenge's bond.
-    let rollups = match read_records(&guard, vec![Key::RollupCount])
-        .await
-        .map_err(|e| e.to_string())?
-        .get(&Key::RollupCount)
-    {
-        Some(terrace_l1::Value::RollupCount(n)) => n,
-        _ => 0,
-    };
-    let mut keys: Vec<Key> = addresses
-        .iter()
-        .flat_map(|a| [Key::Account(*a), Key::Validator(*a)])
-        .chain([Key::Totals])
-        .collect();
-    for id in 0..rollups {
-        keys.push(Key::Rollup(id));
-        keys.extend(addresses.iter().map(|a| Key::RollupBond(id, *a)));
-    }
-    let mut records = read_records(&guard, keys)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut challenges = Vec::new();
-    for id in 0..rollups {
-        if let Some(terrace_l1::Value::Rollup(r)) = records.get(&Key::Rollup(id)) {
-            challenges.extend((0..r.challenge_count).map(|c| Key::RollupChallenge(id, c)));
+    let mut records = terrace_l1::MemoryState::new();
+    let mut read = std::collections::BTreeSet::new();
+    for _ in 0..AUDIT_ROUNDS {
+        let wanted: Vec<Key> = terrace_l1::state::fund_keys(&records, addresses)
+            .into_iter()
+            .filter(|k| !read.contains(k))
+            .collect();
+        if wanted.is_empty() {
+            let totals = records.totals();
+            let supply = totals
+                .minted
+                .checked_sub(totals.burned)
+                .ok_or("burned exceeds minted")?;
+            let circulating = records
+                .circulating()
+                .ok_or("circulating supply overflows")?;
+            if supply != circulating {
+                return Err(format!(
+                    "minted - burned = {supply}, but balances + module funds = {circulating}"
+                ));
+            }
+            return Ok(records.digest());
         }
-    }
-    if !challenges.is_empty() {
-        let open = read_records(&guard, challenges)
+        let fetched = read_records(&guard, wanted.iter().cloned())
             .await
             .map_err(|e| e.to_string())?;
-        let writes = open
-            .iter()
-            .map(|(k, v)| (k.clone(), Some(v.clone())))
-            .collect();
-        records.apply_owned(writes);
+        read.extend(wanted);
+        records.apply_owned(
+            fetched
+                .iter()
+                .map(|(k, v)| (k.clone(), Some(v.clone())))
+                .collect(),
+        );
     }
-    let totals = terrace_l1::StateReader::totals(&records);
-    let supply = totals
-        .minted
-        .checked_sub(totals.burned)
-        .ok_or("burned exceeds minted")?;
-    let circulating = records
-        .circulating()
-        .ok_or("circulating supply overflows")?;
-    if supply != circulating {
-        return Err(format!(
-            "minted - burned = {supply}, but balances + stake + rollup funds = {circulating}"
-        ));
-    }
-    Ok(records.digest())
+    Err(format!(
+        "the modules still named new records after {AUDIT_ROUNDS} rounds"
+    ))
 }

@@ -9,9 +9,10 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
 };
 use terrace_l1::{
-    BlockExecutor, ChainParams, Key, Receipt, StateReader, Value,
+    BlockExecutor, ChainParams, Key, Receipt, StateReader,
     block::{Block as L1Block, ConsensusRound, Header, StateLog},
     genesis::{Genesis, GenesisError},
+    modules::staking::StakingRecords as _,
     state::Writes,
     tx::CheckedTransaction,
 };
@@ -164,10 +165,8 @@ impl Chain {
         genesis.validate()?;
         let genesis_writes = genesis.writes()?;
         let genesis_block = genesis_block(&genesis, empty_log)?;
-        let committee = match genesis_writes.get(&Key::Committee(0)) {
-            Some(Some(Value::Committee(c))) => c.clone(),
-            _ => Vec::new(),
-        };
+        let genesis_state = genesis.state()?;
+        let committee = genesis_state.committee(0).unwrap_or_default();
         let params = genesis.params.clone();
         let evidence = SimplexEvidence::new(crate::engine::namespace(genesis.chain_id.0));
         let current = CurrentEpoch {
@@ -176,10 +175,9 @@ impl Chain {
                 .iter()
                 .map(|k| {
                     let address = terrace_primitives::Address::from_public_key(k);
-                    let stake = match genesis_writes.get(&Key::Validator(address)) {
-                        Some(Some(Value::Validator(v))) => v.stake,
-                        _ => terrace_primitives::Amount::ZERO,
-                    };
+                    let stake = genesis_state
+                        .validator(&address)
+                        .map_or(terrace_primitives::Amount::ZERO, |v| v.stake);
                     (k.clone(), stake)
                 })
                 .collect(),

@@ -52,7 +52,11 @@ use std::{
     sync::Arc,
     time::Duration,
 };
-use terrace_l1::{Key, block::BlockLimits};
+use terrace_l1::{
+    Key,
+    block::BlockLimits,
+    modules::staking::{StakingKey, StakingRecords as _, validator_key},
+};
 use terrace_primitives::{Address, Amount, PrivateKey, PublicKey, keys::Signer as _};
 use tracing::{info, warn};
 
@@ -627,7 +631,7 @@ where
                         &change
                             .committee
                             .iter()
-                            .map(|k| Key::Validator(Address::from_public_key(k)))
+                            .map(|k| validator_key(Address::from_public_key(k)))
                             .collect::<Vec<_>>(),
                     )
                     .await
@@ -638,11 +642,9 @@ where
                         .committee
                         .iter()
                         .map(|k| {
-                            let stake = terrace_l1::StateReader::validator(
-                                &stakes,
-                                &Address::from_public_key(k),
-                            )
-                            .map_or(Amount::ZERO, |v| v.stake);
+                            let stake = stakes
+                                .validator(&Address::from_public_key(k))
+                                .map_or(Amount::ZERO, |v| v.stake);
                             (k.clone(), stake)
                         })
                         .collect(),
@@ -724,11 +726,13 @@ async fn resolve_start<E: crate::Runtime>(
     let dbs = state.databases().await;
     let committee = {
         let guard = dbs.read().await;
-        read_records(&guard, [Key::Committee(epoch)]).await.ok()?
+        read_records(&guard, [StakingKey::Committee(epoch).into()])
+            .await
+            .ok()?
     };
     Some(EpochChange {
         epoch,
-        committee: terrace_l1::StateReader::committee(&committee, epoch)?,
+        committee: committee.committee(epoch)?,
         boundary: boundary.digest(),
     })
 }

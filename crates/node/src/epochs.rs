@@ -2,7 +2,7 @@
 //!
 //! simplex counts validators, not stake, and runs one committee per engine,
 //! so a node runs one engine per epoch. The last block of epoch e records
-//! epoch e + 1's committee in the state (see `terrace_l1::staking`); when
+//! epoch e + 1's committee in the state (see `terrace_l1::modules::staking`); when
 //! that block is finalized the application reports an [`EpochChange`], and
 //! the node's orchestrator (in [`crate::engine`]) starts the next engine on
 //! fresh per-epoch p2p subchannels and stops the old one.

@@ -39,8 +39,10 @@ use std::{
     time::Duration,
 };
 use terrace_l1::{
-    Key, Payload, StateReader as _, Transaction,
-    staking::{EvidenceError, EvidenceVerifier, Offense},
+    Key, Payload, Transaction,
+    modules::staking::{
+        EvidenceError, EvidenceVerifier, Offense, StakingKey, StakingOp, StakingRecords as _,
+    },
 };
 use terrace_primitives::{Address, Hash, PrivateKey, PublicKey, hash_tagged, keys::Signer as _};
 use tracing::{debug, info, warn};
@@ -291,12 +293,15 @@ pub fn start_slasher<E: Runtime>(
             }
             let tip = chain.tip().block.header().height;
             let current = chain.params.epoch_of(tip.saturating_add(1));
-            let ids: Vec<Key> = pending.keys().map(|id| Key::Slashed(*id)).collect();
+            let ids: Vec<Key> = pending
+                .keys()
+                .map(|id| StakingKey::Slashed(*id).into())
+                .collect();
             let Ok(records) = state.records(&ids).await else {
                 continue;
             };
             pending.retain(|id, p| {
-                records.get(&Key::Slashed(*id)).is_none() && p.epoch.saturating_add(1) >= current
+                records.slashed(id).is_none() && p.epoch.saturating_add(1) >= current
             });
             for p in pending.values_mut() {
                 let in_flight = match p.sent {
@@ -342,7 +347,7 @@ async fn submit_slash<E: Runtime>(
     let nonce = chain.pool_next_nonce(&me).unwrap_or(account.nonce);
     let params = &chain.params;
     let base_fee = chain.tip().next_base_fee;
-    let payload = Payload::Slash { evidence };
+    let payload = Payload::Staking(StakingOp::Slash { evidence });
     // Gas: the intrinsic cost of this payload at a generous encoding size.
     let gas_limit = terrace_l1::tx::intrinsic_gas(&payload, 1_024, params)
         .ok_or("gas overflows")?

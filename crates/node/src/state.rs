@@ -49,61 +49,27 @@ pub type StateSet<E> = Shared<StateDb<E>>;
 /// The store's sync target: its operation-log root and live range.
 pub type SyncTarget = commonware_storage::qmdb::sync::Target<mmr::Family, Hash>;
 
-/// The key a record is stored under.
+/// The key a record is stored under: `l1`'s own encoding of the key
+/// ([`terrace_l1::Key`]), zero-padded to 32 bytes.
 ///
-/// Keys are 32 bytes: a tag byte, then the record's identity, zero-padded,
-/// so records of one kind sort together (accounts by address, unbonding
-/// queues by height). A `Slashed` offense id keeps 31 of its 32 bytes,
-/// which leaves 248 bits against collisions.
+/// Every key encodes as a leading tag byte, then its identity in a fixed
+/// width for that tag, so padding keeps keys distinct and records of one
+/// kind sort together (accounts by address, a rollup's batches by index).
+/// A key longer than 32 bytes (a punished offense: its tag, then a 32-byte
+/// offense id) keeps its tag and 31 bytes of a hash of its encoding: 248
+/// bits against collisions.
 pub fn state_key(key: &Key) -> Hash {
+    use commonware_codec::Encode as _;
+    let encoded = key.encode();
     let mut out = [0u8; 32];
-    match key {
-        Key::Account(a) => {
-            out[0] = 1;
-            out[1..21].copy_from_slice(a.as_bytes());
-        }
-        Key::Validator(a) => {
-            out[0] = 2;
-            out[1..21].copy_from_slice(a.as_bytes());
-        }
-        Key::Unbonding(h) => {
-            out[0] = 3;
-            out[1..9].copy_from_slice(&h.to_be_bytes());
-        }
-        Key::Slashed(id) => {
-            out[0] = 4;
-            out[1..].copy_from_slice(&id.as_ref()[..31]);
-        }
-        Key::Totals => out[0] = 5,
-        Key::Validators => out[0] = 6,
-        Key::Committee(epoch) => {
-            out[0] = 7;
-            out[1..9].copy_from_slice(&epoch.to_be_bytes());
-        }
-        Key::RollupCount => out[0] = 8,
-        Key::Rollup(id) => {
-            out[0] = 9;
-            out[1..9].copy_from_slice(&id.to_be_bytes());
-        }
-        Key::RollupBatch(id, i) => pair(&mut out, 10, *id, *i),
-        Key::RollupInbox(id, i) => pair(&mut out, 11, *id, *i),
-        Key::RollupChallenge(id, i) => pair(&mut out, 12, *id, *i),
-        Key::RollupClaim(id, i) => pair(&mut out, 13, *id, *i),
-        Key::RollupBond(id, a) => {
-            out[0] = 14;
-            out[1..9].copy_from_slice(&id.to_be_bytes());
-            out[9..29].copy_from_slice(a.as_bytes());
-        }
+    if encoded.len() <= 32 {
+        out[..encoded.len()].copy_from_slice(&encoded);
+    } else {
+        out[0] = encoded[0];
+        let digest = terrace_primitives::hash_tagged(b"terrace/node/state-key", &[&encoded]);
+        out[1..].copy_from_slice(&digest.as_ref()[..31]);
     }
     Hash::from(out)
-}
-
-/// A tag and two big-endian numbers: a rollup's records sort by rollup,
-/// then by index.
-fn pair(out: &mut [u8; 32], tag: u8, id: u64, index: u64) {
-    out[0] = tag;
-    out[1..9].copy_from_slice(&id.to_be_bytes());
-    out[9..17].copy_from_slice(&index.to_be_bytes());
 }
 
 /// The store's configuration under `prefix` (one partition per file set).

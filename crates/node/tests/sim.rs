@@ -13,6 +13,7 @@ use std::{sync::Arc, time::Duration};
 use terrace_l1::{
     ChainParams, Payload, Transaction,
     genesis::{Genesis, GenesisAccount, GenesisValidator},
+    modules::staking::{StakingKey, StakingRecords as _},
 };
 use terrace_mempool::PoolConfig;
 use terrace_node::{
@@ -378,13 +379,16 @@ fn epochs_hand_over_to_the_next_committee() {
         // The state keeps the current committee and the next one.
         let state = FinalizedState::new(v.chain.clone(), v.stateful.clone());
         let records = state
-            .records(&[terrace_l1::Key::Committee(3), terrace_l1::Key::Committee(1)])
+            .records(&[
+                StakingKey::Committee(3).into(),
+                StakingKey::Committee(1).into(),
+            ])
             .await
             .unwrap();
         let mut keys: Vec<_> = (0..4).map(|i| validator_key(i).public_key()).collect();
         keys.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
-        assert_eq!(terrace_l1::StateReader::committee(&records, 3), Some(keys));
-        assert_eq!(terrace_l1::StateReader::committee(&records, 1), None);
+        assert_eq!(records.committee(3), Some(keys));
+        assert_eq!(records.committee(1), None);
         net.summary().await;
     });
 }

@@ -20,7 +20,7 @@
 
 use crate::l1::L1Block;
 use std::collections::{BTreeSet, VecDeque};
-use terrace_l1::rollup::{BatchSubmission, Rollup, RollupOp, WithdrawalClaim};
+use terrace_l1::modules::optimistic::{BatchSubmission, Rollup, RollupOp, WithdrawalClaim};
 use terrace_l2::{
     AggregateFault, AggregateProof, Batch, FullState, InboxMessage, L2Block, L2State as _,
     OneStepProof, Step, StepReceipt, aggregate::judge, run_steps,

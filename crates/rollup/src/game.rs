@@ -9,7 +9,7 @@
 //! way.
 
 use crate::derive::Derivation;
-use terrace_l1::rollup::{Challenge, RollupOp, Turn};
+use terrace_l1::modules::optimistic::{Challenge, RollupOp, Turn};
 use terrace_primitives::Address;
 
 /// A key naming one move of one challenge, so a move is sent once.

@@ -8,8 +8,9 @@ use bytes::Bytes;
 use commonware_codec::Encode as _;
 use std::future::Future;
 use terrace_l1::{
-    ChainParams, Key, MemoryState, Payload, StateReader, Transaction, execute::Failure,
-    rollup::RollupOp,
+    ChainParams, Key, MemoryState, Payload, StateReader, Transaction,
+    execute::Failure,
+    modules::optimistic::{OptimisticOp, RollupOp},
 };
 use terrace_node::engine::LocalClient;
 use terrace_primitives::{Address, ChainId, Hash, PrivateKey, keys::Signer as _};
@@ -101,7 +102,9 @@ impl<E: terrace_node::Runtime> L1 for LocalClient<E> {
             else {
                 continue;
             };
-            let Payload::Rollup { rollup, op } = signed.tx.payload.clone() else {
+            let Payload::Optimistic(OptimisticOp::Rollup { rollup, op }) =
+                signed.tx.payload.clone()
+            else {
                 continue;
             };
             let hash = terrace_l1::tx::tx_id(bytes);
@@ -136,7 +139,7 @@ impl<E: terrace_node::Runtime> L1 for LocalClient<E> {
     }
 }
 
-pub use terrace_l1::rollup::RollupRecords;
+pub use terrace_l1::modules::optimistic::RollupRecords;
 
 /// A poster's bond, zero when it has none.
 pub fn bond_amount(

@@ -22,7 +22,7 @@ use std::{
 };
 use terrace_l1::{
     Key, Payload, StateReader as _,
-    rollup::{Rollup, RollupOp, WithdrawalClaim},
+    modules::optimistic::{OptimisticKey, OptimisticOp, Rollup, RollupOp, WithdrawalClaim},
 };
 use terrace_l2::{
     Account, AggregatedL2Transaction, Batch, BlockContext, L2Block, SignedL2Transaction,
@@ -576,9 +576,9 @@ impl<C: Clock, L: L1> Node<C, L> {
         let records = self
             .l1
             .records(vec![
-                Key::Rollup(id),
+                OptimisticKey::Rollup(id).into(),
                 Key::Account(self.me),
-                Key::RollupBond(id, self.me),
+                OptimisticKey::Bond(id, self.me).into(),
             ])
             .await?;
         let Some(rollup) = records.rollup(id) else {
@@ -717,7 +717,7 @@ impl<C: Clock, L: L1> Node<C, L> {
     async fn open_challenges(
         &mut self,
         rollup: &Rollup,
-    ) -> Result<Vec<(u64, terrace_l1::rollup::Challenge)>, L1Error> {
+    ) -> Result<Vec<(u64, terrace_l1::modules::optimistic::Challenge)>, L1Error> {
         let id = self.config.rollup;
         let end = rollup
             .challenge_count
@@ -726,7 +726,7 @@ impl<C: Clock, L: L1> Node<C, L> {
             return Ok(Vec::new());
         }
         let keys = (self.first_open..end)
-            .map(|c| Key::RollupChallenge(id, c))
+            .map(|c| OptimisticKey::Challenge(id, c).into())
             .collect();
         let records = self.l1.records(keys).await?;
         let open: Vec<_> = (self.first_open..end)
@@ -851,7 +851,7 @@ impl<C: Clock, L: L1> Node<C, L> {
         derivation: &Derivation,
         rollup: &Rollup,
         height: u64,
-        open: &[(u64, terrace_l1::rollup::Challenge)],
+        open: &[(u64, terrace_l1::modules::optimistic::Challenge)],
         ops: &mut Vec<(String, RollupOp)>,
     ) {
         let targets: Vec<_> = if self.config.fault == Fault::DisputeValid {
@@ -940,10 +940,10 @@ impl<C: Clock, L: L1> Node<C, L> {
             .unwrap_or(0)
             .max(account_nonce);
         let name = op_name(&op);
-        let payload = Payload::Rollup {
+        let payload = Payload::Optimistic(OptimisticOp::Rollup {
             rollup: self.config.rollup,
             op,
-        };
+        });
         let bytes = match sign_l1(&self.l1, &self.config.key, nonce, payload) {
             Ok(b) => b,
             Err(e) => {

@@ -19,7 +19,7 @@ use jsonrpsee::{
 };
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use terrace_l1::rollup::RollupOp;
+use terrace_l1::modules::optimistic::RollupOp;
 use terrace_l2::{AggregatedL2Transaction, SignedL2Transaction};
 use terrace_node::rpc::{RpcError, hex_hash, parse_hash};
 use terrace_primitives::{

@@ -4,7 +4,7 @@
 //! reverted and foreign batches, and the moves of the bisection game.
 
 use commonware_codec::Encode as _;
-use terrace_l1::rollup::{Challenge, RollupOp};
+use terrace_l1::modules::optimistic::{Challenge, RollupOp};
 use terrace_l2::{
     Action, AggregateFault, Batch, BlockContext, BlockTx, DisputedStep, L2Block, L2Transaction,
     batch::aggregate_commitment, stf::Failure,

@@ -11,7 +11,7 @@ use jsonrpsee::{
     core::ClientError,
     http_client::{HttpClient, HttpClientBuilder},
 };
-use terrace_l1::rollup::RollupOp;
+use terrace_l1::modules::optimistic::RollupOp;
 use terrace_node::rpc::code;
 use terrace_primitives::{Amount, codec::to_hex, keys::Signer as _};
 use terrace_rollup::{

@@ -7,7 +7,10 @@ use super::{
 };
 use crate::LabError;
 use std::time::Duration;
-use terrace_l1::{ChainParams, Key, Payload, StateReader as _};
+use terrace_l1::{
+    ChainParams, Key, Payload, StateReader as _,
+    modules::staking::{StakingKey, StakingRecords as _, validator_key},
+};
 use terrace_node::engine::Behavior;
 use terrace_primitives::{Amount, Hash};
 use terrace_rollup::l1::sign_l1;
@@ -41,7 +44,7 @@ pub fn equivocation(seed: u64) -> Result<Outcome, LabError> {
         let start = s.now();
         while jailed.is_none() {
             let records =
-                s.l1.records(&[Key::Validator(offender)])
+                s.l1.records(&[validator_key(offender)])
                     .await
                     .map_err(|e| s.fail(e))?;
             if let Some(r) = validator(&records).filter(|r| r.jailed) {
@@ -62,7 +65,7 @@ pub fn equivocation(seed: u64) -> Result<Outcome, LabError> {
         s.wait_height(&honest, (next_epoch + 1) * EPOCH_LENGTH + 2, LIMIT)
             .await?;
         let records =
-            s.l1.records(&[Key::Committee(next_epoch + 1)])
+            s.l1.records(&[StakingKey::Committee(next_epoch + 1).into()])
                 .await
                 .map_err(|e| s.fail(e))?;
         let committee = records.committee(next_epoch + 1).unwrap_or_default();
@@ -71,7 +74,7 @@ pub fn equivocation(seed: u64) -> Result<Outcome, LabError> {
                 .iter()
                 .any(|k| terrace_primitives::Address::from_public_key(k) == offender);
         let keys: Vec<Key> = (0..3)
-            .map(|i| Key::Validator(s.validator_address(i)))
+            .map(|i| validator_key(s.validator_address(i)))
             .collect();
         let records = s.l1.records(&keys).await.map_err(|e| s.fail(e))?;
         let honest_stake: u128 = (0..3)

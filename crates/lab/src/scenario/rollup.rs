@@ -13,7 +13,7 @@ use std::time::Duration;
 use terrace_l1::{
     ChainParams,
     execute::Failure,
-    rollup::{RollupConfig, RollupOp},
+    modules::optimistic::{OptimisticFailure, RollupConfig, RollupOp},
 };
 use terrace_l2::{Action, BlockContext, Deposit, L2Transaction, SignedL2Transaction};
 use terrace_primitives::{Amount, keys::Signer as _};
@@ -139,7 +139,7 @@ async fn deposit(
         .await?;
     match failure {
         None => Ok(()),
-        Some(f) => Err(s.fail(format!("deposit failed on L1: {f:?}"))),
+        Some(f) => Err(s.fail(format!("deposit failed on L1: {f}"))),
     }
 }
 
@@ -188,7 +188,7 @@ fn sent(e: &Event, prefix: &str) -> bool {
 fn failed(failure: Option<Failure>) -> String {
     match failure {
         None => "paid".into(),
-        Some(f) => format!("failed on L1 ({f:?})"),
+        Some(f) => format!("failed on L1 ({f})"),
     }
 }
 
@@ -379,7 +379,7 @@ pub fn censorship(seed: u64) -> Result<Outcome, LabError> {
             )
             .await?;
         if let Some(f) = failure {
-            return Err(s.fail(format!("the forced transaction failed on L1: {f:?}")));
+            return Err(s.fail(format!("the forced transaction failed on L1: {f}")));
         }
         let (forced_at, forced_height) = (s.now(), s.height());
         // Bob keeps transacting, so the censor keeps posting batches that
@@ -545,7 +545,10 @@ async fn withdrawn(name: &'static str, context: super::stage::Ctx) -> Result<Wit
 impl Withdrawn {
     /// The claim of the withdrawal against the newest standing (`final_
     /// only`: final) batch, as the verifier derives it.
-    fn claim(&self, final_only: bool) -> Result<terrace_l1::rollup::WithdrawalClaim, LabError> {
+    fn claim(
+        &self,
+        final_only: bool,
+    ) -> Result<terrace_l1::modules::optimistic::WithdrawalClaim, LabError> {
         self.v
             .with_derivation(|d| {
                 let count = if final_only {
@@ -574,7 +577,7 @@ impl Withdrawn {
     async fn claim_op(
         &mut self,
         from: Role,
-        claim: terrace_l1::rollup::WithdrawalClaim,
+        claim: terrace_l1::modules::optimistic::WithdrawalClaim,
     ) -> Result<Option<Failure>, LabError> {
         self.s.op(from, RollupOp::Claim(Box::new(claim))).await
     }
@@ -610,7 +613,7 @@ pub fn early_claim(seed: u64) -> Result<Outcome, LabError> {
             broken: Vec::new(),
         };
         o.expect(
-            refused == Some(Failure::NotFinal),
+            refused == Some(Failure::Optimistic(OptimisticFailure::NotFinal)),
             "the early claim is refused as not final",
         );
         o.expect(early_drop == 0, "the early claim moves nothing");
@@ -661,8 +664,14 @@ pub fn forged_withdrawal(seed: u64) -> Result<Outcome, LabError> {
             broken: Vec::new(),
         };
         o.expect(
-            inflated == Some(Failure::InvalidWithdrawalProof)
-                && stolen == Some(Failure::InvalidWithdrawalProof),
+            inflated
+                == Some(Failure::Optimistic(
+                    OptimisticFailure::InvalidWithdrawalProof,
+                ))
+                && stolen
+                    == Some(Failure::Optimistic(
+                        OptimisticFailure::InvalidWithdrawalProof,
+                    )),
             "both forged claims fail their Merkle proof",
         );
         o.expect(
@@ -704,7 +713,7 @@ pub fn double_claim(seed: u64) -> Result<Outcome, LabError> {
         };
         o.expect(first.is_none(), "the first claim pays");
         o.expect(
-            second == Some(Failure::AlreadyClaimed),
+            second == Some(Failure::Optimistic(OptimisticFailure::AlreadyClaimed)),
             "the second claim fails as already claimed",
         );
         o.expect(drop == w.amount, "the escrow pays the amount once");

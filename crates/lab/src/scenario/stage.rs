@@ -13,8 +13,10 @@ use crate::{
 use commonware_runtime::{Clock as _, Handle, Spawner as _, Supervisor as _, deterministic};
 use std::time::Duration;
 use terrace_l1::{
-    ChainParams, Key, Payload, StateReader as _, execute::Failure, genesis::Genesis,
-    rollup::RollupConfig, rollup::RollupOp,
+    ChainParams, Key, Payload, StateReader as _,
+    execute::Failure,
+    genesis::Genesis,
+    modules::optimistic::{OptimisticKey, OptimisticOp, RollupConfig, RollupOp},
 };
 use terrace_node::{
     engine::{Behavior, LocalClient, Validator},
@@ -296,11 +298,14 @@ impl Stage {
     /// Creates the rollup, its sequencer being the sequencer role.
     pub(crate) async fn create_rollup(&mut self, config: RollupConfig) -> Result<(), LabError> {
         let failure = self
-            .send(Role::Sequencer, Payload::CreateRollup(Box::new(config)))
+            .send(
+                Role::Sequencer,
+                Payload::Optimistic(OptimisticOp::Create(config)),
+            )
             .await?;
         match failure {
             None => Ok(()),
-            Some(f) => Err(self.fail(format!("rollup not created: {f:?}"))),
+            Some(f) => Err(self.fail(format!("rollup not created: {f}"))),
         }
     }
 
@@ -310,8 +315,11 @@ impl Stage {
         from: Role,
         op: RollupOp,
     ) -> Result<Option<Failure>, LabError> {
-        self.send(from, Payload::Rollup { rollup: ROLLUP, op })
-            .await
+        self.send(
+            from,
+            Payload::Optimistic(OptimisticOp::Rollup { rollup: ROLLUP, op }),
+        )
+        .await
     }
 
     /// Starts a rollup node beside validator 0; returns its index.
@@ -357,9 +365,9 @@ impl Stage {
     }
 
     /// The rollup's record on L1.
-    pub(crate) async fn rollup(&self) -> Result<terrace_l1::rollup::Rollup, LabError> {
+    pub(crate) async fn rollup(&self) -> Result<terrace_l1::modules::optimistic::Rollup, LabError> {
         self.l1
-            .records(&[Key::Rollup(ROLLUP)])
+            .records(&[OptimisticKey::Rollup(ROLLUP).into()])
             .await
             .map_err(|e| self.fail(e))?
             .rollup(ROLLUP)
@@ -380,8 +388,8 @@ impl Stage {
             return Ok(());
         }
         let withdrawals = shared.with_derivation(|d| d.state().withdrawals().len() as u64);
-        let mut keys = vec![Key::Rollup(ROLLUP)];
-        keys.extend((0..withdrawals).map(|i| Key::RollupClaim(ROLLUP, i)));
+        let mut keys: Vec<Key> = vec![OptimisticKey::Rollup(ROLLUP).into()];
+        keys.extend((0..withdrawals).map(|i| OptimisticKey::Claim(ROLLUP, i).into()));
         let records = self.l1.records(&keys).await.map_err(|e| self.fail(e))?;
         if self.height() != height {
             return Ok(()); // moved on while reading: sample the next height

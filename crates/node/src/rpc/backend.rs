@@ -26,6 +26,7 @@ use futures::future::BoxFuture;
 use std::sync::Arc;
 use terrace_l1::{
     Key, SignedTransaction, StateReader as _, Value,
+    modules::staking::{StakingRecord, StakingRecords as _, validator_key},
     tx::{intrinsic_gas, tx_id},
 };
 use terrace_primitives::{Address, Amount, Hash, codec::to_hex};
@@ -88,7 +89,7 @@ impl<E: Runtime> NodeBackend<E> {
             }
             let records = self
                 .state
-                .records(&[Key::Account(address), Key::Validator(address)])
+                .records(&[Key::Account(address), validator_key(address)])
                 .await
                 .map_err(RpcError::Unavailable)?;
             let account = records.account(&address);
@@ -111,11 +112,11 @@ impl<E: Runtime> NodeBackend<E> {
         let key = state_key(&Key::Account(address));
         let account = guard.get(&key).await.map_err(unavailable)?;
         let stake = match guard
-            .get(&state_key(&Key::Validator(address)))
+            .get(&state_key(&validator_key(address)))
             .await
             .map_err(unavailable)?
         {
-            Some(Value::Validator(v)) => Some(v.stake),
+            Some(Value::Staking(StakingRecord::Validator(v))) => Some(v.stake),
             _ => None,
         };
         let root = guard.root();

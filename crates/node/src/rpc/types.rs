@@ -3,7 +3,7 @@
 //! heights are numbers.
 
 use serde::{Deserialize, Serialize};
-use terrace_l1::{Payload, Receipt, block::Header, execute::Failure, rollup::RollupOp};
+use terrace_l1::{Failure, Payload, Receipt, block::Header};
 use terrace_primitives::{Address, Amount, Hash, codec::to_hex};
 
 /// `0x`-prefixed hex of a hash.
@@ -216,31 +216,8 @@ pub struct TxInfo {
 
 /// Describes a transaction's payload: (kind, to, amount).
 pub fn payload_summary(p: &Payload) -> (&'static str, Option<Address>, Option<Amount>) {
-    match p {
-        Payload::Transfer { to, amount } => ("transfer", Some(*to), Some(*amount)),
-        Payload::Stake { amount } => ("stake", None, Some(*amount)),
-        Payload::Unstake { amount } => ("unstake", None, Some(*amount)),
-        Payload::Slash { .. } => ("slash", None, None),
-        Payload::CreateRollup(_) => ("create_rollup", None, None),
-        Payload::Rollup { op, .. } => match op {
-            RollupOp::Bond { amount } => ("rollup_bond", None, Some(*amount)),
-            RollupOp::Unbond => ("rollup_unbond", None, None),
-            RollupOp::Deposit(d) => ("rollup_deposit", None, Some(d.amount)),
-            RollupOp::ForceInclude { .. } => ("rollup_force_include", None, None),
-            RollupOp::SubmitBatch(_) => ("rollup_submit_batch", None, None),
-            RollupOp::Challenge { .. } => ("rollup_challenge", None, None),
-            RollupOp::Bisect { .. } => ("rollup_bisect", None, None),
-            RollupOp::Choose { .. } => ("rollup_choose", None, None),
-            RollupOp::ProveStep { .. } => ("rollup_prove_step", None, None),
-            RollupOp::ProveAggregate { .. } => ("rollup_prove_aggregate", None, None),
-            RollupOp::Timeout { .. } => ("rollup_timeout", None, None),
-            RollupOp::Claim(c) => (
-                "rollup_claim",
-                Some(c.withdrawal.recipient),
-                Some(c.withdrawal.amount),
-            ),
-        },
-    }
+    let s = p.summary();
+    (s.kind, s.to, s.amount)
 }
 
 /// A committee member.

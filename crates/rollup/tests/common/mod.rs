@@ -2,7 +2,7 @@
 //! Hand-built L1 blocks, keys and transactions shared by the pure and RPC
 //! tests.
 
-use terrace_l1::rollup::RollupOp;
+use terrace_l1::modules::optimistic::RollupOp;
 use terrace_l2::{Action, Batch, BlockContext, Deposit, L2Transaction, SignedL2Transaction};
 use terrace_primitives::{
     Address, Amount, Hash, PrivateKey,
@@ -142,9 +142,9 @@ pub fn withdraw(from: u8, account: u32, nonce: u64, to: u8, amount: u128) -> Sig
 
 /// A rollup record with a challenge window of `window` L1 blocks and
 /// `batches` standing batches.
-pub fn rollup_record(window: u64, batches: u64) -> terrace_l1::rollup::Rollup {
-    let mut rollup = terrace_l1::rollup::Rollup::new(
-        terrace_l1::rollup::RollupConfig {
+pub fn rollup_record(window: u64, batches: u64) -> terrace_l1::modules::optimistic::Rollup {
+    let mut rollup = terrace_l1::modules::optimistic::Rollup::new(
+        terrace_l1::modules::optimistic::RollupConfig {
             sequencer: addr(0),
             poster_bond: Amount(1),
             challenge_bond: Amount(1),

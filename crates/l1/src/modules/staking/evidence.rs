@@ -1,17 +1,6 @@
-//! Staking and slashing rules.
-//!
-//! - `Stake` bonds balance into the sender's validator record (the sender's
-//!   key becomes its consensus key). A jailed validator cannot stake again.
-//! - `Unstake` moves bonded stake into an unbonding entry released at the end
-//!   of block `height + unbonding_delay_blocks`; until then it stays
-//!   slashable. A validator holds at most `unbonding_entries_max` entries.
-//! - `Slash` carries equivocation evidence. The consensus engine defines the
-//!   evidence (next issue); L1 only needs it to verify on its own and to name
-//!   the offender and a unique offense id, through [`EvidenceVerifier`]. The
-//!   offender loses `slash_fraction_bps` of its bonded and unbonding stake;
-//!   `slash_reporter_reward_bps` of that goes to the reporter, the rest is
-//!   burned. The offender is jailed (leaves the committee at the next
-//!   epoch), and the offense id is recorded so it cannot be punished twice.
+//! Equivocation evidence: what a `Slash` must prove, and the L1's own
+//! self-contained form of it ([`DoubleVote`]). The consensus engine's
+//! native evidence plugs in through [`EvidenceVerifier`] with the node.
 
 use bytes::{BufMut, Bytes};
 use commonware_codec::{
@@ -57,32 +46,6 @@ pub trait EvidenceVerifier {
     /// Verifies `evidence` against `committee` (the epoch's, sorted by key
     /// bytes) and names the offense it proves.
     fn verify(&self, evidence: &[u8], committee: &[PublicKey]) -> Result<Offense, EvidenceError>;
-}
-
-/// The committee a staking state yields: validators that are not jailed and
-/// have bonded stake, the `max` largest stakes (ties broken by key bytes),
-/// sorted by key bytes — the order consensus numbers participants in. Every
-/// member weighs the same in consensus.
-pub fn select_committee<'a>(
-    validators: impl IntoIterator<Item = &'a crate::state::Validator>,
-    max: usize,
-) -> Vec<PublicKey> {
-    let mut eligible: Vec<&crate::state::Validator> = validators
-        .into_iter()
-        .filter(|v| !v.jailed && !v.stake.is_zero())
-        .collect();
-    eligible.sort_by(|a, b| {
-        b.stake
-            .cmp(&a.stake)
-            .then_with(|| a.public_key.as_ref().cmp(b.public_key.as_ref()))
-    });
-    let mut committee: Vec<PublicKey> = eligible
-        .into_iter()
-        .take(max)
-        .map(|v| v.public_key.clone())
-        .collect();
-    committee.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
-    committee
 }
 
 /// Evidence that one key signed two different blocks for the same view.
@@ -279,28 +242,5 @@ mod tests {
             ),
             "a signer outside the epoch's committee is no offender"
         );
-    }
-
-    #[test]
-    fn committee_is_the_top_stakes_without_the_jailed_sorted_by_key() {
-        let v = |seed: u8, stake: u128, jailed: bool| crate::state::Validator {
-            public_key: private_key_from_seed([seed; 32]).public_key(),
-            stake: terrace_primitives::Amount(stake),
-            unbonding: Vec::new(),
-            jailed,
-        };
-        let all = [
-            v(1, 10, false),
-            v(2, 30, false),
-            v(3, 30, true),
-            v(4, 0, false),
-            v(5, 20, false),
-        ];
-        let c = select_committee(&all, 2);
-        let mut want = vec![all[1].public_key.clone(), all[4].public_key.clone()];
-        want.sort_by(|a, b| a.as_ref().cmp(b.as_ref()));
-        assert_eq!(c, want, "top two stakes; jailed and zero stake excluded");
-        assert_eq!(select_committee(&all, 10).len(), 3);
-        assert!(select_committee(&all[2..4], 10).is_empty());
     }
 }

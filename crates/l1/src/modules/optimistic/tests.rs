@@ -7,16 +7,9 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly on purpose
 
-mod common;
-
-use common::*;
+use super::*;
+use crate::{Payload, Transaction, testing::*, tx::SignedTransaction};
 use commonware_codec::{DecodeExt as _, Encode as _};
-use terrace_l1::{
-    Payload, StateReader, Transaction,
-    execute::Failure,
-    rollup::{BatchSubmission, Challenge, Rollup, RollupConfig, RollupOp, Turn, WithdrawalClaim},
-    state::{Key, Value},
-};
 use terrace_l2::{
     Action, AggregateProof, Batch, BlockContext, BlockTx, BlsRegistration, FullState, InboxMessage,
     L2Block, L2State, L2Transaction, OneStepProof, SignedL2Transaction, Step,
@@ -69,16 +62,19 @@ impl World {
         let s = sequencer();
         let out = c
             .block(vec![
-                c.tx(&s, Payload::CreateRollup(Box::new(config(&s)))),
+                c.tx(
+                    &s,
+                    Payload::Optimistic(OptimisticOp::Create(config(&s))),
+                ),
                 c.tx_nonce(
                     &s,
                     1,
-                    Payload::Rollup {
+                    Payload::Optimistic(OptimisticOp::Rollup {
                         rollup: 0,
                         op: RollupOp::Bond {
                             amount: Amount(10 * ETHER),
                         },
-                    },
+                    }),
                 ),
             ])
             .unwrap();
@@ -94,31 +90,25 @@ impl World {
     }
 
     fn rollup(&self) -> Rollup {
-        match self.c.state.get(&Key::Rollup(self.id)) {
-            Some(Value::Rollup(r)) => *r,
-            _ => panic!("no rollup"),
-        }
+        self.c.state.rollup(self.id).expect("the rollup exists")
     }
 
     fn challenge(&self, id: u64) -> Option<Challenge> {
-        match self.c.state.get(&Key::RollupChallenge(self.id, id)) {
-            Some(Value::Challenge(c)) => Some(*c),
-            _ => None,
-        }
+        self.c.state.challenge(self.id, id)
     }
 
     /// A signed operation, with room for a one-step proof's gas.
-    fn op(&self, from: &PrivateKey, op: RollupOp) -> terrace_l1::tx::SignedTransaction {
+    fn op(&self, from: &PrivateKey, op: RollupOp) -> SignedTransaction {
         Transaction {
             chain_id: CHAIN,
             nonce: self.c.state.account(&addr(from)).nonce,
             max_fee_per_gas: self.c.base_fee * 2,
             max_priority_fee_per_gas: 1_000,
             gas_limit: 2_000_000,
-            payload: Payload::Rollup {
+            payload: Payload::Optimistic(OptimisticOp::Rollup {
                 rollup: self.id,
                 op,
-            },
+            }),
         }
         .sign(from)
     }
@@ -353,7 +343,7 @@ fn deposit_transfer_withdraw_and_claim_after_the_window() {
     let claim = claim_of(&w, 1, 0);
     assert_eq!(
         w.send(&bob, RollupOp::Claim(Box::new(claim.clone()))),
-        Some(Failure::NotFinal)
+        Some(Failure::Optimistic(OptimisticFailure::NotFinal))
     );
     w.wait(WINDOW);
     let bob_l1 = w.c.state.account(&addr(&bob)).balance;
@@ -370,7 +360,7 @@ fn deposit_transfer_withdraw_and_claim_after_the_window() {
     // A second claim of the same withdrawal.
     assert_eq!(
         w.send(&key(4), RollupOp::Claim(Box::new(claim))),
-        Some(Failure::AlreadyClaimed)
+        Some(Failure::Optimistic(OptimisticFailure::AlreadyClaimed))
     );
 }
 
@@ -395,11 +385,26 @@ fn forged_and_premature_claims_change_nothing() {
     let mut unknown_batch = honest.clone();
     unknown_batch.batch = 5;
     for (claim, want) in [
-        (more, Failure::InvalidWithdrawalProof),
-        (thief, Failure::InvalidWithdrawalProof),
-        (other_state, Failure::InvalidWithdrawalProof),
-        (past_end, Failure::InvalidWithdrawalProof),
-        (unknown_batch, Failure::NoSuchBatch),
+        (
+            more,
+            Failure::Optimistic(OptimisticFailure::InvalidWithdrawalProof),
+        ),
+        (
+            thief,
+            Failure::Optimistic(OptimisticFailure::InvalidWithdrawalProof),
+        ),
+        (
+            other_state,
+            Failure::Optimistic(OptimisticFailure::InvalidWithdrawalProof),
+        ),
+        (
+            past_end,
+            Failure::Optimistic(OptimisticFailure::InvalidWithdrawalProof),
+        ),
+        (
+            unknown_batch,
+            Failure::Optimistic(OptimisticFailure::NoSuchBatch),
+        ),
     ] {
         assert_eq!(
             w.send(&key(4), RollupOp::Claim(Box::new(claim))),
@@ -482,7 +487,10 @@ fn a_wrong_root_is_bisected_proven_reverted_and_the_sequencer_slashed() {
         challenge: 0,
         proof: Box::new(bad),
     };
-    assert_eq!(w.send(&challenger(), op), Some(Failure::InvalidProof));
+    assert_eq!(
+        w.send(&challenger(), op),
+        Some(Failure::Optimistic(OptimisticFailure::InvalidProof))
+    );
     assert!(w.challenge(0).is_some());
     // The honest proof wins.
     let proof = w.one_step_proof(1, ch.lo);
@@ -502,8 +510,8 @@ fn a_wrong_root_is_bisected_proven_reverted_and_the_sequencer_slashed() {
     let ch_now = w.c.state.account(&addr(&challenger())).balance.0;
     assert!(ch_now > ch_l1.0 + 5 * ETHER - ETHER / 10 && ch_now < ch_l1.0 + 5 * ETHER);
     assert!(w.c.state.totals().burned.0 >= burned_before.0 + 5 * ETHER);
-    match w.c.state.get(&Key::RollupBond(0, addr(&sequencer()))) {
-        Some(Value::Bond(b)) => assert!(b.amount.is_zero()),
+    match w.c.state.bond(0, addr(&sequencer())) {
+        Some(b) => assert!(b.amount.is_zero()),
         other => panic!("bond record: {other:?}"),
     }
     // Slashed, the sequencer cannot post; after the window anyone can,
@@ -511,7 +519,7 @@ fn a_wrong_root_is_bisected_proven_reverted_and_the_sequencer_slashed() {
     let batch = transfers(&w, 16);
     assert_eq!(
         w.post(&sequencer(), &batch, None),
-        Some(Failure::BondTooLow)
+        Some(Failure::Optimistic(OptimisticFailure::BondTooLow))
     );
     let rescuer = key(4);
     assert_eq!(
@@ -523,7 +531,10 @@ fn a_wrong_root_is_bisected_proven_reverted_and_the_sequencer_slashed() {
         ),
         None
     );
-    assert_eq!(w.post(&rescuer, &batch, None), Some(Failure::NotSequencer));
+    assert_eq!(
+        w.post(&rescuer, &batch, None),
+        Some(Failure::Optimistic(OptimisticFailure::NotSequencer))
+    );
     w.wait(SEQUENCING);
     assert_eq!(w.post(&rescuer, &batch, None), None);
     assert_eq!(w.rollup().output_root, *w.posted[1].2.last().unwrap());
@@ -580,7 +591,7 @@ fn a_false_challenge_loses_its_bond_and_the_batch_finalizes() {
     // The window runs out and the batch is final.
     w.wait(WINDOW);
     let rollup = w.rollup();
-    let Some(Value::Batch(record)) = w.c.state.get(&Key::RollupBatch(0, 1)) else {
+    let Some(record) = w.c.state.batch(0, 1) else {
         panic!("batch 1 is recorded");
     };
     assert!(w.c.height >= record.height + WINDOW);
@@ -599,25 +610,34 @@ fn a_silent_defender_loses_on_timeout() {
     );
     assert_eq!(
         w.send(&key(4), RollupOp::Timeout { challenge: 0 }),
-        Some(Failure::DeadlineNotPassed)
+        Some(Failure::Optimistic(OptimisticFailure::DeadlineNotPassed))
     );
     // Only the defender may bisect; only the challenger may choose.
     let op = RollupOp::Bisect {
         challenge: 0,
         root: hash(&[b"y"]),
     };
-    assert_eq!(w.send(&key(4), op), Some(Failure::NotYourTurn));
+    assert_eq!(
+        w.send(&key(4), op),
+        Some(Failure::Optimistic(OptimisticFailure::NotYourTurn))
+    );
     let op = RollupOp::Choose {
         challenge: 0,
         agree: true,
     };
-    assert_eq!(w.send(&challenger(), op), Some(Failure::NotYourTurn));
+    assert_eq!(
+        w.send(&challenger(), op),
+        Some(Failure::Optimistic(OptimisticFailure::NotYourTurn))
+    );
     w.wait(DEADLINE);
     let op = RollupOp::Bisect {
         challenge: 0,
         root: hash(&[b"y"]),
     };
-    assert_eq!(w.send(&sequencer(), op), Some(Failure::DeadlinePassed));
+    assert_eq!(
+        w.send(&sequencer(), op),
+        Some(Failure::Optimistic(OptimisticFailure::DeadlinePassed))
+    );
     assert_eq!(w.send(&key(4), RollupOp::Timeout { challenge: 0 }), None);
     w.revert_to(1);
     assert_eq!(w.rollup().batch_count, 1);
@@ -648,7 +668,7 @@ fn forced_transactions_must_be_included_within_the_sequencing_window() {
     censoring.blocks[0].txs = vec![BlockTx::Signed(transfer(&key(2), 1, 1, 0, ETHER))];
     assert_eq!(
         w.post(&sequencer(), &censoring, None),
-        Some(Failure::InboxSkipped)
+        Some(Failure::Optimistic(OptimisticFailure::InboxSkipped))
     );
     // Including it is the only way forward; it executes on L2.
     let honest = w.batch(vec![]);
@@ -681,42 +701,45 @@ fn bad_batches_are_refused_and_change_nothing() {
     };
     // Someone else posting while the sequencer is live.
     let op = RollupOp::SubmitBatch(Box::new(good.clone()));
-    assert_eq!(w.send(&key(4), op), Some(Failure::NotSequencer));
+    assert_eq!(
+        w.send(&key(4), op),
+        Some(Failure::Optimistic(OptimisticFailure::NotSequencer))
+    );
     let variants = [
         (
             BatchSubmission {
                 index: 5,
                 ..good.clone()
             },
-            Failure::WrongBatchIndex,
+            Failure::Optimistic(OptimisticFailure::WrongBatchIndex),
         ),
         (
             BatchSubmission {
                 prev_output_root: hash(&[b"elsewhere"]),
                 ..good.clone()
             },
-            Failure::BatchDoesNotContinue,
+            Failure::Optimistic(OptimisticFailure::BatchDoesNotContinue),
         ),
         (
             BatchSubmission {
                 data: vec![1, 2, 3].into(),
                 ..good.clone()
             },
-            Failure::BadBatchData,
+            Failure::Optimistic(OptimisticFailure::BadBatchData),
         ),
         (
             BatchSubmission {
                 step_count: 3,
                 ..good.clone()
             },
-            Failure::StepCountMismatch,
+            Failure::Optimistic(OptimisticFailure::StepCountMismatch),
         ),
         (
             BatchSubmission {
                 inbox_end: 3,
                 ..good.clone()
             },
-            Failure::InboxBeyondEnd,
+            Failure::Optimistic(OptimisticFailure::InboxBeyondEnd),
         ),
     ];
     for (submission, want) in variants {
@@ -735,7 +758,10 @@ fn bad_batches_are_refused_and_change_nothing() {
         data: ahead.compress().into(),
         ..good.clone()
     }));
-    assert_eq!(w.send(&sequencer(), op), Some(Failure::InboxBeyondEnd));
+    assert_eq!(
+        w.send(&sequencer(), op),
+        Some(Failure::Optimistic(OptimisticFailure::InboxBeyondEnd))
+    );
     assert_eq!(w.rollup(), rollup);
 }
 
@@ -744,16 +770,16 @@ fn challenges_after_the_window_or_of_unknown_batches_are_refused() {
     let mut w = funded_world();
     assert_eq!(
         w.send(&sequencer(), RollupOp::Unbond),
-        Some(Failure::BondLocked)
+        Some(Failure::Optimistic(OptimisticFailure::BondLocked))
     );
     assert_eq!(
         w.send(&challenger(), RollupOp::Challenge { batch: 3 }),
-        Some(Failure::NoSuchBatch)
+        Some(Failure::Optimistic(OptimisticFailure::NoSuchBatch))
     );
     w.wait(WINDOW);
     assert_eq!(
         w.send(&challenger(), RollupOp::Challenge { batch: 0 }),
-        Some(Failure::WindowClosed)
+        Some(Failure::Optimistic(OptimisticFailure::WindowClosed))
     );
     // The bond can come back once the last batch is final.
     let before = w.c.state.account(&addr(&sequencer())).balance.0;
@@ -807,10 +833,10 @@ fn settlement_payloads_roundtrip_through_the_codec() {
         },
     ];
     for op in ops {
-        let p = Payload::Rollup { rollup: 3, op };
+        let p = Payload::Optimistic(OptimisticOp::Rollup { rollup: 3, op });
         assert_eq!(Payload::decode(p.encode()).unwrap(), p);
     }
-    let p = Payload::CreateRollup(Box::new(config(&key(0))));
+    let p = Payload::Optimistic(OptimisticOp::Create(config(&key(0))));
     assert_eq!(Payload::decode(p.encode()).unwrap(), p);
 }
 
@@ -851,7 +877,10 @@ fn a_second_challenge_runs_alongside_and_is_refunded_when_the_batch_falls() {
         challenge: 1,
         root: hash(&[b"r"]),
     };
-    assert_eq!(w.send(&sequencer(), op), Some(Failure::NoSuchBatch));
+    assert_eq!(
+        w.send(&sequencer(), op),
+        Some(Failure::Optimistic(OptimisticFailure::NoSuchBatch))
+    );
     assert_eq!(w.send(&key(2), RollupOp::Timeout { challenge: 1 }), None);
     assert!(w.challenge(1).is_none());
     assert_eq!(
@@ -898,7 +927,10 @@ fn deposits_with_a_bls_key_need_its_proof_of_possession() {
             possession: bls_key(&key(2)).proof_of_possession(),
         })),
     });
-    assert_eq!(w.send(&user, op), Some(Failure::InvalidPossession));
+    assert_eq!(
+        w.send(&user, op),
+        Some(Failure::Optimistic(OptimisticFailure::InvalidPossession))
+    );
     assert_eq!(w.rollup().inbox_count, 0);
     assert!(w.rollup().escrow.is_zero());
     w.deposit_bls(&user, ETHER);
@@ -950,7 +982,10 @@ fn a_forged_aggregate_is_proven_in_one_transaction_and_the_batch_reverted() {
         batch: 1,
         proof: Box::new(honest),
     };
-    assert_eq!(w.send(&challenger(), op), Some(Failure::AggregateValid));
+    assert_eq!(
+        w.send(&challenger(), op),
+        Some(Failure::Optimistic(OptimisticFailure::AggregateValid))
+    );
     assert_eq!(w.rollup().batch_count, 2);
     // A doctored proof of the bad chunk is refused as a proof.
     let mut doctored = AggregateProof::build(&pre, &chunks, 1).unwrap();
@@ -959,7 +994,10 @@ fn a_forged_aggregate_is_proven_in_one_transaction_and_the_batch_reverted() {
         batch: 1,
         proof: Box::new(doctored),
     };
-    assert_eq!(w.send(&challenger(), op), Some(Failure::InvalidProof));
+    assert_eq!(
+        w.send(&challenger(), op),
+        Some(Failure::Optimistic(OptimisticFailure::InvalidProof))
+    );
 
     // The real proof reverts the batch and pays half the bond.
     let before = w.c.state.account(&addr(&challenger())).balance.0;
@@ -979,8 +1017,8 @@ fn a_forged_aggregate_is_proven_in_one_transaction_and_the_batch_reverted() {
     assert_eq!(w.l2.account_at(2).unwrap().balance.0, 50 * ETHER);
     let after = w.c.state.account(&addr(&challenger())).balance.0;
     assert!(after > before + 5 * ETHER - ETHER / 10 && after < before + 5 * ETHER);
-    match w.c.state.get(&Key::RollupBond(0, addr(&sequencer()))) {
-        Some(Value::Bond(b)) => assert!(b.amount.is_zero()),
+    match w.c.state.bond(0, addr(&sequencer())) {
+        Some(b) => assert!(b.amount.is_zero()),
         other => panic!("bond record: {other:?}"),
     }
     // Proving again, or after the batch is gone, changes nothing.
@@ -988,7 +1026,10 @@ fn a_forged_aggregate_is_proven_in_one_transaction_and_the_batch_reverted() {
         batch: 1,
         proof: Box::new(proof),
     };
-    assert_eq!(w.send(&challenger(), op), Some(Failure::NoSuchBatch));
+    assert_eq!(
+        w.send(&challenger(), op),
+        Some(Failure::Optimistic(OptimisticFailure::NoSuchBatch))
+    );
 }
 
 #[test]
@@ -1008,7 +1049,10 @@ fn an_aggregate_cannot_be_disputed_after_the_window() {
         batch: 1,
         proof: Box::new(proof),
     };
-    assert_eq!(w.send(&challenger(), op), Some(Failure::WindowClosed));
+    assert_eq!(
+        w.send(&challenger(), op),
+        Some(Failure::Optimistic(OptimisticFailure::WindowClosed))
+    );
     assert_eq!(w.rollup().batch_count, 2);
     // The honest signature would have made it valid.
     let honest = w.block_batch(vec![BlockTx::Aggregated(tx)], vec![sig]);

@@ -1,18 +1,20 @@
-//! The test chain shared by the L1 test suites: genesis with funded
-//! accounts, signed transactions, and blocks checked, executed and
-//! committed with the supply invariant asserted after each.
+//! The test chain shared by the L1 test suites (the modules' own and the
+//! crate's `tests/`): genesis with funded accounts, signed transactions,
+//! and blocks checked, executed and committed with the supply invariant
+//! asserted after each. Built for tests only (`cfg(test)` or the
+//! `testing` feature).
 
-#![allow(dead_code)] // each suite uses part of it
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)] // a test harness fails loudly
 
-use bytes::Bytes;
-use commonware_codec::Encode as _;
-use terrace_l1::{
+use crate::{
     BlockEnv, BlockError, ChainParams, MemoryState, Payload, StateReader, Transaction,
     execute::{check_transactions, execute_block},
     genesis::{Genesis, GenesisAccount, GenesisValidator},
-    staking::DoubleVoteVerifier,
+    modules::staking::DoubleVoteVerifier,
     tx::SignedTransaction,
 };
+use bytes::Bytes;
+use commonware_codec::Encode as _;
 use terrace_primitives::{
     Address, Amount, ChainId, PrivateKey, codec::to_hex, keys::KeyCache, keys::Signer as _,
     keys::private_key_from_seed, par::Threads,
@@ -28,10 +30,20 @@ pub fn key(i: u32) -> PrivateKey {
     private_key_from_seed(seed)
 }
 
+/// A transfer payload.
+pub fn transfer(to: Address, amount: u128) -> Payload {
+    Payload::Transfer {
+        to,
+        amount: Amount(amount),
+    }
+}
+
 pub fn addr(k: &PrivateKey) -> Address {
     Address::from_public_key(&k.public_key())
 }
 
+/// A chain in memory.
+#[derive(Debug)]
 pub struct Chain {
     pub state: MemoryState,
     pub params: ChainParams,
@@ -97,10 +109,7 @@ impl Chain {
     }
 
     /// Checks, executes and commits a block; returns its receipts' failures.
-    pub fn block(
-        &mut self,
-        txs: Vec<SignedTransaction>,
-    ) -> Result<terrace_l1::BlockOutput, BlockError> {
+    pub fn block(&mut self, txs: Vec<SignedTransaction>) -> Result<crate::BlockOutput, BlockError> {
         let raw: Vec<Bytes> = txs.iter().map(|t| t.encode()).collect();
         let checked = check_transactions(
             &raw,

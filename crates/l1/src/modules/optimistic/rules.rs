@@ -1,87 +1,25 @@
-//! Settlement of optimistic rollups on L1: the registry, the bridge escrow
-//! and inbox, batches, interactive fraud proofs and withdrawals.
-//!
-//! # Protocol
-//!
-//! - **Create**: anyone registers a rollup with a [`RollupConfig`]; it
-//!   starts at the L2 genesis output root.
-//! - **Bond**: a poster locks at least `poster_bond` before posting. When one
-//!   of its batches loses a challenge the whole bond is slashed; it comes
-//!   back (`Unbond`) once the poster's last batch is final.
-//! - **Deposit / ForceInclude**: lock funds in escrow, or carry a signed L2
-//!   transaction; either appends a message to the inbox, numbered and
-//!   stamped with the L1 height.
-//! - **SubmitBatch**: the sequencer (or anyone, once no batch has been
-//!   posted for `sequencing_window_blocks`) posts the compressed batch as
-//!   transaction data, paid per byte. L1 decodes it once, checks that it
-//!   continues the last output root, consumes the inbox in order up to
-//!   what it declares, and leaves no message older than the sequencing
-//!   window unconsumed; then it records the Merkle root of the steps.
-//! - **Challenge**: within `challenge_window_blocks` of a batch, anyone locks
-//!   `challenge_bond` and disputes its output root. The game bisects over
-//!   the batch's per-step roots: the defender (the poster) `Bisect`s by
-//!   revealing the root at the midpoint, the challenger `Choose`s the half
-//!   it disputes, until one step remains; a `ProveStep` then re-executes
-//!   that step on L1 with the `l2` code ([`terrace_l2::OneStepProof`]) and
-//!   compares with the defender's root. Each move must come within
-//!   `move_deadline_blocks` of the previous one; after that anyone may call
-//!   `Timeout` and the side to move loses (at the one-step stage, the
-//!   challenger, who claims the step is wrong).
-//! - **ProveAggregate**: a batch's aggregated transactions carry one BLS
-//!   aggregate per chunk, which the step function never checks; within the
-//!   window anyone may show a chunk whose aggregate fails against its
-//!   senders' keys in the state before the batch
-//!   ([`terrace_l2::AggregateProof`]). One transaction settles it: the
-//!   batch is reverted and its poster slashed as if it lost a challenge,
-//!   half of the bond to the prover.
-//! - **Outcome**: the loser's bond is slashed, half to the winner, half
-//!   burned ([`WINNER_SHARE_BPS`]). A batch that loses is reverted with
-//!   every batch after it: the rollup returns to the root and inbox
-//!   position before it, and challenges of reverted batches are refunded.
-//! - **Finality and withdrawals**: a batch is final once its window is over
-//!   and no batch up to it is disputed. `Claim` pays a withdrawal from
-//!   escrow against a Merkle proof into a final batch's output root; the
-//!   withdrawal's index is its nullifier.
-//!
-//! A refused operation changes nothing but the fee (its receipt says why).
+//! The optimistic-rollup rules: what each operation does, as [`Effects`]
+//! over the state before it (see the protocol in [`super`]).
 
-use crate::{
-    execute::Failure,
-    params::ChainParams,
-    rollup::{
-        BatchRecord, BatchSubmission, Challenge, InboxRecord, PosterBond, Rollup, RollupConfig,
-        RollupOp, RollupRecords as _, Turn, WINNER_SHARE_BPS, WithdrawalClaim,
+use super::{
+    OptimisticFailure,
+    ops::{BatchSubmission, OptimisticOp, RollupOp, WithdrawalClaim},
+    records::{
+        BatchRecord, Challenge, DISPUTED_MAX, InboxRecord, OptimisticKey, OptimisticRecord,
+        PosterBond, Rollup, RollupConfig, RollupRecords as _, Turn, WINNER_SHARE_BPS,
     },
-    state::{Key, StateReader, Value},
+};
+use crate::{
+    Failure,
+    module::{Effects, OpEnv},
+    params::ChainParams,
+    state::{Key, StateReader},
 };
 use terrace_l2::{
     AggregateProof, Batch, DisputedChunk, DisputedStep, InboxMessage, OneStepProof,
     batch::{aggregate_commitment, data_commitment},
 };
 use terrace_primitives::{Address, Amount, Hash};
-
-/// What a settlement operation does to the state, computed before anything
-/// is written.
-#[derive(Debug, Default)]
-pub(crate) struct Effects {
-    /// Records written (`None` deletes).
-    pub writes: Vec<(Key, Option<Value>)>,
-    /// Taken from the sender's balance.
-    pub debit: Amount,
-    /// Paid to accounts.
-    pub credits: Vec<(Address, Amount)>,
-    /// Burned.
-    pub burned: Amount,
-}
-
-/// The transaction around an operation.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OpEnv<'a> {
-    pub params: &'a ChainParams,
-    pub height: u64,
-    pub sender: Address,
-    pub tx_hash: Hash,
-}
 
 fn add(a: Amount, b: Amount) -> Result<Amount, Failure> {
     a.checked_add(b).ok_or(Failure::Overflow)
@@ -103,45 +41,51 @@ pub fn validate_config(config: &RollupConfig, params: &ChainParams) -> Result<()
     if ok {
         Ok(())
     } else {
-        Err(Failure::InvalidConfig)
+        Err(OptimisticFailure::InvalidConfig.into())
+    }
+}
+
+/// Applies an optimistic-rollup operation.
+pub(super) fn apply<S: StateReader + ?Sized>(
+    state: &S,
+    env: &OpEnv<'_>,
+    op: &OptimisticOp,
+) -> Result<Effects, Failure> {
+    match op {
+        OptimisticOp::Create(config) => create(state, env, config),
+        OptimisticOp::Rollup { rollup, op } => apply_to(state, *env, *rollup, op),
     }
 }
 
 /// Registers a rollup under the next id.
-pub(crate) fn create(
-    state: &(impl StateReader + ?Sized),
-    env: OpEnv<'_>,
+fn create<S: StateReader + ?Sized>(
+    state: &S,
+    env: &OpEnv<'_>,
     config: &RollupConfig,
 ) -> Result<Effects, Failure> {
     validate_config(config, env.params)?;
-    let id = match state.get(&Key::RollupCount) {
-        Some(Value::RollupCount(n)) => n,
-        _ => 0,
-    };
+    let id = state.rollup_count();
     let next = id.checked_add(1).ok_or(Failure::Overflow)?;
-    Ok(Effects {
-        writes: vec![
-            (Key::RollupCount, Some(Value::RollupCount(next))),
-            (
-                Key::Rollup(id),
-                Some(Value::Rollup(Box::new(Rollup::new(
-                    config.clone(),
-                    env.height,
-                )))),
-            ),
-        ],
-        ..Effects::default()
-    })
+    let mut effects = Effects::default();
+    effects.write(
+        OptimisticKey::RollupCount,
+        OptimisticRecord::RollupCount(next),
+    );
+    effects.write(
+        OptimisticKey::Rollup(id),
+        OptimisticRecord::Rollup(Box::new(Rollup::new(config.clone(), env.height))),
+    );
+    Ok(effects)
 }
 
 /// Applies an operation on rollup `id`.
-pub(crate) fn apply(
-    state: &(impl StateReader + ?Sized),
+fn apply_to<S: StateReader + ?Sized>(
+    state: &S,
     env: OpEnv<'_>,
     id: u64,
     op: &RollupOp,
 ) -> Result<Effects, Failure> {
-    let rollup = state.rollup(id).ok_or(Failure::UnknownRollup)?;
+    let rollup = state.rollup(id).ok_or(OptimisticFailure::UnknownRollup)?;
     let mut game = Game {
         state,
         env,
@@ -158,13 +102,13 @@ pub(crate) fn apply(
             }
             // A small-order key could never sign on L2: the funds would be stuck.
             terrace_primitives::keys::check_public_key(&deposit.recipient)
-                .map_err(|_| Failure::InvalidRecipient)?;
+                .map_err(|_| OptimisticFailure::InvalidRecipient)?;
             // A key without proof of possession could be a rogue key that
             // forges aggregates with honest keys.
             if let Some(r) = &deposit.bls {
                 r.key
                     .verify_possession(&r.possession)
-                    .map_err(|_| Failure::InvalidPossession)?;
+                    .map_err(|_| OptimisticFailure::InvalidPossession)?;
             }
             game.effects.debit = deposit.amount;
             game.rollup.escrow = add(game.rollup.escrow, deposit.amount)?;
@@ -188,9 +132,10 @@ pub(crate) fn apply(
         mut effects,
         ..
     } = game;
-    effects
-        .writes
-        .push((Key::Rollup(id), Some(Value::Rollup(Box::new(rollup)))));
+    effects.write(
+        OptimisticKey::Rollup(id),
+        OptimisticRecord::Rollup(Box::new(rollup)),
+    );
     Ok(effects)
 }
 
@@ -205,8 +150,10 @@ struct Game<'a, S: StateReader + ?Sized> {
 }
 
 impl<S: StateReader + ?Sized> Game<'_, S> {
-    fn write(&mut self, key: Key, value: Option<Value>) {
-        self.effects.writes.push((key, value));
+    fn write(&mut self, key: OptimisticKey, value: Option<OptimisticRecord>) {
+        self.effects
+            .writes
+            .push((key.into(), value.map(Into::into)));
     }
 
     fn bond(&mut self, amount: Amount) -> Result<(), Failure> {
@@ -223,8 +170,8 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         bond.amount = add(bond.amount, amount)?;
         self.effects.debit = amount;
         self.write(
-            Key::RollupBond(self.id, self.env.sender),
-            Some(Value::Bond(bond)),
+            OptimisticKey::Bond(self.id, self.env.sender),
+            Some(OptimisticRecord::Bond(bond)),
         );
         Ok(())
     }
@@ -233,7 +180,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         let bond = self
             .state
             .bond(self.id, self.env.sender)
-            .ok_or(Failure::NoBond)?;
+            .ok_or(OptimisticFailure::NoBond)?;
         // The poster's last batch must be final. If a revert took it away,
         // its earlier batches may still stand undecided: wait until every
         // standing batch is final.
@@ -244,13 +191,13 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
             let batch = self
                 .state
                 .batch(self.id, index)
-                .ok_or(Failure::NoSuchBatch)?;
+                .ok_or(OptimisticFailure::NoSuchBatch)?;
             if !self.rollup.is_final(index, batch.height, self.env.height) {
-                return Err(Failure::BondLocked);
+                return Err(OptimisticFailure::BondLocked.into());
             }
         }
         self.effects.credits.push((self.env.sender, bond.amount));
-        self.write(Key::RollupBond(self.id, self.env.sender), None);
+        self.write(OptimisticKey::Bond(self.id, self.env.sender), None);
         Ok(())
     }
 
@@ -258,8 +205,8 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         let position = self.rollup.inbox_count;
         self.rollup.inbox_count = position.checked_add(1).ok_or(Failure::Overflow)?;
         self.write(
-            Key::RollupInbox(self.id, position),
-            Some(Value::Inbox(InboxRecord {
+            OptimisticKey::Inbox(self.id, position),
+            Some(OptimisticRecord::Inbox(InboxRecord {
                 hash: message.hash(),
                 height: self.env.height,
             })),
@@ -271,13 +218,13 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         let config = &self.rollup.config;
         let sender = self.env.sender;
         if s.index != self.rollup.batch_count {
-            return Err(Failure::WrongBatchIndex);
+            return Err(OptimisticFailure::WrongBatchIndex.into());
         }
         if s.prev_output_root != self.rollup.output_root {
-            return Err(Failure::BatchDoesNotContinue);
+            return Err(OptimisticFailure::BatchDoesNotContinue.into());
         }
         if s.data.len() as u64 > config.batch_bytes_max {
-            return Err(Failure::BatchTooLarge);
+            return Err(OptimisticFailure::BatchTooLarge.into());
         }
         let hatch_open = self.env.height
             >= self
@@ -285,34 +232,37 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
                 .last_batch_height
                 .saturating_add(config.sequencing_window_blocks);
         if sender != config.sequencer && !hatch_open {
-            return Err(Failure::NotSequencer);
+            return Err(OptimisticFailure::NotSequencer.into());
         }
-        let mut bond = self.state.bond(self.id, sender).ok_or(Failure::NoBond)?;
+        let mut bond = self
+            .state
+            .bond(self.id, sender)
+            .ok_or(OptimisticFailure::NoBond)?;
         if bond.amount < config.poster_bond {
-            return Err(Failure::BondTooLow);
+            return Err(OptimisticFailure::BondTooLow.into());
         }
-        let batch = Batch::decompress(&s.data).map_err(|_| Failure::BadBatchData)?;
+        let batch = Batch::decompress(&s.data).map_err(|_| OptimisticFailure::BadBatchData)?;
         let (steps, inbox_end) = batch
             .steps(self.rollup.inbox_consumed)
-            .map_err(|_| Failure::BadBatchData)?;
+            .map_err(|_| OptimisticFailure::BadBatchData)?;
         if inbox_end != s.inbox_end || inbox_end > self.rollup.inbox_count {
-            return Err(Failure::InboxBeyondEnd);
+            return Err(OptimisticFailure::InboxBeyondEnd.into());
         }
         if steps.len() as u64 != s.step_count {
-            return Err(Failure::StepCountMismatch);
+            return Err(OptimisticFailure::StepCountMismatch.into());
         }
         // The oldest message left unconsumed must be inside the window.
         if inbox_end < self.rollup.inbox_count {
             let oldest = self
                 .state
                 .inbox(self.id, inbox_end)
-                .ok_or(Failure::InboxBeyondEnd)?;
+                .ok_or(OptimisticFailure::InboxBeyondEnd)?;
             if self.env.height
                 >= oldest
                     .height
                     .saturating_add(config.sequencing_window_blocks)
             {
-                return Err(Failure::InboxSkipped);
+                return Err(OptimisticFailure::InboxSkipped.into());
             }
         }
         let chunks = batch.chunks();
@@ -335,24 +285,27 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         self.rollup.inbox_consumed = inbox_end;
         self.rollup.last_batch_height = self.env.height;
         self.write(
-            Key::RollupBatch(self.id, s.index),
-            Some(Value::Batch(Box::new(record))),
+            OptimisticKey::Batch(self.id, s.index),
+            Some(OptimisticRecord::Batch(Box::new(record))),
         );
-        self.write(Key::RollupBond(self.id, sender), Some(Value::Bond(bond)));
+        self.write(
+            OptimisticKey::Bond(self.id, sender),
+            Some(OptimisticRecord::Bond(bond)),
+        );
         Ok(())
     }
 
     /// Standing batch `index`, if it may still be disputed.
     fn disputable_batch(&self, index: u64) -> Result<BatchRecord, Failure> {
         if index >= self.rollup.batch_count {
-            return Err(Failure::NoSuchBatch);
+            return Err(OptimisticFailure::NoSuchBatch.into());
         }
         let batch = self
             .state
             .batch(self.id, index)
-            .ok_or(Failure::NoSuchBatch)?;
+            .ok_or(OptimisticFailure::NoSuchBatch)?;
         if self.env.height >= self.rollup.window_end(batch.height) {
-            return Err(Failure::WindowClosed);
+            return Err(OptimisticFailure::WindowClosed.into());
         }
         Ok(batch)
     }
@@ -362,14 +315,16 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         let open = match self.rollup.disputed.binary_search_by_key(&index, |d| d.0) {
             Ok(i) => &mut self.rollup.disputed[i].1,
             Err(i) => {
-                if self.rollup.disputed.len() >= crate::rollup::DISPUTED_MAX {
-                    return Err(Failure::TooManyChallenges);
+                if self.rollup.disputed.len() >= DISPUTED_MAX {
+                    return Err(OptimisticFailure::TooManyChallenges.into());
                 }
                 self.rollup.disputed.insert(i, (index, 0));
                 &mut self.rollup.disputed[i].1
             }
         };
-        *open = open.checked_add(1).ok_or(Failure::TooManyChallenges)?;
+        *open = open
+            .checked_add(1)
+            .ok_or(OptimisticFailure::TooManyChallenges)?;
         let id = self.rollup.challenge_count;
         self.rollup.challenge_count = id.checked_add(1).ok_or(Failure::Overflow)?;
         let bond = self.rollup.config.challenge_bond;
@@ -388,8 +343,8 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
             deadline: self.deadline(),
         };
         self.write(
-            Key::RollupChallenge(self.id, id),
-            Some(Value::Challenge(Box::new(challenge))),
+            OptimisticKey::Challenge(self.id, id),
+            Some(OptimisticRecord::Challenge(Box::new(challenge))),
         );
         Ok(())
     }
@@ -405,7 +360,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         let challenge = self
             .state
             .challenge(self.id, id)
-            .ok_or(Failure::NoSuchChallenge)?;
+            .ok_or(OptimisticFailure::NoSuchChallenge)?;
         let batch = (challenge.batch < self.rollup.batch_count)
             .then(|| self.state.batch(self.id, challenge.batch))
             .flatten()
@@ -417,9 +372,9 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
     /// turn and in time. Returns the challenge and its batch.
     fn start_move(&self, id: u64, turn: Turn) -> Result<(Challenge, BatchRecord), Failure> {
         let (challenge, batch) = self.live_challenge(id)?;
-        let batch = batch.ok_or(Failure::NoSuchBatch)?;
+        let batch = batch.ok_or(OptimisticFailure::NoSuchBatch)?;
         if challenge.turn() != turn {
-            return Err(Failure::NotYourTurn);
+            return Err(OptimisticFailure::NotYourTurn.into());
         }
         let mover = match turn {
             Turn::Defender => Some(challenge.defender),
@@ -427,18 +382,18 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
             Turn::OneStep => None,
         };
         if mover.is_some_and(|m| m != self.env.sender) {
-            return Err(Failure::NotYourTurn);
+            return Err(OptimisticFailure::NotYourTurn.into());
         }
         if self.env.height > challenge.deadline {
-            return Err(Failure::DeadlinePassed);
+            return Err(OptimisticFailure::DeadlinePassed.into());
         }
         Ok((challenge, batch))
     }
 
     fn put_challenge(&mut self, id: u64, challenge: Challenge) {
         self.write(
-            Key::RollupChallenge(self.id, id),
-            Some(Value::Challenge(Box::new(challenge))),
+            OptimisticKey::Challenge(self.id, id),
+            Some(OptimisticRecord::Challenge(Box::new(challenge))),
         );
     }
 
@@ -453,7 +408,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
     fn choose(&mut self, id: u64, agree: bool) -> Result<(), Failure> {
         let (mut challenge, _) = self.start_move(id, Turn::Challenger)?;
         let (mid, root) = (challenge.mid(), challenge.mid_root.take());
-        let root = root.ok_or(Failure::NotYourTurn)?;
+        let root = root.ok_or(OptimisticFailure::NotYourTurn)?;
         if agree {
             (challenge.lo, challenge.lo_root) = (mid, root);
         } else {
@@ -477,7 +432,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
             .verify(&disputed, |position| {
                 self.state.inbox(self.id, position).map(|r| r.hash)
             })
-            .map_err(|_| Failure::InvalidProof)?;
+            .map_err(|_| OptimisticFailure::InvalidProof)?;
         let challenger_won = post != challenge.hi_root;
         self.settle(id, &challenge, challenger_won, &batch)
     }
@@ -493,9 +448,9 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         match proof.verify(&disputed) {
             Ok(_fault) => {}
             Err(terrace_l2::AggregateProofError::AggregateValid) => {
-                return Err(Failure::AggregateValid);
+                return Err(OptimisticFailure::AggregateValid.into());
             }
-            Err(_) => return Err(Failure::InvalidProof),
+            Err(_) => return Err(OptimisticFailure::InvalidProof.into()),
         }
         let reward = self.slash_poster(batch.poster)?;
         self.effects.credits.push((self.env.sender, reward));
@@ -516,7 +471,10 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
             .mul_div(WINNER_SHARE_BPS, 10_000)
             .ok_or(Failure::Overflow)?;
         self.effects.burned = add(self.effects.burned, sub(slashed, reward)?)?;
-        self.write(Key::RollupBond(self.id, poster), Some(Value::Bond(bond)));
+        self.write(
+            OptimisticKey::Bond(self.id, poster),
+            Some(OptimisticRecord::Bond(bond)),
+        );
         Ok(reward)
     }
 
@@ -534,14 +492,14 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         let (challenge, batch) = self.live_challenge(id)?;
         let Some(batch) = batch else {
             // Its batch was reverted by another challenge: nobody lost.
-            self.write(Key::RollupChallenge(self.id, id), None);
+            self.write(OptimisticKey::Challenge(self.id, id), None);
             self.effects
                 .credits
                 .push((challenge.challenger, challenge.bond));
             return Ok(());
         };
         if self.env.height <= challenge.deadline {
-            return Err(Failure::DeadlineNotPassed);
+            return Err(OptimisticFailure::DeadlineNotPassed.into());
         }
         let challenger_won = challenge.turn() == Turn::Defender;
         self.settle(id, &challenge, challenger_won, &batch)
@@ -556,7 +514,7 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
         challenger_won: bool,
         batch: &BatchRecord,
     ) -> Result<(), Failure> {
-        self.write(Key::RollupChallenge(self.id, id), None);
+        self.write(OptimisticKey::Challenge(self.id, id), None);
         let share = |a: Amount| a.mul_div(WINNER_SHARE_BPS, 10_000).ok_or(Failure::Overflow);
         if challenger_won {
             let reward = self.slash_poster(challenge.defender)?;
@@ -584,66 +542,74 @@ impl<S: StateReader + ?Sized> Game<'_, S> {
 
     fn claim(&mut self, claim: &WithdrawalClaim) -> Result<(), Failure> {
         if claim.batch >= self.rollup.batch_count {
-            return Err(Failure::NoSuchBatch);
+            return Err(OptimisticFailure::NoSuchBatch.into());
         }
         let batch = self
             .state
             .batch(self.id, claim.batch)
-            .ok_or(Failure::NoSuchBatch)?;
+            .ok_or(OptimisticFailure::NoSuchBatch)?;
         if !self
             .rollup
             .is_final(claim.batch, batch.height, self.env.height)
         {
-            return Err(Failure::NotFinal);
+            return Err(OptimisticFailure::NotFinal.into());
         }
         if claim.state.output_root() != batch.output_root {
-            return Err(Failure::InvalidWithdrawalProof);
+            return Err(OptimisticFailure::InvalidWithdrawalProof.into());
         }
         claim
             .state
             .verify_withdrawal(claim.index, &claim.withdrawal, &claim.proof)
-            .map_err(|_| Failure::InvalidWithdrawalProof)?;
-        let nullifier = Key::RollupClaim(self.id, claim.index);
-        if self.state.get(&nullifier).is_some() {
-            return Err(Failure::AlreadyClaimed);
+            .map_err(|_| OptimisticFailure::InvalidWithdrawalProof)?;
+        if self.state.claimed(self.id, claim.index) {
+            return Err(OptimisticFailure::AlreadyClaimed.into());
         }
         let amount = claim.withdrawal.amount;
         self.rollup.escrow = sub(self.rollup.escrow, amount)?;
         self.effects
             .credits
             .push((claim.withdrawal.recipient, amount));
-        self.write(nullifier, Some(Value::Claimed(self.env.height)));
+        self.write(
+            OptimisticKey::Claim(self.id, claim.index),
+            Some(OptimisticRecord::Claimed(self.env.height)),
+        );
         Ok(())
     }
 }
 
-/// The keys an operation on rollup `id` reads that its payload names.
-pub(crate) fn op_keys(id: u64, op: &RollupOp, sender: Address) -> Vec<Key> {
-    let mut keys = vec![Key::Rollup(id)];
+/// The keys an optimistic operation reads that its payload names.
+pub(super) fn keys(op: &OptimisticOp, sender: Address) -> Vec<Key> {
+    let OptimisticOp::Rollup { rollup: id, op } = op else {
+        return vec![OptimisticKey::RollupCount.into()];
+    };
+    let id = *id;
+    let mut keys = vec![OptimisticKey::Rollup(id)];
     match op {
-        RollupOp::Bond { .. } | RollupOp::Unbond => keys.push(Key::RollupBond(id, sender)),
+        RollupOp::Bond { .. } | RollupOp::Unbond => keys.push(OptimisticKey::Bond(id, sender)),
         RollupOp::Deposit(_) | RollupOp::ForceInclude { .. } => {}
         RollupOp::SubmitBatch(s) => {
-            keys.push(Key::RollupBond(id, sender));
-            keys.push(Key::RollupInbox(id, s.inbox_end));
+            keys.push(OptimisticKey::Bond(id, sender));
+            keys.push(OptimisticKey::Inbox(id, s.inbox_end));
         }
         RollupOp::Challenge { batch } | RollupOp::ProveAggregate { batch, .. } => {
-            keys.push(Key::RollupBatch(id, *batch))
+            keys.push(OptimisticKey::Batch(id, *batch))
         }
         RollupOp::Bisect { challenge, .. }
         | RollupOp::Choose { challenge, .. }
-        | RollupOp::Timeout { challenge } => keys.push(Key::RollupChallenge(id, *challenge)),
+        | RollupOp::Timeout { challenge } => keys.push(OptimisticKey::Challenge(id, *challenge)),
         RollupOp::ProveStep { challenge, proof } => {
-            keys.push(Key::RollupChallenge(id, *challenge));
+            keys.push(OptimisticKey::Challenge(id, *challenge));
             if let terrace_l2::Step::Inbox { position } = proof.step {
-                keys.push(Key::RollupInbox(id, position));
+                keys.push(OptimisticKey::Inbox(id, position));
             }
         }
         RollupOp::Claim(c) => {
-            keys.push(Key::RollupBatch(id, c.batch));
-            keys.push(Key::RollupClaim(id, c.index));
+            keys.push(OptimisticKey::Batch(id, c.batch));
+            keys.push(OptimisticKey::Claim(id, c.index));
+            let mut keys: Vec<Key> = keys.into_iter().map(Key::from).collect();
             keys.push(Key::Account(c.withdrawal.recipient));
+            return keys;
         }
     }
-    keys
+    keys.into_iter().map(Key::from).collect()
 }

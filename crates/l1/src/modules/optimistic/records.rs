@@ -1,25 +1,59 @@
-//! Settlement records for optimistic rollups: what L1 keeps about each
-//! rollup, its batches, its inbox, its posters' bonds and its challenges,
-//! and the operations that change them ([`RollupOp`]).
-//!
-//! The rules live in [`crate::settlement`]; this module holds the types and
-//! their canonical encodings.
+//! What L1 keeps about each optimistic rollup — its record, batches,
+//! inbox, posters' bonds, challenges and claimed withdrawals — under which
+//! keys, and their canonical encodings.
 
-use crate::state::{Key, StateReader, Value};
-use bytes::{BufMut, Bytes};
+use crate::{
+    module::Tagged,
+    state::{StateReader, Value},
+};
+use bytes::BufMut;
 use commonware_codec::{
-    Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
+    Buf, EncodeSize, Error as CodecError, Read, ReadExt as _, Write, varint::UInt,
 };
 use serde::{Deserialize, Serialize};
-use terrace_l2::{
-    AggregateProof, Commitment, Deposit, OneStepProof, Withdrawal, inbox::FORCED_TX_BYTES_MAX,
-};
-use terrace_merkle::IndexedProof;
+use terrace_l2::Commitment;
 use terrace_primitives::{Address, Amount, Hash};
 
-/// Most bytes of batch data one operation may carry (decoding bound; the
-/// chain's per-transaction limit is usually lower).
-pub const BATCH_DATA_MAX: usize = 1 << 20;
+/// Where an optimistic rollup's record lives. Ids and indices are encoded
+/// fixed-width big-endian, so a rollup's records sit together in the
+/// store, in order.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OptimisticKey {
+    /// The number of rollups registered (the next rollup id).
+    RollupCount,
+    /// A rollup's record.
+    Rollup(u64),
+    /// A rollup's batch, by index.
+    Batch(u64, u64),
+    /// A rollup's inbox message, by position.
+    Inbox(u64, u64),
+    /// A poster's bond for a rollup.
+    Bond(u64, Address),
+    /// A rollup's open challenge, by id.
+    Challenge(u64, u64),
+    /// A claimed withdrawal of a rollup, by index: the nullifier.
+    Claim(u64, u64),
+}
+
+/// An optimistic rollup's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptimisticRecord {
+    /// Under [`OptimisticKey::RollupCount`].
+    RollupCount(u64),
+    /// Under [`OptimisticKey::Rollup`].
+    Rollup(Box<Rollup>),
+    /// Under [`OptimisticKey::Batch`].
+    Batch(Box<BatchRecord>),
+    /// Under [`OptimisticKey::Inbox`].
+    Inbox(InboxRecord),
+    /// Under [`OptimisticKey::Bond`].
+    Bond(PosterBond),
+    /// Under [`OptimisticKey::Challenge`].
+    Challenge(Box<Challenge>),
+    /// Under [`OptimisticKey::Claim`]: the height it was claimed at.
+    Claimed(u64),
+}
+
 /// Most batches with open challenges a rollup tracks at once.
 pub const DISPUTED_MAX: usize = 1 << 12;
 
@@ -221,160 +255,55 @@ impl Challenge {
 
 /// Typed reads of a rollup's records, for settlement and for rollup nodes.
 pub trait RollupRecords: StateReader {
+    /// The number of rollups registered.
+    fn rollup_count(&self) -> u64 {
+        match self.get(&OptimisticKey::RollupCount.into()) {
+            Some(Value::Optimistic(OptimisticRecord::RollupCount(n))) => n,
+            _ => 0,
+        }
+    }
     /// The rollup's record.
     fn rollup(&self, id: u64) -> Option<Rollup> {
-        match self.get(&Key::Rollup(id)) {
-            Some(Value::Rollup(r)) => Some(*r),
+        match self.get(&OptimisticKey::Rollup(id).into()) {
+            Some(Value::Optimistic(OptimisticRecord::Rollup(r))) => Some(*r),
             _ => None,
         }
     }
     /// A standing batch.
     fn batch(&self, id: u64, index: u64) -> Option<BatchRecord> {
-        match self.get(&Key::RollupBatch(id, index)) {
-            Some(Value::Batch(b)) => Some(*b),
+        match self.get(&OptimisticKey::Batch(id, index).into()) {
+            Some(Value::Optimistic(OptimisticRecord::Batch(b))) => Some(*b),
             _ => None,
         }
     }
     /// An inbox message's record.
     fn inbox(&self, id: u64, position: u64) -> Option<InboxRecord> {
-        match self.get(&Key::RollupInbox(id, position)) {
-            Some(Value::Inbox(i)) => Some(i),
+        match self.get(&OptimisticKey::Inbox(id, position).into()) {
+            Some(Value::Optimistic(OptimisticRecord::Inbox(i))) => Some(i),
             _ => None,
         }
     }
     /// A poster's bond.
     fn bond(&self, id: u64, poster: Address) -> Option<PosterBond> {
-        match self.get(&Key::RollupBond(id, poster)) {
-            Some(Value::Bond(b)) => Some(b),
+        match self.get(&OptimisticKey::Bond(id, poster).into()) {
+            Some(Value::Optimistic(OptimisticRecord::Bond(b))) => Some(b),
             _ => None,
         }
     }
     /// An open challenge.
     fn challenge(&self, id: u64, challenge: u64) -> Option<Challenge> {
-        match self.get(&Key::RollupChallenge(id, challenge)) {
-            Some(Value::Challenge(c)) => Some(*c),
+        match self.get(&OptimisticKey::Challenge(id, challenge).into()) {
+            Some(Value::Optimistic(OptimisticRecord::Challenge(c))) => Some(*c),
             _ => None,
         }
     }
     /// Whether withdrawal `index` has been claimed.
     fn claimed(&self, id: u64, index: u64) -> bool {
-        self.get(&Key::RollupClaim(id, index)).is_some()
+        self.get(&OptimisticKey::Claim(id, index).into()).is_some()
     }
 }
 
 impl<S: StateReader + ?Sized> RollupRecords for S {}
-
-/// A withdrawal claim: the withdrawal, its path in the withdrawal tree and
-/// the L2 state commitment of a final batch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WithdrawalClaim {
-    /// A final batch whose output root commits to `state`.
-    pub batch: u64,
-    /// The preimage of that batch's output root.
-    pub state: Commitment,
-    /// The withdrawal's index (its nullifier).
-    pub index: u64,
-    /// The withdrawal.
-    pub withdrawal: Withdrawal,
-    /// Its path in `state.withdrawals_root`.
-    pub proof: IndexedProof<Hash>,
-}
-
-/// A batch as posted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchSubmission {
-    /// The index it takes (the rollup's batch count): posting twice cannot
-    /// land twice.
-    pub index: u64,
-    /// The output root it continues from.
-    pub prev_output_root: Hash,
-    /// The output root it claims.
-    pub output_root: Hash,
-    /// Its number of steps.
-    pub step_count: u64,
-    /// The inbox position it consumes up to.
-    pub inbox_end: u64,
-    /// The compressed batch ([`terrace_l2::Batch::compress`]).
-    pub data: Bytes,
-}
-
-/// An operation on an existing rollup.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RollupOp {
-    /// Add to the sender's poster bond.
-    Bond {
-        /// Amount added.
-        amount: Amount,
-    },
-    /// Take the sender's poster bond back (once its last batch is final).
-    Unbond,
-    /// Lock funds in escrow and credit them on L2 (the deposit goes into
-    /// the inbox as it is).
-    Deposit(Deposit),
-    /// Put a signed L2 transaction in the inbox.
-    ForceInclude {
-        /// The encoded [`terrace_l2::SignedL2Transaction`].
-        tx: Bytes,
-    },
-    /// Post a batch.
-    SubmitBatch(Box<BatchSubmission>),
-    /// Challenge a batch in its window, locking the challenge bond.
-    Challenge {
-        /// Batch index.
-        batch: u64,
-    },
-    /// Defender: reveal the root at the midpoint.
-    Bisect {
-        /// Challenge id.
-        challenge: u64,
-        /// The root after `mid` steps.
-        root: Hash,
-    },
-    /// Challenger: agree with the revealed root (dispute the upper half) or
-    /// not (dispute the lower half).
-    Choose {
-        /// Challenge id.
-        challenge: u64,
-        /// Whether the challenger agrees with the revealed root.
-        agree: bool,
-    },
-    /// Prove that a chunk of a standing batch has a bad aggregate signature:
-    /// the batch and every batch after it are reverted at once and the
-    /// poster's bond is slashed, half to the sender. No bond is needed: a
-    /// proof that does not verify only costs its gas.
-    ProveAggregate {
-        /// Batch index.
-        batch: u64,
-        /// The proof.
-        proof: Box<AggregateProof>,
-    },
-    /// Settle a challenge narrowed to one step by re-executing it.
-    ProveStep {
-        /// Challenge id.
-        challenge: u64,
-        /// The proof.
-        proof: Box<OneStepProof>,
-    },
-    /// End a challenge whose side to move missed its deadline (or whose batch
-    /// was reverted by another challenge).
-    Timeout {
-        /// Challenge id.
-        challenge: u64,
-    },
-    /// Pay a withdrawal out of escrow.
-    Claim(Box<WithdrawalClaim>),
-}
-
-impl RollupOp {
-    /// Funds the operation moves out of the sender (beyond fees), as far as
-    /// is known without state (a challenge bond is read from the rollup).
-    pub fn value(&self) -> Amount {
-        match self {
-            RollupOp::Bond { amount } | RollupOp::Deposit(Deposit { amount, .. }) => *amount,
-            _ => Amount::ZERO,
-        }
-    }
-}
 
 // ---- codec -------------------------------------------------------------
 
@@ -630,155 +559,139 @@ impl Read for Challenge {
     }
 }
 
-impl Write for RollupOp {
+const ROLLUP_COUNT: u8 = 7;
+const ROLLUP: u8 = 8;
+const BATCH: u8 = 9;
+const INBOX: u8 = 10;
+const BOND: u8 = 11;
+const CHALLENGE: u8 = 12;
+const CLAIM: u8 = 13;
+
+/// Writes a tag and two big-endian numbers.
+fn pair(buf: &mut impl BufMut, tag: u8, id: u64, index: u64) {
+    tag.write(buf);
+    buf.put_u64(id);
+    buf.put_u64(index);
+}
+
+fn read_u64_be(buf: &mut impl Buf) -> Result<u64, CodecError> {
+    Ok(u64::from_be_bytes(<[u8; 8]>::read(buf)?))
+}
+
+impl Write for OptimisticKey {
     fn write(&self, buf: &mut impl BufMut) {
         match self {
-            RollupOp::Bond { amount } => {
-                0u8.write(buf);
-                amount.write(buf);
+            OptimisticKey::RollupCount => ROLLUP_COUNT.write(buf),
+            OptimisticKey::Rollup(id) => {
+                ROLLUP.write(buf);
+                buf.put_u64(*id);
             }
-            RollupOp::Unbond => 1u8.write(buf),
-            RollupOp::Deposit(d) => {
-                2u8.write(buf);
-                d.write(buf);
+            OptimisticKey::Batch(id, i) => pair(buf, BATCH, *id, *i),
+            OptimisticKey::Inbox(id, i) => pair(buf, INBOX, *id, *i),
+            OptimisticKey::Bond(id, a) => {
+                BOND.write(buf);
+                buf.put_u64(*id);
+                a.write(buf);
             }
-            RollupOp::ForceInclude { tx } => {
-                3u8.write(buf);
-                tx.write(buf);
-            }
-            RollupOp::SubmitBatch(b) => {
-                4u8.write(buf);
-                UInt(b.index).write(buf);
-                b.prev_output_root.write(buf);
-                b.output_root.write(buf);
-                UInt(b.step_count).write(buf);
-                UInt(b.inbox_end).write(buf);
-                b.data.write(buf);
-            }
-            RollupOp::Challenge { batch } => {
-                5u8.write(buf);
-                UInt(*batch).write(buf);
-            }
-            RollupOp::Bisect { challenge, root } => {
-                6u8.write(buf);
-                UInt(*challenge).write(buf);
-                root.write(buf);
-            }
-            RollupOp::Choose { challenge, agree } => {
-                7u8.write(buf);
-                UInt(*challenge).write(buf);
-                agree.write(buf);
-            }
-            RollupOp::ProveStep { challenge, proof } => {
-                8u8.write(buf);
-                UInt(*challenge).write(buf);
-                proof.write(buf);
-            }
-            RollupOp::Timeout { challenge } => {
-                9u8.write(buf);
-                UInt(*challenge).write(buf);
-            }
-            RollupOp::ProveAggregate { batch, proof } => {
-                11u8.write(buf);
-                UInt(*batch).write(buf);
-                proof.write(buf);
-            }
-            RollupOp::Claim(c) => {
-                10u8.write(buf);
-                UInt(c.batch).write(buf);
-                c.state.write(buf);
-                UInt(c.index).write(buf);
-                c.withdrawal.write(buf);
-                c.proof.write(buf);
-            }
+            OptimisticKey::Challenge(id, i) => pair(buf, CHALLENGE, *id, *i),
+            OptimisticKey::Claim(id, i) => pair(buf, CLAIM, *id, *i),
         }
     }
 }
 
-impl EncodeSize for RollupOp {
+impl EncodeSize for OptimisticKey {
     fn encode_size(&self) -> usize {
         1 + match self {
-            RollupOp::Bond { amount } => amount.encode_size(),
-            RollupOp::Unbond => 0,
-            RollupOp::Deposit(d) => d.encode_size(),
-            RollupOp::ForceInclude { tx } => tx.encode_size(),
-            RollupOp::SubmitBatch(b) => {
-                UInt(b.index).encode_size()
-                    + 64
-                    + UInt(b.step_count).encode_size()
-                    + UInt(b.inbox_end).encode_size()
-                    + b.data.encode_size()
+            OptimisticKey::RollupCount => 0,
+            OptimisticKey::Rollup(_) => 8,
+            OptimisticKey::Batch(..)
+            | OptimisticKey::Inbox(..)
+            | OptimisticKey::Challenge(..)
+            | OptimisticKey::Claim(..) => 16,
+            OptimisticKey::Bond(..) => 8 + Address::LEN,
+        }
+    }
+}
+
+impl Tagged for OptimisticKey {
+    const TAGS: &'static [u8] = &[ROLLUP_COUNT, ROLLUP, BATCH, INBOX, BOND, CHALLENGE, CLAIM];
+
+    fn read_tagged(tag: u8, buf: &mut impl Buf) -> Result<Self, CodecError> {
+        Ok(match tag {
+            ROLLUP_COUNT => OptimisticKey::RollupCount,
+            ROLLUP => OptimisticKey::Rollup(read_u64_be(buf)?),
+            BATCH => OptimisticKey::Batch(read_u64_be(buf)?, read_u64_be(buf)?),
+            INBOX => OptimisticKey::Inbox(read_u64_be(buf)?, read_u64_be(buf)?),
+            BOND => OptimisticKey::Bond(read_u64_be(buf)?, Address::read(buf)?),
+            CHALLENGE => OptimisticKey::Challenge(read_u64_be(buf)?, read_u64_be(buf)?),
+            CLAIM => OptimisticKey::Claim(read_u64_be(buf)?, read_u64_be(buf)?),
+            t => return Err(CodecError::InvalidEnum(t)),
+        })
+    }
+}
+
+impl Write for OptimisticRecord {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            OptimisticRecord::RollupCount(n) => {
+                ROLLUP_COUNT.write(buf);
+                UInt(*n).write(buf);
             }
-            RollupOp::Challenge { batch } => UInt(*batch).encode_size(),
-            RollupOp::Bisect { challenge, .. } => UInt(*challenge).encode_size() + 32,
-            RollupOp::Choose { challenge, .. } => UInt(*challenge).encode_size() + 1,
-            RollupOp::ProveStep { challenge, proof } => {
-                UInt(*challenge).encode_size() + proof.encode_size()
+            OptimisticRecord::Rollup(r) => {
+                ROLLUP.write(buf);
+                r.write(buf);
             }
-            RollupOp::Timeout { challenge } => UInt(*challenge).encode_size(),
-            RollupOp::ProveAggregate { batch, proof } => {
-                UInt(*batch).encode_size() + proof.encode_size()
+            OptimisticRecord::Batch(b) => {
+                BATCH.write(buf);
+                b.write(buf);
             }
-            RollupOp::Claim(c) => {
-                UInt(c.batch).encode_size()
-                    + c.state.encode_size()
-                    + UInt(c.index).encode_size()
-                    + c.withdrawal.encode_size()
-                    + c.proof.encode_size()
+            OptimisticRecord::Inbox(i) => {
+                INBOX.write(buf);
+                i.write(buf);
+            }
+            OptimisticRecord::Bond(b) => {
+                BOND.write(buf);
+                b.write(buf);
+            }
+            OptimisticRecord::Challenge(c) => {
+                CHALLENGE.write(buf);
+                c.write(buf);
+            }
+            OptimisticRecord::Claimed(h) => {
+                CLAIM.write(buf);
+                UInt(*h).write(buf);
             }
         }
     }
 }
 
-impl Read for RollupOp {
-    type Cfg = ();
-    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
-        Ok(match u8::read(buf)? {
-            0 => RollupOp::Bond {
-                amount: Amount::read(buf)?,
-            },
-            1 => RollupOp::Unbond,
-            2 => RollupOp::Deposit(Deposit::read(buf)?),
-            3 => RollupOp::ForceInclude {
-                tx: Bytes::read_cfg(buf, &RangeCfg::new(0..=FORCED_TX_BYTES_MAX))?,
-            },
-            4 => RollupOp::SubmitBatch(Box::new(BatchSubmission {
-                index: UInt::<u64>::read(buf)?.0,
-                prev_output_root: Hash::read(buf)?,
-                output_root: Hash::read(buf)?,
-                step_count: UInt::<u64>::read(buf)?.0,
-                inbox_end: UInt::<u64>::read(buf)?.0,
-                data: Bytes::read_cfg(buf, &RangeCfg::new(0..=BATCH_DATA_MAX))?,
-            })),
-            5 => RollupOp::Challenge {
-                batch: UInt::<u64>::read(buf)?.0,
-            },
-            6 => RollupOp::Bisect {
-                challenge: UInt::<u64>::read(buf)?.0,
-                root: Hash::read(buf)?,
-            },
-            7 => RollupOp::Choose {
-                challenge: UInt::<u64>::read(buf)?.0,
-                agree: bool::read(buf)?,
-            },
-            8 => RollupOp::ProveStep {
-                challenge: UInt::<u64>::read(buf)?.0,
-                proof: Box::new(OneStepProof::read(buf)?),
-            },
-            9 => RollupOp::Timeout {
-                challenge: UInt::<u64>::read(buf)?.0,
-            },
-            10 => RollupOp::Claim(Box::new(WithdrawalClaim {
-                batch: UInt::<u64>::read(buf)?.0,
-                state: Commitment::read(buf)?,
-                index: UInt::<u64>::read(buf)?.0,
-                withdrawal: Withdrawal::read(buf)?,
-                proof: IndexedProof::read(buf)?,
-            })),
-            11 => RollupOp::ProveAggregate {
-                batch: UInt::<u64>::read(buf)?.0,
-                proof: Box::new(AggregateProof::read(buf)?),
-            },
+impl EncodeSize for OptimisticRecord {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            OptimisticRecord::RollupCount(n) | OptimisticRecord::Claimed(n) => {
+                UInt(*n).encode_size()
+            }
+            OptimisticRecord::Rollup(r) => r.encode_size(),
+            OptimisticRecord::Batch(b) => b.encode_size(),
+            OptimisticRecord::Inbox(i) => i.encode_size(),
+            OptimisticRecord::Bond(b) => b.encode_size(),
+            OptimisticRecord::Challenge(c) => c.encode_size(),
+        }
+    }
+}
+
+impl Tagged for OptimisticRecord {
+    const TAGS: &'static [u8] = &[ROLLUP_COUNT, ROLLUP, BATCH, INBOX, BOND, CHALLENGE, CLAIM];
+
+    fn read_tagged(tag: u8, buf: &mut impl Buf) -> Result<Self, CodecError> {
+        Ok(match tag {
+            ROLLUP_COUNT => OptimisticRecord::RollupCount(UInt::<u64>::read(buf)?.0),
+            ROLLUP => OptimisticRecord::Rollup(Box::new(Rollup::read(buf)?)),
+            BATCH => OptimisticRecord::Batch(Box::new(BatchRecord::read(buf)?)),
+            INBOX => OptimisticRecord::Inbox(InboxRecord::read(buf)?),
+            BOND => OptimisticRecord::Bond(PosterBond::read(buf)?),
+            CHALLENGE => OptimisticRecord::Challenge(Box::new(Challenge::read(buf)?)),
+            CLAIM => OptimisticRecord::Claimed(UInt::<u64>::read(buf)?.0),
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }
