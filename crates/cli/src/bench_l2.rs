@@ -224,13 +224,16 @@ fn post_all(
         let block = L1Block {
             height,
             timestamp_ms: 0,
-            rollup_txs: vec![RollupTx {
-                hash: Hash::from([p.batches as u8; 32]),
-                sender: Address::from_public_key(&account_key(usize::MAX).public_key()),
-                rollup: ROLLUP,
-                op: RollupOp::SubmitBatch(Box::new(submission)),
-                failure: None,
-            }],
+            txs: vec![
+                RollupTx {
+                    hash: Hash::from([p.batches as u8; 32]),
+                    sender: Address::from_public_key(&account_key(usize::MAX).public_key()),
+                    rollup: ROLLUP,
+                    op: RollupOp::SubmitBatch(Box::new(submission)),
+                    failure: None,
+                }
+                .finalized(),
+            ],
         };
         let t = Instant::now();
         derivation.apply_block(&block).context("derivation")?;
@@ -279,12 +282,13 @@ fn run_aggregated(
         key: keys[i].public_key(),
         possession: keys[i].proof_of_possession(),
     });
-    let mut deposits = deposit_block(cfg.accounts);
-    for (tx, r) in deposits.rollup_txs.iter_mut().zip(registrations) {
+    let mut opening = deposits(cfg.accounts);
+    for (tx, r) in opening.iter_mut().zip(registrations) {
         if let RollupOp::Deposit(d) = &mut tx.op {
             d.bls = Some(Box::new(r));
         }
     }
+    let deposits = deposit_block(opening);
     let signed: Vec<AggregatedL2Transaction> =
         crate::bench::par_map(txs.len(), threads.get(), |i| {
             txs[i].tx.sign_bls(ROLLUP, &keys[txs[i].tx.from as usize])
@@ -394,25 +398,31 @@ fn run_aggregated(
     })
 }
 
-fn deposit_block(accounts: usize) -> L1Block {
+/// L1 block 1 carrying `deposits`.
+fn deposit_block(deposits: Vec<RollupTx>) -> L1Block {
     L1Block {
         height: 1,
         timestamp_ms: 0,
-        rollup_txs: (0..accounts)
-            .map(|i| RollupTx {
-                hash: terrace_primitives::hash_tagged(b"bench/deposit", &[&i.to_le_bytes()]),
-                sender: Address::from_public_key(&account_key(i).public_key()),
-                rollup: ROLLUP,
-                op: RollupOp::Deposit(Deposit {
-                    recipient: account_key(i).public_key(),
-                    account: None,
-                    amount: Amount(1_000_000_000_000_000_000_000),
-                    bls: None,
-                }),
-                failure: None,
-            })
-            .collect(),
+        txs: deposits.into_iter().map(RollupTx::finalized).collect(),
     }
+}
+
+/// A deposit opening an account for each of the first `accounts` keys.
+fn deposits(accounts: usize) -> Vec<RollupTx> {
+    (0..accounts)
+        .map(|i| RollupTx {
+            hash: terrace_primitives::hash_tagged(b"bench/deposit", &[&i.to_le_bytes()]),
+            sender: Address::from_public_key(&account_key(i).public_key()),
+            rollup: ROLLUP,
+            op: RollupOp::Deposit(Deposit {
+                recipient: account_key(i).public_key(),
+                account: None,
+                amount: Amount(1_000_000_000_000_000_000_000),
+                bls: None,
+            }),
+            failure: None,
+        })
+        .collect()
 }
 
 const CONTEXT: BlockContext = BlockContext {
@@ -474,7 +484,7 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
     ));
     let mut derivation = Derivation::new(ROLLUP, 1);
     derivation
-        .apply_block(&deposit_block(cfg.accounts))
+        .apply_block(&deposit_block(deposits(cfg.accounts)))
         .context("deposits")?;
     let params = ChainParams::default();
     let block_bytes = usize::try_from(params.tx_bytes_max / 2).unwrap_or(usize::MAX);

@@ -21,12 +21,12 @@ use terrace_l1::{
     },
 };
 use terrace_l2::{BlockContext, Deposit};
-use terrace_node::engine::LocalClient;
-use terrace_primitives::{Amount, PrivateKey, keys::Signer as _};
-use terrace_rollup::{
-    Node, NodeConfig, SequencerConfig,
-    l1::{L1, address_of, sign_l1},
+use terrace_node::{
+    client::{L1, address_of, sign_l1},
+    engine::LocalClient,
 };
+use terrace_primitives::{Amount, PrivateKey, keys::Signer as _};
+use terrace_rollup::{Node, NodeConfig, SequencerConfig};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 

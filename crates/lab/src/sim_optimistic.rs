@@ -24,15 +24,16 @@ use terrace_l1::{
     modules::optimistic::{OptimisticOp, RollupConfig, RollupOp},
 };
 use terrace_l2::{Action, BlockContext, Deposit, L2Transaction, SignedL2Transaction};
-use terrace_node::{app::now_ms, sim};
+use terrace_node::{
+    app::now_ms,
+    client::{L1 as _, sign_l1},
+    sim,
+};
 use terrace_primitives::{
     Address, Amount, PrivateKey, hash_tagged, keys::Signer as _, keys::private_key_from_seed,
     par::Threads,
 };
-use terrace_rollup::{
-    Fault, Node, NodeConfig, SequencerConfig,
-    l1::{L1 as _, sign_l1},
-};
+use terrace_rollup::{Fault, Node, NodeConfig, SequencerConfig};
 
 const ROLLUP: u64 = 0;
 const ETHER: u128 = 1_000_000_000_000_000_000;

@@ -424,6 +424,17 @@ impl Chain {
         index.lookup(*hash).await
     }
 
+    /// The receipts of finalized `block`, in transaction order, from the
+    /// persisted index; `None` while any is not indexed yet.
+    pub async fn finalized_receipts(&self, block: &Block) -> Option<Vec<Receipt>> {
+        let mut receipts = Vec::with_capacity(block.l1().transactions.len());
+        for bytes in &block.l1().transactions {
+            let location = self.tx_location(&terrace_l1::tx::tx_id(bytes)).await?;
+            receipts.push(location.receipt);
+        }
+        Some(receipts)
+    }
+
     /// Turns on the supply audit over `addresses` (tests and the lab).
     pub fn enable_audit(&self, addresses: Vec<terrace_primitives::Address>) {
         *lock(&self.audit) = Some(Audit {

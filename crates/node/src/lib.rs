@@ -5,10 +5,14 @@
 //! Everything async is generic over the commonware runtime, so the same
 //! node runs under the deterministic runtime with a simulated network in
 //! tests and under tokio with authenticated TCP in production.
+//!
+//! [`client`] is how L2 nodes follow it: every finalized block's
+//! transactions with their receipts.
 
 pub mod app;
 pub mod block;
 pub mod chain;
+pub mod client;
 pub mod engine;
 pub mod epochs;
 pub mod evidence;

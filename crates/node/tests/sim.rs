@@ -13,7 +13,7 @@ use std::{sync::Arc, time::Duration};
 use terrace_l1::{
     ChainParams, Payload, Transaction,
     genesis::{Genesis, GenesisAccount, GenesisValidator},
-    modules::staking::{StakingKey, StakingRecords as _},
+    modules::staking::{StakingFailure, StakingKey, StakingOp, StakingRecords as _},
 };
 use terrace_mempool::PoolConfig;
 use terrace_node::{
@@ -345,6 +345,53 @@ fn four_validators_run(seed: u64) -> Summary {
 fn four_validators_finalize_transfers_and_keep_supply() {
     let s = four_validators_run(1);
     assert!(s.blocks.len() >= 12, "{s:?}");
+}
+
+#[test]
+fn an_l2_client_reads_every_finalized_transaction_with_its_receipt() {
+    use terrace_node::client::L1 as _;
+    runner(5).start(|context| async move {
+        let net = Net::start(context, 4, sim::link(40, 10, 1000)).await;
+        net.wait_height(&[0, 1, 2, 3], 1, Duration::from_secs(60))
+            .await;
+        pay(&net, &[0, 1, 2, 3], 8, 0).await;
+        // Account 0 never staked: its unstake is included as a failure.
+        let unstake = Transaction {
+            chain_id: CHAIN,
+            nonce: 1,
+            max_fee_per_gas: 10_000_000_000,
+            max_priority_fee_per_gas: 1_000_000_000,
+            gas_limit: 60_000,
+            payload: Payload::Staking(StakingOp::Unstake { amount: Amount(1) }),
+        }
+        .sign(&account_key(0))
+        .encode();
+        net.submit(0, unstake.clone()).await;
+        net.wait_height(&[0], 8, Duration::from_secs(120)).await;
+        let client = net.validators[0].client();
+        let mut seen = Vec::new();
+        for h in 1..=client.finalized_height() {
+            seen.extend(client.block(h).await.unwrap().txs);
+        }
+        let transfers: Vec<_> = seen
+            .iter()
+            .filter(|t| matches!(t.payload, Payload::Transfer { .. }))
+            .collect();
+        assert_eq!(transfers.len(), 8, "every transfer, from every validator");
+        assert!(transfers.iter().all(|t| t.receipt.success()));
+        let failed = seen
+            .iter()
+            .find(|t| t.hash == terrace_l1::tx::tx_id(&unstake))
+            .expect("the failed unstake is in its block");
+        assert_eq!(
+            failed.sender,
+            Address::from_public_key(&account_key(0).public_key())
+        );
+        assert_eq!(
+            failed.receipt.failure,
+            Some(terrace_l1::Failure::Staking(StakingFailure::NotAValidator))
+        );
+    });
 }
 
 #[test]

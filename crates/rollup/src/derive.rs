@@ -18,7 +18,7 @@
 //! a batch with a bad aggregate is false whatever roots it claims, and the
 //! node proves it with an [`AggregateProof`].
 
-use crate::l1::L1Block;
+use crate::l1::{L1Block, RollupTx};
 use std::collections::{BTreeSet, VecDeque};
 use terrace_l1::modules::optimistic::{BatchSubmission, Rollup, RollupOp, WithdrawalClaim};
 use terrace_l2::{
@@ -389,7 +389,7 @@ impl Derivation {
             });
         }
         let mut reverted = Vec::new();
-        for tx in &block.rollup_txs {
+        for tx in RollupTx::of_block(block) {
             if tx.rollup != self.rollup || tx.failure.is_some() {
                 continue;
             }

@@ -11,7 +11,7 @@
 use crate::{
     derive::{BatchSummary, Derivation},
     game,
-    l1::{L1, L1Error, RollupRecords as _, address_of, sign_l1},
+    l1::{L1, L1Error, RollupRecords as _, RollupTx, address_of, sign_l1},
     sequencer::{Sequencer, SoftReceipt, SubmitError},
 };
 use commonware_runtime::Clock;
@@ -661,7 +661,7 @@ impl<C: Clock, L: L1> Node<C, L> {
                 return Ok(());
             }
             let block = self.l1.block(next).await?;
-            for tx in &block.rollup_txs {
+            for tx in RollupTx::of_block(&block) {
                 if tx.sender == self.me
                     && tx.rollup == self.config.rollup
                     && let Some(f) = tx.failure

@@ -11,9 +11,9 @@ use terrace_l1::{
     ChainParams, Key, Payload, StateReader as _,
     modules::staking::{StakingKey, StakingRecords as _, validator_key},
 };
+use terrace_node::client::sign_l1;
 use terrace_node::engine::Behavior;
 use terrace_primitives::{Amount, Hash};
-use terrace_rollup::l1::sign_l1;
 
 /// Epochs of 8 blocks: a slashed validator leaves the committee within
 /// seconds of virtual time.

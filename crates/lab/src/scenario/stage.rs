@@ -12,21 +12,20 @@ use crate::{
 };
 use commonware_runtime::{Clock as _, Handle, Spawner as _, Supervisor as _, deterministic};
 use std::time::Duration;
+use terrace_l1::modules::optimistic::RollupRecords as _;
 use terrace_l1::{
     ChainParams, Key, Payload, StateReader as _,
     execute::Failure,
     genesis::Genesis,
     modules::optimistic::{OptimisticKey, OptimisticOp, RollupConfig, RollupOp},
 };
+use terrace_node::client::{L1 as _, sign_l1};
 use terrace_node::{
     engine::{Behavior, LocalClient, Validator},
     sim::{self, Network},
 };
 use terrace_primitives::{Address, Amount, Hash, PrivateKey, keys::Signer as _};
-use terrace_rollup::{
-    Event, Node, NodeConfig, Shared,
-    l1::{L1 as _, RollupRecords as _, sign_l1},
-};
+use terrace_rollup::{Event, Node, NodeConfig, Shared};
 
 pub(crate) type Ctx = deterministic::Context;
 
@@ -278,7 +277,7 @@ impl Stage {
             .unwrap_or(records.account(&who).nonce);
         let bytes =
             sign_l1(&self.l1, &key, nonce, payload).map_err(|e| self.fail(e.to_string()))?;
-        let hash = terrace_rollup::l1::L1::submit(&self.l1, bytes)
+        let hash = terrace_node::client::L1::submit(&self.l1, bytes)
             .await
             .map_err(|e| self.fail(format!("{} refused: {e}", from.label())))?;
         let chain = self.l1.chain.clone();

@@ -73,7 +73,7 @@ pub fn block(height: u64, txs: Vec<RollupTx>) -> L1Block {
     L1Block {
         height,
         timestamp_ms: height * 250,
-        rollup_txs: txs,
+        txs: txs.into_iter().map(RollupTx::finalized).collect(),
     }
 }
 

@@ -62,10 +62,7 @@ impl World {
         let s = sequencer();
         let out = c
             .block(vec![
-                c.tx(
-                    &s,
-                    Payload::Optimistic(OptimisticOp::Create(config(&s))),
-                ),
+                c.tx(&s, Payload::Optimistic(OptimisticOp::Create(config(&s)))),
                 c.tx_nonce(
                     &s,
                     1,

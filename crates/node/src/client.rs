@@ -1,0 +1,181 @@
+//! The client L2 nodes use to follow L1: every finalized block with each
+//! transaction and its receipt, records at the finalized tip, submission,
+//! and signing with fee caps. Each L2 node filters the transactions of its
+//! own settlement module.
+//!
+//! A client only ever reads *finalized* L1 blocks: L1 finality is BFT, so
+//! what an L2 node derives from them is never reorganised.
+
+use crate::engine::LocalClient;
+use bytes::Bytes;
+use commonware_codec::Encode as _;
+use std::future::Future;
+use terrace_l1::{
+    ChainParams, Key, MemoryState, Payload, Receipt, SignedTransaction, Transaction,
+    tx::{intrinsic_gas, tx_id},
+};
+use terrace_primitives::{Address, ChainId, Hash, PrivateKey, keys::Signer as _};
+
+/// Why an L1 call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum L1Error {
+    /// L1 cannot answer now (not synced, block not stored yet).
+    #[error("L1 unavailable: {0}")]
+    Unavailable(String),
+    /// L1 refused a transaction before executing it.
+    #[error("L1 refused the transaction: {0}")]
+    Rejected(String),
+}
+
+/// A finalized transaction and its receipt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalizedTx {
+    /// Its id.
+    pub hash: Hash,
+    /// Who sent it.
+    pub sender: Address,
+    /// What it did.
+    pub payload: Payload,
+    /// Its outcome (a failure changed nothing but the fee).
+    pub receipt: Receipt,
+}
+
+/// A finalized L1 block, as L2 nodes read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct L1Block {
+    /// Height.
+    pub height: u64,
+    /// Proposer's timestamp.
+    pub timestamp_ms: u64,
+    /// Its transactions in execution order, each with its receipt.
+    pub txs: Vec<FinalizedTx>,
+}
+
+/// L1 as an L2 node sees it.
+pub trait L1: Clone + Send + Sync + 'static {
+    /// The chain id transactions must name.
+    fn chain_id(&self) -> ChainId;
+    /// The chain's parameters (gas schedule, limits).
+    fn params(&self) -> &ChainParams;
+    /// The height of the last finalized block.
+    fn finalized_height(&self) -> u64;
+    /// The base fee of the next block.
+    fn next_base_fee(&self) -> u64;
+    /// The finalized block at `height`.
+    fn block(&self, height: u64) -> impl Future<Output = Result<L1Block, L1Error>> + Send;
+    /// Records under `keys` at the finalized tip.
+    fn records(&self, keys: Vec<Key>) -> impl Future<Output = Result<MemoryState, L1Error>> + Send;
+    /// Submits a signed transaction to the pool.
+    fn submit(&self, tx: Bytes) -> impl Future<Output = Result<Hash, L1Error>> + Send;
+}
+
+impl<E: crate::Runtime> L1 for LocalClient<E> {
+    fn chain_id(&self) -> ChainId {
+        self.chain.chain_id()
+    }
+
+    fn params(&self) -> &ChainParams {
+        &self.chain.params
+    }
+
+    fn finalized_height(&self) -> u64 {
+        self.chain.tip().block.header().height
+    }
+
+    fn next_base_fee(&self) -> u64 {
+        self.chain.tip().next_base_fee
+    }
+
+    async fn block(&self, height: u64) -> Result<L1Block, L1Error> {
+        let block = self
+            .finalized_block(height)
+            .await
+            .ok_or_else(|| L1Error::Unavailable(format!("block {height} is not stored")))?;
+        let header = block.header();
+        let receipts = self.chain.finalized_receipts(&block).await.ok_or_else(|| {
+            L1Error::Unavailable(format!("receipts of block {height} are not indexed yet"))
+        })?;
+        let mut txs = Vec::with_capacity(block.l1().transactions.len());
+        for (bytes, receipt) in block.l1().transactions.iter().zip(receipts.iter()) {
+            // A finalized block's transactions decoded when it was
+            // executed; one that does not now is skipped, not trusted.
+            let Ok(signed) = SignedTransaction::decode_bounded(bytes, &self.chain.params) else {
+                continue;
+            };
+            txs.push(FinalizedTx {
+                hash: tx_id(bytes),
+                sender: signed.sender(),
+                payload: signed.tx.payload,
+                receipt: receipt.clone(),
+            });
+        }
+        Ok(L1Block {
+            height,
+            timestamp_ms: header.timestamp_ms,
+            txs,
+        })
+    }
+
+    async fn records(&self, keys: Vec<Key>) -> Result<MemoryState, L1Error> {
+        LocalClient::records(self, &keys)
+            .await
+            .map_err(L1Error::Unavailable)
+    }
+
+    async fn submit(&self, tx: Bytes) -> Result<Hash, L1Error> {
+        LocalClient::submit(self, tx)
+            .await
+            .map_err(|e| L1Error::Rejected(e.to_string()))
+    }
+}
+
+/// Signs an L1 transaction carrying `payload` with fee caps for the next
+/// few blocks: twice the next base fee plus a tip, and the exact gas.
+pub fn sign_l1(
+    l1: &impl L1,
+    key: &PrivateKey,
+    nonce: u64,
+    payload: Payload,
+) -> Result<Bytes, L1Error> {
+    let params = l1.params();
+    let tip = params.min_base_fee.max(1);
+    let max_fee = l1
+        .next_base_fee()
+        .saturating_mul(2)
+        .saturating_add(tip)
+        .max(params.min_base_fee);
+    let mut tx = Transaction {
+        chain_id: l1.chain_id(),
+        nonce,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: tip,
+        gas_limit: 0,
+        payload,
+    };
+    // The gas depends on the encoded length, which depends (by a few varint
+    // bytes) on the gas limit: settle it with a fixed point.
+    for _ in 0..4 {
+        let len = tx.clone().sign(key).encode().len();
+        let gas = intrinsic_gas(&tx.payload, len, params)
+            .ok_or_else(|| L1Error::Rejected("gas overflows".into()))?;
+        if gas == tx.gas_limit {
+            break;
+        }
+        tx.gas_limit = gas;
+    }
+    let signed = tx.sign(key);
+    let bytes = signed.encode();
+    if bytes.len() as u64 > params.tx_bytes_max {
+        return Err(L1Error::Rejected(format!(
+            "{} bytes, L1 takes at most {}",
+            bytes.len(),
+            params.tx_bytes_max
+        )));
+    }
+    Ok(bytes)
+}
+
+/// The L1 address of a key.
+pub fn address_of(key: &PrivateKey) -> Address {
+    Address::from_public_key(&key.public_key())
+}
