@@ -3,15 +3,14 @@
 //! a table in the terminal, and a report directory (JSON, Markdown,
 //! HTML).
 
-use crate::{bench_l1, bench_l2};
 use anyhow::{Context as _, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::{path::PathBuf, time::Instant};
 use terrace_lab::{
-    claims, html,
+    claims,
     lab::{self, LabConfig, Step},
-    report::{self, WallFigure},
-    scenario,
+    report::{self, html},
+    scenario, wall_clock,
 };
 
 /// The lab's options.
@@ -64,13 +63,11 @@ pub fn bench(args: &LabArgs) -> Result<()> {
     cfg.seed = args.seed;
     cfg.only = args.only.clone();
     cfg.scenarios = !args.no_scenarios;
-    if cfg.l1_runs().is_empty() && cfg.optimistic_run().is_none() {
-        let every = LabConfig::new(args.quick);
-        let names: Vec<String> = every
-            .l1_runs()
-            .into_iter()
-            .map(|r| r.name)
-            .chain(every.optimistic_run().map(|r| r.name))
+    if cfg.designs().is_empty() {
+        let names: Vec<String> = LabConfig::new(args.quick)
+            .designs()
+            .iter()
+            .map(|d| d.name())
             .collect();
         bail!(
             "--only {} matches no design; the designs are {}",
@@ -80,7 +77,7 @@ pub fn bench(args: &LabArgs) -> Result<()> {
     }
     let wall_clock = !args.quick && !args.no_wall_clock && args.only.is_empty();
     let lab_steps = cfg.steps();
-    let total = lab_steps + if wall_clock { WALL_CLOCK_STEPS } else { 0 };
+    let total = lab_steps + if wall_clock { wall_clock::STEPS } else { 0 };
     let bar = if args.json {
         ProgressBar::hidden()
     } else {
@@ -96,7 +93,7 @@ pub fn bench(args: &LabArgs) -> Result<()> {
         bar.set_message(step.what.to_string());
     })?;
     if wall_clock {
-        report.wall_clock = wall_clock_pass(cfg.seed, &|done, what| {
+        report.wall_clock = wall_clock::pass(cfg.seed, &|done, what| {
             bar.set_position((lab_steps + done) as u64);
             bar.set_message(what.to_string());
         })?;
@@ -155,129 +152,4 @@ pub fn bench(args: &LabArgs) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// Steps of the wall-clock pass: the loopback L1, the sequencer.
-const WALL_CLOCK_STEPS: usize = 2;
-
-/// A short pass on the real runtime: the `terrace` L1 with four validators
-/// on loopback in this process (`terrace bench l1`, shortened) and the
-/// rollup sequencer (`terrace bench sequencer`, shortened).
-fn wall_clock_pass(seed: u64, progress: &dyn Fn(usize, &str)) -> Result<Vec<WallFigure>> {
-    let validators = 4;
-    progress(0, "wall-clock: l1:terrace on loopback");
-    let l1 = bench_l1::run(
-        &bench_l1::L1BenchConfig {
-            validators,
-            accounts: 2_000,
-            saturated_txs: 20_000,
-            paced_rate: 200,
-            paced_seconds: 3,
-            block_time_ms: None,
-            wan_validators: Vec::new(),
-            wan_blocks: 0,
-            wan_one_way_ms: None,
-            wan_cycle_us: 10,
-            skip_loopback: false,
-            seed,
-        },
-        |_| {},
-    )?;
-    progress(1, "wall-clock: optimistic sequencer");
-    let seq = bench_l2::run(
-        &bench_l2::SequencerBenchConfig {
-            accounts: 10_000,
-            txs: 20_000,
-            block_txs: 1_000,
-            zipf_exponent: 1.0,
-            seed,
-        },
-        |_| {},
-    )?;
-    let mut out = Vec::new();
-    let mut push = |run: &str, metric: &str, value: f64, unit: &'static str| {
-        out.push(WallFigure {
-            run: run.into(),
-            metric: metric.into(),
-            value,
-            unit,
-            clock: "wall-clock",
-        })
-    };
-    let run = format!("l1:terrace, {validators} validators on loopback");
-    if let Some(lb) = &l1.loopback {
-        for p in &lb.phases {
-            let phase = p.phase;
-            push(
-                &run,
-                &format!("{phase}: finalized"),
-                p.finalized_per_s,
-                "tx/s",
-            );
-            push(
-                &run,
-                &format!("{phase}: submitted → final p50"),
-                p.submit_to_final.p50_ms,
-                "ms",
-            );
-            push(
-                &run,
-                &format!("{phase}: submitted → final p99"),
-                p.submit_to_final.p99_ms,
-                "ms",
-            );
-            push(
-                &run,
-                &format!("{phase}: CPU per transfer, all validators"),
-                p.cpu_us_per_tx,
-                "µs",
-            );
-        }
-        push(&run, "parameter bound", lb.params_bound_per_s, "tx/s");
-    }
-    let run = "optimistic sequencer, one process";
-    push(
-        run,
-        "soft confirmations back to back",
-        seq.saturated_per_s,
-        "tx/s",
-    );
-    push(
-        run,
-        "soft confirmation p50 back to back",
-        seq.saturated_latency.p50_us,
-        "µs",
-    );
-    push(
-        run,
-        &format!(
-            "soft confirmation p50 at half load ({} tx/s)",
-            report::fig(seq.half_load_per_s)
-        ),
-        seq.half_load_latency.p50_us,
-        "µs",
-    );
-    push(
-        run,
-        &format!(
-            "soft confirmations in calls of {}, {} threads",
-            seq.block_txs, seq.threads
-        ),
-        seq.batched_per_s,
-        "tx/s",
-    );
-    push(run, "verifier derivation", seq.derive_per_s, "tx/s");
-    push(
-        run,
-        "L1 bytes per transfer (compressed batch)",
-        seq.l1_bytes_per_transfer,
-        "bytes",
-    );
-    push(
-        run,
-        "aggregated (BLS) soft confirmations",
-        seq.aggregated.per_s,
-        "tx/s",
-    );
-    Ok(out)
 }

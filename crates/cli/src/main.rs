@@ -2,8 +2,6 @@
 //! genesis and benchmarks, and L2 commands over the rollup's JSON-RPC.
 
 mod bench;
-mod bench_l1;
-mod bench_l2;
 mod devnet;
 mod genesis;
 mod keystore;
@@ -17,6 +15,7 @@ mod scenario;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
+use terrace_lab::wall_clock::{l1 as bench_l1, sequencer, stf};
 use terrace_primitives::{codec::to_hex, keys::private_key_seed};
 
 #[derive(Parser, Debug)]
@@ -336,7 +335,7 @@ fn run(cli: Cli) -> Result<()> {
         }) => {
             let threads = threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let cfg = bench::StfBenchConfig {
+            let cfg = stf::StfBenchConfig {
                 accounts,
                 block_txs,
                 blocks,
@@ -345,7 +344,7 @@ fn run(cli: Cli) -> Result<()> {
                 seed,
                 repeat,
             };
-            run_bench(json, |progress| bench::run(&cfg, progress), print_stf)?;
+            run_bench(json, |progress| stf::run(&cfg, progress), bench::print_stf)?;
         }
         Command::Bench(BenchArgs {
             command:
@@ -359,7 +358,7 @@ fn run(cli: Cli) -> Result<()> {
                 }),
             ..
         }) => {
-            let cfg = bench_l2::SequencerBenchConfig {
+            let cfg = sequencer::SequencerBenchConfig {
                 accounts,
                 txs,
                 block_txs,
@@ -368,8 +367,8 @@ fn run(cli: Cli) -> Result<()> {
             };
             run_bench(
                 json,
-                |progress| bench_l2::run(&cfg, progress),
-                bench_l2::print,
+                |progress| sequencer::run(&cfg, progress),
+                bench::print_sequencer,
             )?;
         }
         Command::Bench(BenchArgs {
@@ -405,24 +404,19 @@ fn run(cli: Cli) -> Result<()> {
                 skip_loopback,
                 seed,
             };
-            run_bench(json, |progress| bench_l1::run(&cfg, progress), print_l1)?;
+            run_bench(
+                json,
+                |progress| bench_l1::run(&cfg, progress),
+                bench::print_l1,
+            )?;
         }
     }
     Ok(())
 }
 
-fn print_latency(label: &str, l: &bench_l1::Latency) {
-    println!(
-        "  {label:<22}p50 {:>7.1} ms   p95 {:>7.1} ms   p99 {:>7.1} ms   max {:>7.1} ms   ({} samples)",
-        l.p50_ms, l.p95_ms, l.p99_ms, l.max_ms, l.samples
-    );
-}
-
-/// Runs a benchmark, with progress on stderr unless `json`, and prints its
-/// report as one JSON document or as a table.
 fn run_bench<R: serde::Serialize>(
     json: bool,
-    run: impl FnOnce(&dyn Fn(&str)) -> Result<R>,
+    run: impl FnOnce(&dyn Fn(&str)) -> Result<R, terrace_lab::LabError>,
     print: impl FnOnce(&R),
 ) -> Result<()> {
     let progress = |msg: &str| {
@@ -437,100 +431,4 @@ fn run_bench<R: serde::Serialize>(
         print(&report);
     }
     Ok(())
-}
-
-fn print_l1(r: &bench_l1::L1BenchReport) {
-    if let Some(l) = &r.loopback {
-        println!(
-            "terrace bench l1: loopback ({} clock), {} validators in one process, {} cores",
-            l.clock, l.validators, l.cores
-        );
-        println!(
-            "  block time {} ms; transfer {} bytes; parameters allow {:.0} transfers/s",
-            l.block_time_ms, l.tx_bytes, l.params_bound_per_s
-        );
-        for p in &l.phases {
-            println!();
-            if p.offered_per_s > 0.0 {
-                println!("  {} at {:.0} transfers/s", p.phase, p.offered_per_s);
-            } else {
-                println!("  {} (as fast as the pools accept)", p.phase);
-            }
-            println!(
-                "  finalized             {} of {} submitted ({} pool-full retries)",
-                p.finalized, p.submitted, p.retries
-            );
-            println!("  finalized/s           {:.0}", p.finalized_per_s);
-            print_latency("submit → final", &p.submit_to_final);
-            print_latency("proposal → final", &p.propose_to_final);
-            println!(
-                "  blocks                {} (mean interval {:.0} ms, largest {} transfers)",
-                p.blocks, p.block_interval_ms, p.max_block_txs
-            );
-            println!(
-                "  CPU                   {:.2} cores busy, {:.0} µs per finalized transfer",
-                p.cpu_cores_busy, p.cpu_us_per_tx
-            );
-        }
-        println!(
-            "  peak RSS              {:.1} MiB",
-            l.peak_rss_bytes as f64 / (1024.0 * 1024.0)
-        );
-        println!();
-    }
-    for w in &r.wan {
-        let placement = match w.uniform_one_way_ms {
-            Some(ms) => format!("links of {ms} ms one way"),
-            None => w
-                .regions
-                .iter()
-                .zip(&w.per_region)
-                .map(|(r, n)| format!("{r}×{n}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-        };
-        println!(
-            "terrace bench l1: simulated WAN ({} clock), {} validators over {placement}",
-            w.clock, w.validators,
-        );
-        println!(
-            "  mean one-way delay {:.1} ms; {} blocks, mean interval {:.0} ms; {} µs per scheduler turn; {:.1} s of wall clock",
-            w.mean_one_way_ms, w.blocks, w.block_interval_ms, w.cycle_us, w.wall_s
-        );
-        print_latency("proposal → final", &w.measured);
-        print_latency("3-hop model", &w.three_hop_model);
-        print_latency("measured − model", &w.excess);
-        println!(
-            "  target (p50 ≤ model p50 + 20 ms): {}",
-            if w.within_target { "met" } else { "NOT met" }
-        );
-        println!();
-    }
-}
-
-fn print_stf(r: &bench::StfBenchReport) {
-    println!("terrace bench stf ({} clock)", r.clock);
-    println!(
-        "  workload            {} blocks × {} transfers, {} accounts, {} distinct senders (Zipf), best of {}",
-        r.blocks, r.block_txs, r.accounts, r.distinct_senders, r.repeat
-    );
-    println!("  threads             {}", r.threads);
-    println!("  transfers/s         {:.0}", r.transfers_per_s);
-    println!(
-        "  ed25519 batch/s     {:.0}   (raw verification, same signatures and threads)",
-        r.ed25519_batch_verify_per_s
-    );
-    println!("  ratio               {:.2}", r.ratio);
-    println!(
-        "  time split          decode+fields {:.3} s, signatures ∥ execution {:.3} s, apply {:.3} s",
-        r.decode_check_s, r.verify_execute_s, r.apply_s
-    );
-    println!(
-        "  transfer            {:.0} bytes, {} gas",
-        r.tx_bytes, r.gas_per_transfer
-    );
-    println!(
-        "  peak RSS            {:.1} MiB",
-        r.peak_rss_bytes as f64 / (1024.0 * 1024.0)
-    );
 }

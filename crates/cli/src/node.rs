@@ -5,22 +5,16 @@
 
 use anyhow::{Context as _, Result, bail};
 use commonware_codec::DecodeExt as _;
-use commonware_runtime::{Handle, Runner as _, Supervisor as _, tokio as cw_tokio};
-use jsonrpsee::server::ServerHandle;
+use commonware_runtime::{Runner as _, Supervisor as _, tokio as cw_tokio};
 use serde::{Deserialize, Serialize};
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
-    sync::Arc,
 };
 use terrace_l1::genesis::Genesis;
-use terrace_mempool::PoolConfig;
 use terrace_node::{
-    chain::Chain,
-    engine::{Timeouts, ValidatorConfig},
-    net::{self, Endpoint, Peer},
-    rpc::{self, backend::NodeBackend},
-    state::empty_log,
+    engine::Timeouts,
+    net::{Endpoint, Peer},
 };
 use terrace_primitives::{
     PrivateKey, PublicKey,
@@ -176,46 +170,7 @@ pub fn log_level(name: &str) -> Result<tracing::Level> {
     })
 }
 
-/// What a validator needs to start on the network.
-pub struct NodeSpec<'a> {
-    /// Consensus and p2p key.
-    pub key: &'a PrivateKey,
-    /// Where it listens.
-    pub endpoint: Endpoint,
-    /// Committee members to dial first.
-    pub peers: &'a [Peer],
-    /// JSON-RPC address.
-    pub rpc: SocketAddr,
-    /// Storage prefix (unique per validator sharing a store).
-    pub prefix: String,
-    /// Consensus timeouts.
-    pub timeouts: Timeouts,
-}
-
-/// A started validator.
-pub struct Running {
-    /// Shared chain state.
-    pub chain: Arc<Chain>,
-    /// The consensus engine.
-    pub engine: Handle<()>,
-    /// The JSON-RPC server.
-    pub rpc: ServerHandle,
-    /// Submits transactions in-process (benchmarks).
-    pub gossip: terrace_node::gossip::Gossip,
-    /// The finalized state (benchmarks).
-    pub state: terrace_node::gossip::FinalizedState<cw_tokio::Context>,
-    /// In-process reads of finalized blocks and records, and submission
-    /// (the devnet's rollup nodes).
-    pub client: terrace_node::engine::LocalClient<cw_tokio::Context>,
-}
-
-impl Running {
-    /// Stops the RPC server and the engine.
-    pub fn stop(self) {
-        let _ = self.rpc.stop();
-        self.engine.abort();
-    }
-}
+pub use terrace_node::net::{NodeSpec, Running};
 
 /// Starts a validator and its JSON-RPC server.
 pub async fn start(
@@ -223,38 +178,7 @@ pub async fn start(
     genesis: &Genesis,
     spec: NodeSpec<'_>,
 ) -> Result<Running> {
-    let chain = Arc::new(Chain::new(
-        genesis.clone(),
-        empty_log::<cw_tokio::Context>(),
-        PoolConfig::default(),
-        2,
-    )?);
-    let validator = net::start_validator(
-        context,
-        spec.key,
-        spec.endpoint,
-        spec.peers,
-        chain.clone(),
-        ValidatorConfig::new(spec.prefix, spec.timeouts),
-    )
-    .await?;
-    let backend = Arc::new(NodeBackend::new(
-        chain.clone(),
-        validator.stateful.clone(),
-        validator.gossip.clone(),
-        validator.marshal.clone(),
-    ));
-    let (_, rpc) = rpc::serve(spec.rpc, backend)
-        .await
-        .with_context(|| format!("cannot serve JSON-RPC on {}", spec.rpc))?;
-    Ok(Running {
-        client: validator.client(),
-        state: terrace_node::gossip::FinalizedState::new(chain.clone(), validator.stateful.clone()),
-        chain,
-        engine: validator.engine,
-        rpc,
-        gossip: validator.gossip.clone(),
-    })
+    Ok(terrace_node::net::start_node(context, genesis, spec).await?)
 }
 
 /// Waits for Ctrl-C or SIGTERM.

@@ -11,22 +11,23 @@
 
 use crate::genesis::dev_operator_key;
 use anyhow::{Context as _, Result, bail};
-use commonware_runtime::{Clock as _, Spawner as _, Supervisor as _, tokio as cw_tokio};
+use commonware_runtime::{Clock as _, Supervisor as _, tokio as cw_tokio};
 use jsonrpsee::server::ServerHandle;
 use std::{net::SocketAddr, path::Path, time::Duration};
 use terrace_l1::{
     Key, Payload, StateReader as _,
-    modules::optimistic::{
-        OptimisticKey, OptimisticOp, RollupConfig, RollupOp, RollupRecords as _,
-    },
+    modules::optimistic::{OptimisticKey, OptimisticOp, RollupConfig, RollupRecords as _},
 };
-use terrace_l2::{BlockContext, Deposit};
+use terrace_l2::BlockContext;
 use terrace_node::{
-    client::{L1, address_of, sign_l1},
+    client::{L1, address_of},
     engine::LocalClient,
 };
-use terrace_primitives::{Amount, PrivateKey, keys::Signer as _};
-use terrace_rollup::{Node, NodeConfig, SequencerConfig};
+use terrace_primitives::{Amount, PrivateKey};
+use terrace_rollup::{
+    NodeConfig, SequencerConfig,
+    deploy::{self, Deployment, Waiting},
+};
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 
@@ -76,36 +77,6 @@ impl RunningRollup {
     }
 }
 
-/// The first rollup `sequencer` registered, if any.
-async fn find(
-    l1: &LocalClient<cw_tokio::Context>,
-    sequencer: terrace_primitives::Address,
-) -> Result<Option<(u64, u64)>> {
-    let count = l1
-        .records(&[OptimisticKey::RollupCount.into()])
-        .await
-        .map_err(anyhow::Error::msg)?
-        .rollup_count();
-    let keys: Vec<Key> = (0..count)
-        .map(|id| OptimisticKey::Rollup(id).into())
-        .collect();
-    let records = l1.records(&keys).await.map_err(anyhow::Error::msg)?;
-    Ok((0..count).find_map(|id| {
-        let r = records.rollup(id)?;
-        (r.config.sequencer == sequencer).then_some((id, r.last_batch_height))
-    }))
-}
-
-async fn find_config(l1: &LocalClient<cw_tokio::Context>, id: u64) -> Result<RollupConfig> {
-    Ok(l1
-        .records(&[OptimisticKey::Rollup(id).into()])
-        .await
-        .map_err(anyhow::Error::msg)?
-        .rollup(id)
-        .context("the rollup's record is gone")?
-        .config)
-}
-
 /// Prints where the rollup is and its parameters.
 pub fn print_banner(r: &RunningRollup) {
     let c = &r.config;
@@ -145,36 +116,11 @@ pub fn print_banner(r: &RunningRollup) {
     println!();
 }
 
-/// Sends `payload` from `key` and waits until its nonce is spent on L1.
-async fn send_and_wait(
-    context: &cw_tokio::Context,
-    l1: &LocalClient<cw_tokio::Context>,
-    key: &PrivateKey,
-    payload: Payload,
-) -> Result<()> {
-    let me = address_of(key);
-    let nonce = l1
-        .records(&[Key::Account(me)])
-        .await
-        .map_err(anyhow::Error::msg)?
-        .account(&me)
-        .nonce;
-    let bytes = sign_l1(l1, key, nonce, payload)?;
-    L1::submit(l1, bytes).await?;
-    for _ in 0..1_200 {
-        context.sleep(Duration::from_millis(100)).await;
-        let now = l1
-            .records(&[Key::Account(me)])
-            .await
-            .map_err(anyhow::Error::msg)?
-            .account(&me)
-            .nonce;
-        if now > nonce {
-            return Ok(());
-        }
-    }
-    bail!("L1 did not include the transaction within two minutes")
-}
+/// How the devnet waits for its own L1 transactions.
+const WAIT: Waiting = Waiting {
+    poll: Duration::from_millis(100),
+    limit: Duration::from_secs(120),
+};
 
 /// Registers the rollup on first start (and gives the sequencer L2 account
 /// 0, which its blocks' fees are paid to), then starts the sequencer on
@@ -212,102 +158,92 @@ pub async fn start(
     // The creation height is kept beside the chain so a resumed devnet
     // derives from there, not from genesis.
     let saved = dir.join("rollup.json");
-    let (id, from_height) = match find(&sequencer_l1, me).await? {
-        Some((id, _)) => {
-            let from = std::fs::read_to_string(&saved)
+    let existing = deploy::find(&sequencer_l1, |r| r.config.sequencer == me).await?;
+    let deployment = match existing {
+        Some(d) => Deployment {
+            created_at: std::fs::read_to_string(&saved)
                 .ok()
                 .and_then(|t| serde_json::from_str::<Saved>(&t).ok())
-                .filter(|s| s.id == id)
+                .filter(|s| s.id == d.rollup)
                 .map(|s| s.created_at)
-                .unwrap_or(1);
-            (id, from)
-        }
+                .unwrap_or(1),
+            ..d
+        },
         None => {
             let config =
                 devnet_config(&sequencer, sequencer_l1.params().block_time_ms, window_secs);
-            send_and_wait(
-                context,
-                &sequencer_l1,
-                &sequencer,
-                Payload::Optimistic(OptimisticOp::Create(config)),
-            )
-            .await
-            .context("registering the rollup")?;
-            // No batch yet: the record's last batch height is its creation.
-            let (id, created_at) = find(&sequencer_l1, me)
-                .await?
-                .context("the rollup registration failed on L1")?;
-            std::fs::write(&saved, serde_json::to_string(&Saved { id, created_at })?)
+            let nonce = deploy::next_nonce(&sequencer_l1, &sequencer).await?;
+            let d = deploy::register(context, &sequencer_l1, &sequencer, nonce, &config, WAIT)
+                .await
+                .context("registering the rollup")?;
+            let saved_record = Saved {
+                id: d.rollup,
+                created_at: d.created_at,
+            };
+            std::fs::write(&saved, serde_json::to_string(&saved_record)?)
                 .with_context(|| format!("cannot write {}", saved.display()))?;
-            send_and_wait(
+            let open = Payload::Optimistic(OptimisticOp::Rollup {
+                rollup: d.rollup,
+                op: deploy::deposit(&sequencer, Amount(TOKEN)),
+            });
+            let failure = deploy::send_and_wait(
                 context,
                 &sequencer_l1,
                 &sequencer,
-                Payload::Optimistic(OptimisticOp::Rollup {
-                    rollup: id,
-                    op: RollupOp::Deposit(Deposit {
-                        recipient: sequencer.public_key(),
-                        account: None,
-                        amount: Amount(TOKEN),
-                        bls: None,
-                    }),
-                }),
+                nonce + 1,
+                open,
+                "opening the sequencer's L2 account",
+                WAIT,
             )
-            .await
-            .context("opening the sequencer's L2 account")?;
-            (id, created_at)
+            .await?;
+            if let Some(f) = failure {
+                bail!("opening the sequencer's L2 account failed on L1: {f}");
+            }
+            d
         }
     };
     let min_price = sequencer_l1.params().min_base_fee;
     let block_time_ms = sequencer_l1.params().block_time_ms;
-    let config = find_config(&sequencer_l1, id).await?;
-    let seq = Node::new(
-        context.child("rollup_sequencer"),
+    let config = sequencer_l1
+        .records(&[OptimisticKey::Rollup(deployment.rollup).into()])
+        .await
+        .map_err(anyhow::Error::msg)?
+        .rollup(deployment.rollup)
+        .context("the rollup's record is gone")?
+        .config;
+    let sequencer_config = NodeConfig::sequencer(
+        deployment,
+        sequencer,
+        SequencerConfig {
+            context: BlockContext {
+                fee_recipient: 0,
+                l2_gas_price: min_price,
+                l1_byte_price: min_price,
+            },
+            block_time: Duration::from_millis(250),
+            batch_interval: Duration::from_secs(2),
+            track_l1_fee: true,
+        },
+        true,
+    );
+    let (_, seq) = deploy::start(
+        &context.child("rollup_sequencer"),
         sequencer_l1,
-        NodeConfig {
-            rollup: id,
-            from_height,
-            key: sequencer,
-            sequencer: Some(SequencerConfig {
-                context: BlockContext {
-                    fee_recipient: 0,
-                    l2_gas_price: min_price,
-                    l1_byte_price: min_price,
-                },
-                block_time: Duration::from_millis(250),
-                batch_interval: Duration::from_secs(2),
-                track_l1_fee: true,
-            }),
-            challenger: false,
-            fallback_poster: true,
-            poll: Duration::from_millis(100),
-            fault: Default::default(),
-        },
+        sequencer_config,
     );
-    let verifier = Node::new(
-        context.child("rollup_verifier"),
+    let (_, verifier) = deploy::start(
+        &context.child("rollup_verifier"),
         verifier_l1,
-        NodeConfig {
-            rollup: id,
-            from_height,
-            key: challenger,
-            sequencer: None,
-            challenger: true,
-            fallback_poster: true,
-            poll: Duration::from_millis(100),
-            fault: Default::default(),
-        },
+        NodeConfig::verifier(deployment, challenger),
     );
-    let (_, seq_server) = terrace_rollup::rpc::serve(rpc, seq.shared())
+    let (_, seq_server) = terrace_rollup::rpc::serve(rpc, seq)
         .await
         .with_context(|| format!("cannot serve L2 JSON-RPC on {rpc}"))?;
-    let (_, verifier_server) = terrace_rollup::rpc::serve(verifier_rpc, verifier.shared())
+    let (_, verifier_server) = terrace_rollup::rpc::serve(verifier_rpc, verifier)
         .await
         .with_context(|| format!("cannot serve L2 JSON-RPC on {verifier_rpc}"))?;
-    context.child("rollup_sequencer").spawn(|_| seq.run());
-    context.child("rollup_verifier").spawn(|_| verifier.run());
     Ok(RunningRollup {
-        id,
+        id: deployment.rollup,
         config,
         block_time_ms,
         rpcs: [rpc, verifier_rpc],

@@ -3,16 +3,13 @@
 
 use crate::{
     LabError, claims,
-    design::{L1Preset, bound},
+    design::Design,
     report::{DesignReport, LabReport},
     scenario,
-    sim_l1::{self, L1Run, transfer_cost},
-    sim_optimistic::{self, OptimisticRun, lab_rollup, sequencer_key},
     workload::Payments,
 };
 use serde::Serialize;
 use std::time::Instant;
-use terrace_primitives::{Address, keys::Signer as _};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -47,7 +44,8 @@ impl LabConfig {
         }
     }
 
-    fn workload(&self) -> Payments {
+    /// The workload every design runs.
+    pub fn workload(&self) -> Payments {
         Payments {
             accounts: self.accounts,
             zipf_exponent: self.zipf_exponent,
@@ -55,64 +53,13 @@ impl LabConfig {
         }
     }
 
-    /// The L1 runs.
-    pub fn l1_runs(&self) -> Vec<L1Run> {
-        let q = self.quick;
-        // (preset, paced blocks, saturated blocks) for full and quick runs.
-        let mut presets = vec![
-            (
-                L1Preset::Terrace,
-                if q { 2 } else { 4 },
-                if q { 1 } else { 3 },
-            ),
-            (
-                L1Preset::BitcoinLike,
-                if q { 1 } else { 2 },
-                if q { 1 } else { 2 },
-            ),
-            (
-                L1Preset::EthereumLike,
-                if q { 2 } else { 5 },
-                if q { 1 } else { 4 },
-            ),
-        ];
-        let sweep: &[u64] = if q { &[128, 512] } else { &[256, 512, 1024] };
-        presets.extend(
-            sweep
-                .iter()
-                .map(|kib| (L1Preset::BigBlocks(kib * 1024), 2, if q { 1 } else { 2 })),
-        );
-        presets
+    /// The designs to run: every design of [`crate::designs::all`] that
+    /// `only` selects.
+    pub fn designs(&self) -> Vec<Box<dyn Design>> {
+        crate::designs::all(self)
             .into_iter()
-            .map(|(preset, paced_blocks, saturated_blocks)| L1Run {
-                name: preset.name(),
-                params: preset.params(),
-                validators: self.validators,
-                workload: self.workload(),
-                rate: None,
-                rate_share: if q { 0.1 } else { 0.5 },
-                paced_blocks,
-                saturated_blocks,
-                seed: self.seed,
-            })
-            .filter(|r| self.wanted(&r.name))
+            .filter(|d| self.wanted(&d.name()))
             .collect()
-    }
-
-    /// The optimistic-rollup run.
-    pub fn optimistic_run(&self) -> Option<OptimisticRun> {
-        let sequencer = Address::from_public_key(&sequencer_key().public_key());
-        let run = OptimisticRun {
-            name: "optimistic".into(),
-            validators: self.validators,
-            workload: self.workload(),
-            rate: if self.quick { 200.0 } else { 500.0 },
-            paced_seconds: if self.quick { 3 } else { 6 },
-            backlog: if self.quick { 3_000 } else { 20_000 },
-            config: lab_rollup(sequencer),
-            seed: self.seed,
-        };
-        self.wanted(&run.name).then_some(run)
     }
 
     fn wanted(&self, name: &str) -> bool {
@@ -142,11 +89,10 @@ impl std::fmt::Display for Check {
 /// How far a saturated L1's measured throughput may be from its bound.
 pub const BOUND_TOLERANCE: f64 = 0.10;
 
-/// The checks of `report`: every saturated L1 run within
-/// [`BOUND_TOLERANCE`] of its parameter bound; every L2 with a
-/// withdrawable tier after its final tier; every scenario's verdict as its
-/// trust model promises.
-pub fn checks(report: &LabReport) -> Vec<Check> {
+/// The checks of `report`: what each design's run must show
+/// ([`Design::checks`]), and every scenario's verdict as its trust model
+/// promises.
+pub fn checks(designs: &[Box<dyn Design>], report: &LabReport) -> Vec<Check> {
     let scenarios = report.scenarios.iter().map(|v| Check {
         design: format!("scenario {}", v.scenario),
         what: format!(
@@ -163,37 +109,12 @@ pub fn checks(report: &LabReport) -> Vec<Check> {
     report
         .designs
         .iter()
-        .map(|d| {
-            if d.layer == "l1" {
-                let t = &d.throughput;
-                let ratio = t.measured_tps / t.limit_tps.max(1e-9);
-                Check {
-                    design: d.design.clone(),
-                    what: format!(
-                        "measured {:.2} tx/s within {:.0}% of the bound min(bytes/tx bytes, gas/tx gas)/block time = {:.2} ({:.3}×)",
-                        t.measured_tps,
-                        BOUND_TOLERANCE * 100.0,
-                        t.limit_tps,
-                        ratio
-                    ),
-                    passed: (ratio - 1.0).abs() <= BOUND_TOLERANCE,
-                }
-            } else {
-                let l = &d.latency;
-                Check {
-                    design: d.design.clone(),
-                    what: format!(
-                        "every transfer withdrawable, after L1 finality (p50 {:.0} ms ≥ {:.0} ms)",
-                        l.withdrawable.p50_ms, l.final_l1.p50_ms
-                    ),
-                    passed: l.withdrawable.samples
-                        + d.latency_saturated
-                            .as_ref()
-                            .map_or(0, |s| s.withdrawable.samples)
-                        == d.workload.transfers
-                        && l.withdrawable.p50_ms >= l.final_l1.p50_ms,
-                }
-            }
+        .flat_map(|d| {
+            designs
+                .iter()
+                .find(|design| design.name() == d.design)
+                .map(|design| design.checks(d))
+                .unwrap_or_default()
         })
         .chain(scenarios)
         .collect()
@@ -214,8 +135,7 @@ pub struct Step<'a> {
 impl LabConfig {
     /// The steps [`run`] takes: one per design and scenario.
     pub fn steps(&self) -> usize {
-        self.l1_runs().len()
-            + usize::from(self.optimistic_run().is_some())
+        self.designs().len()
             + if self.scenarios {
                 scenario::catalog().len()
             } else {
@@ -229,18 +149,16 @@ impl LabConfig {
 pub fn run(cfg: &LabConfig, progress: &dyn Fn(Step<'_>)) -> Result<LabReport, LabError> {
     let wall = Instant::now();
     let total = cfg.steps();
-    let mut designs: Vec<DesignReport> = Vec::new();
+    let designs = cfg.designs();
+    let mut reports: Vec<DesignReport> = Vec::new();
     let at = |done: usize| move |what: &str| progress(Step { done, total, what });
-    for r in cfg.l1_runs() {
-        designs.push(sim_l1::run(&r, &at(designs.len()))?);
-    }
-    if let Some(r) = cfg.optimistic_run() {
-        designs.push(sim_optimistic::run(&r, &at(designs.len()))?);
+    for d in &designs {
+        reports.push(d.run(&at(reports.len()))?);
     }
     let mut report = LabReport::new(
         if cfg.quick { "quick" } else { "full" },
         cfg.seed,
-        designs,
+        reports,
         0.0,
     );
     if cfg.scenarios {
@@ -249,16 +167,9 @@ pub fn run(cfg: &LabConfig, progress: &dyn Fn(Step<'_>)) -> Result<LabReport, La
             report.scenarios.push(s.run(s.seed));
         }
     }
-    report.checks = checks(&report);
+    report.checks = checks(&designs, &report);
     report.claims = claims::claims(&report);
     report.comparison = claims::comparison(&report);
     report.wall_s = wall.elapsed().as_secs_f64();
     Ok(report)
-}
-
-/// The bound of a workload transfer on `preset`, from parameters alone.
-pub fn preset_bound(preset: L1Preset) -> Result<crate::design::Bound, LabError> {
-    let params = preset.params();
-    let (bytes, gas) = transfer_cost(&params)?;
-    Ok(bound(&params, bytes, gas))
 }

@@ -22,13 +22,13 @@
 
 pub mod claims;
 pub mod design;
-pub mod html;
+pub mod designs;
 pub mod lab;
 pub mod report;
 pub mod scenario;
-pub mod sim_l1;
-pub mod sim_optimistic;
+pub mod sim;
 pub mod util;
+pub mod wall_clock;
 pub mod workload;
 
 /// Why a lab run failed.
@@ -37,6 +37,9 @@ pub enum LabError {
     /// The configuration cannot run.
     #[error("invalid lab configuration: {0}")]
     Config(String),
+    /// A wall-clock measurement failed.
+    #[error("wall-clock measurement: {0}")]
+    WallClock(String),
     /// A run did not reach its goal in virtual time.
     #[error("{design}: {what}")]
     Run {

@@ -67,6 +67,8 @@ pub trait L1: Clone + Send + Sync + 'static {
     fn records(&self, keys: Vec<Key>) -> impl Future<Output = Result<MemoryState, L1Error>> + Send;
     /// Submits a signed transaction to the pool.
     fn submit(&self, tx: Bytes) -> impl Future<Output = Result<Hash, L1Error>> + Send;
+    /// The receipt of transaction `hash` once it is final (`None` before).
+    fn receipt(&self, hash: Hash) -> impl Future<Output = Option<Receipt>> + Send;
 }
 
 impl<E: crate::Runtime> L1 for LocalClient<E> {
@@ -126,6 +128,10 @@ impl<E: crate::Runtime> L1 for LocalClient<E> {
         LocalClient::submit(self, tx)
             .await
             .map_err(|e| L1Error::Rejected(e.to_string()))
+    }
+
+    async fn receipt(&self, hash: Hash) -> Option<Receipt> {
+        self.chain.tx_location(&hash).await.map(|l| l.receipt)
     }
 }
 

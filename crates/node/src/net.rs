@@ -152,3 +152,113 @@ pub async fn start_validator(
     )
     .await)
 }
+
+/// What a validator needs to start on the network with its JSON-RPC.
+#[derive(Debug)]
+pub struct NodeSpec<'a> {
+    /// Consensus and p2p key.
+    pub key: &'a PrivateKey,
+    /// Where it listens.
+    pub endpoint: Endpoint,
+    /// Committee members to dial first.
+    pub peers: &'a [Peer],
+    /// JSON-RPC address.
+    pub rpc: SocketAddr,
+    /// Storage prefix (unique per validator sharing a store).
+    pub prefix: String,
+    /// Consensus timeouts.
+    pub timeouts: crate::engine::Timeouts,
+}
+
+/// A validator started on the network, with its JSON-RPC server.
+pub struct Running {
+    /// Shared chain state.
+    pub chain: Arc<Chain>,
+    /// The consensus engine.
+    pub engine: commonware_runtime::Handle<()>,
+    /// The JSON-RPC server.
+    pub rpc: jsonrpsee::server::ServerHandle,
+    /// Submits transactions in-process (benchmarks).
+    pub gossip: crate::gossip::Gossip,
+    /// The finalized state (benchmarks).
+    pub state: crate::gossip::FinalizedState<tokio::Context>,
+    /// In-process reads of finalized blocks and records, and submission
+    /// (the devnet's rollup nodes).
+    pub client: crate::engine::LocalClient<tokio::Context>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Running")
+    }
+}
+
+impl Running {
+    /// Stops the RPC server and the engine.
+    pub fn stop(self) {
+        let _ = self.rpc.stop();
+        self.engine.abort();
+    }
+}
+
+/// Why a validator with its JSON-RPC could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The genesis does not make a chain.
+    #[error(transparent)]
+    Genesis(#[from] terrace_l1::genesis::GenesisError),
+    /// The network refused it.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// The JSON-RPC address cannot be served.
+    #[error("cannot serve JSON-RPC on {addr}: {error}")]
+    Rpc {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        error: std::io::Error,
+    },
+}
+
+/// Starts a validator on the network and its JSON-RPC server.
+pub async fn start_node(
+    context: &tokio::Context,
+    genesis: &terrace_l1::genesis::Genesis,
+    spec: NodeSpec<'_>,
+) -> Result<Running, StartError> {
+    let chain = Arc::new(Chain::new(
+        genesis.clone(),
+        crate::state::empty_log::<tokio::Context>(),
+        terrace_mempool::PoolConfig::default(),
+        2,
+    )?);
+    let validator = start_validator(
+        context,
+        spec.key,
+        spec.endpoint,
+        spec.peers,
+        chain.clone(),
+        ValidatorConfig::new(spec.prefix, spec.timeouts),
+    )
+    .await?;
+    let backend = Arc::new(crate::rpc::backend::NodeBackend::new(
+        chain.clone(),
+        validator.stateful.clone(),
+        validator.gossip.clone(),
+        validator.marshal.clone(),
+    ));
+    let (_, rpc) = crate::rpc::serve(spec.rpc, backend)
+        .await
+        .map_err(|error| StartError::Rpc {
+            addr: spec.rpc,
+            error,
+        })?;
+    Ok(Running {
+        client: validator.client(),
+        state: crate::gossip::FinalizedState::new(chain.clone(), validator.stateful.clone()),
+        chain,
+        engine: validator.engine,
+        rpc,
+        gossip: validator.gossip.clone(),
+    })
+}

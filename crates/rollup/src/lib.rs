@@ -7,9 +7,13 @@
 //! - [`node`]: the loop that ties them to L1, generic over the commonware
 //!   runtime, so the whole L1 + L2 system runs in deterministic simulation
 //!   in tests and in real time in the devnet;
-//! - [`l1`]: what the node needs of L1, and its in-process implementation;
+//! - [`l1`]: the rollup operations in finalized L1 blocks, read through the
+//!   L2 client every node shares ([`terrace_node::client`]);
+//! - [`deploy`]: registering a rollup and starting its nodes — one path for
+//!   the devnet, the lab's runs and its scenarios;
 //! - [`rpc`]: the `l2_*` JSON-RPC API over a node's state.
 
+pub mod deploy;
 pub mod derive;
 pub mod game;
 pub mod l1;

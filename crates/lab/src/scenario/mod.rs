@@ -4,17 +4,15 @@
 //! the run (virtual time, balances read from L1 and the derived L2
 //! state); a scenario's seed replays it exactly.
 
-mod l1;
-mod rollup;
-mod stage;
+pub(crate) mod stage;
 
 use crate::{LabError, report::Table};
 use commonware_runtime::{Runner as _, deterministic};
 use serde::Serialize;
 use std::{fmt::Write as _, time::Duration};
 
-pub use l1::{equivocation, validator_crash};
-pub use rollup::{
+pub use crate::designs::l1::scenarios::{equivocation, validator_crash};
+pub use crate::designs::optimistic::scenarios::{
     censorship, double_claim, early_claim, forged_aggregate, forged_withdrawal, invalid_root,
     malicious_challenger, silent_sequencer,
 };
@@ -32,7 +30,8 @@ pub struct Scenario {
     pub promise: &'static str,
     /// The seed `run --all` uses.
     pub seed: u64,
-    play: fn(u64) -> Result<Outcome, LabError>,
+    /// Plays it with a seed.
+    pub(crate) play: fn(u64) -> Result<Outcome, LabError>,
 }
 
 /// What a scenario measured.
@@ -91,90 +90,10 @@ pub struct Verdict {
     pub wall_s: f64,
 }
 
-/// The catalog, in the order `run --all` plays it.
+/// The catalog: every design's scenarios ([`crate::designs::scenarios`]),
+/// in the order `run --all` plays them.
 pub fn catalog() -> Vec<Scenario> {
-    vec![
-        Scenario {
-            name: "invalid-root",
-            design: "optimistic",
-            attack: "the sequencer posts a batch with a false output root",
-            promise: "one honest verifier wins the bisection game inside the challenge window: the batch and those after it are reverted, the poster's bond is slashed, the honest chain is re-posted with every confirmed transfer",
-            seed: 21,
-            play: |seed| invalid_root(seed, false),
-        },
-        Scenario {
-            name: "malicious-challenger",
-            design: "optimistic",
-            attack: "a challenger disputes every honest batch and disagrees with every root",
-            promise: "a false challenge reverts nothing: the defender wins on the one-step proof or the move deadline, the challenger loses its bond, the batches become final",
-            seed: 31,
-            play: |seed| malicious_challenger(seed, false),
-        },
-        Scenario {
-            name: "censorship",
-            design: "optimistic",
-            attack: "the sequencer refuses a user's transactions and leaves her forced transaction out of its batches",
-            promise: "a transaction forced through the L1 inbox executes: batches that skip it past the sequencing window are refused, and anyone may post it after that",
-            seed: 41,
-            play: censorship,
-        },
-        Scenario {
-            name: "silent-sequencer",
-            design: "optimistic",
-            attack: "the sequencer goes silent: it produces and posts nothing",
-            promise: "after a sequencing window without a batch anyone may post: a deposit still reaches L2",
-            seed: 51,
-            play: silent_sequencer,
-        },
-        Scenario {
-            name: "forged-withdrawal",
-            design: "optimistic",
-            attack: "a user claims ten times his withdrawal, and a thief claims it to her own address, with altered Merkle proofs",
-            promise: "L1 pays only withdrawals whose Merkle path leads to a final output root: forged claims fail and the escrow is untouched; the true claim pays",
-            seed: 71,
-            play: forged_withdrawal,
-        },
-        Scenario {
-            name: "double-claim",
-            design: "optimistic",
-            attack: "a user claims the same withdrawal twice",
-            promise: "each withdrawal pays once: the second claim fails and the escrow falls by the amount once",
-            seed: 72,
-            play: double_claim,
-        },
-        Scenario {
-            name: "early-claim",
-            design: "optimistic",
-            attack: "a user claims a withdrawal before its batch's challenge window is over",
-            promise: "nothing is paid before the window ends; the same claim pays once the batch is final",
-            seed: 73,
-            play: early_claim,
-        },
-        Scenario {
-            name: "forged-aggregate",
-            design: "optimistic",
-            attack: "the sequencer slips an unsigned transfer out of a BLS account into a block beside its owner's aggregated transfer, with every root true to the data",
-            promise: "one L1 transaction proves the aggregate wrong: the batch falls, the sequencer is slashed, the owner's own transfer is re-posted and the forged one never returns",
-            seed: 61,
-            play: forged_aggregate,
-        },
-        Scenario {
-            name: "equivocation",
-            design: "l1",
-            attack: "a validator signs conflicting votes (equivocates) in every view",
-            promise: "safety holds with fewer than a third faulty; the evidence is reported, 10% of its stake is slashed and it leaves the committee at the next epoch; the others keep finalizing",
-            seed: 41,
-            play: equivocation,
-        },
-        Scenario {
-            name: "validator-crash",
-            design: "l1",
-            attack: "a validator is killed mid-run and restarted later from its storage",
-            promise: "the others keep finalizing without it (one of four is under a third); it catches up from its storage and peers, with every transfer final",
-            seed: 11,
-            play: validator_crash,
-        },
-    ]
+    crate::designs::scenarios()
 }
 
 /// The scenario named `name`.
@@ -224,7 +143,7 @@ pub(crate) fn runner(seed: u64) -> deterministic::Runner {
     deterministic::Runner::new(
         deterministic::Config::new()
             .with_seed(seed)
-            .with_cycle(crate::sim_l1::SCHEDULER_CYCLE)
+            .with_cycle(crate::sim::SCHEDULER_CYCLE)
             .with_timeout(Some(Duration::from_secs(7_200))),
     )
 }

@@ -7,10 +7,9 @@
 
 use crate::{
     LabError,
-    sim_l1::{genesis, new_chain, start_network, timeouts, validator_keys},
-    sim_optimistic::role_key,
+    sim::{genesis, new_chain, role_key, start_network, timeouts, validator_keys},
 };
-use commonware_runtime::{Clock as _, Handle, Spawner as _, Supervisor as _, deterministic};
+use commonware_runtime::{Clock as _, Handle, Supervisor as _, deterministic};
 use std::time::Duration;
 use terrace_l1::modules::optimistic::RollupRecords as _;
 use terrace_l1::{
@@ -25,7 +24,10 @@ use terrace_node::{
     sim::{self, Network},
 };
 use terrace_primitives::{Address, Amount, Hash, PrivateKey, keys::Signer as _};
-use terrace_rollup::{Event, Node, NodeConfig, Shared};
+use terrace_rollup::{
+    Event, NodeConfig, Shared,
+    deploy::{self, Deployment, Waiting},
+};
 
 pub(crate) type Ctx = deterministic::Context;
 
@@ -103,6 +105,8 @@ pub(crate) struct Stage {
     /// Validator 0's client: the users' and rollup nodes' view of L1.
     pub(crate) l1: LocalClient<Ctx>,
     nodes: Vec<RollupNode>,
+    /// The rollup, once registered.
+    deployment: Option<Deployment>,
     /// Finalized heights already checked against the bridge invariant.
     checked: u64,
     /// Heights whose block hash all honest validators agreed on.
@@ -161,6 +165,7 @@ impl Stage {
             validators: running,
             l1,
             nodes: Vec::new(),
+            deployment: None,
             checked: 0,
             agreed: Vec::new(),
         };
@@ -294,18 +299,34 @@ impl Stage {
         }
     }
 
-    /// Creates the rollup, its sequencer being the sequencer role.
+    /// Registers the rollup through the one deploy path
+    /// ([`terrace_rollup::deploy`]), its sequencer being the sequencer role.
     pub(crate) async fn create_rollup(&mut self, config: RollupConfig) -> Result<(), LabError> {
-        let failure = self
-            .send(
-                Role::Sequencer,
-                Payload::Optimistic(OptimisticOp::Create(config)),
-            )
-            .await?;
-        match failure {
-            None => Ok(()),
-            Some(f) => Err(self.fail(format!("rollup not created: {f}"))),
+        let key = Role::Sequencer.key();
+        let nonce = deploy::next_nonce(&self.l1, &key)
+            .await
+            .map_err(|e| self.fail(e.to_string()))?;
+        let wait = Waiting {
+            poll: Duration::from_millis(50),
+            limit: Duration::from_secs(60),
+        };
+        let d = deploy::register(&self.context, &self.l1, &key, nonce, &config, wait)
+            .await
+            .map_err(|e| self.fail(format!("rollup not created: {e}")))?;
+        if d.rollup != ROLLUP {
+            return Err(self.fail(format!("the rollup got id {}, not {ROLLUP}", d.rollup)));
         }
+        self.deployment = Some(d);
+        Ok(())
+    }
+
+    /// Where the rollup was deployed (before [`Self::create_rollup`]: id
+    /// [`ROLLUP`], deriving from genesis).
+    pub(crate) fn deployment(&self) -> Deployment {
+        self.deployment.unwrap_or(Deployment {
+            rollup: ROLLUP,
+            created_at: 0,
+        })
     }
 
     /// Sends a rollup operation.
@@ -333,15 +354,8 @@ impl Stage {
     }
 
     fn run_node(&self, config: NodeConfig, label: usize) -> (Handle<()>, Shared) {
-        let clock = self.context.child("rollup_clock");
-        let node = Node::new(clock, self.l1.clone(), config);
-        let shared = node.shared();
-        let handle = self
-            .context
-            .child("rollup")
-            .with_attribute("node", label)
-            .spawn(move |_| node.run());
-        (handle, shared)
+        let context = self.context.child("node").with_attribute("node", label);
+        deploy::start(&context, self.l1.clone(), config)
     }
 
     /// Stops rollup node `i` (its memory is lost) and starts it again

@@ -1,11 +1,11 @@
 //! The L1 under attack: four validators over the WAN model, one of them
 //! byzantine or crashed.
 
-use super::{
-    Outcome, play,
+use crate::LabError;
+use crate::scenario::{
+    Outcome, Scenario, play,
     stage::{ETHER, Role, Stage},
 };
-use crate::LabError;
 use std::time::Duration;
 use terrace_l1::{
     ChainParams, Key, Payload, StateReader as _,
@@ -220,4 +220,26 @@ async fn submit(s: &Stage, nonces: std::ops::Range<u64>) -> Result<Vec<Hash>, La
         );
     }
     Ok(hashes)
+}
+
+/// The L1's scenarios, in catalog order.
+pub fn catalog() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "equivocation",
+            design: "l1",
+            attack: "a validator signs conflicting votes (equivocates) in every view",
+            promise: "safety holds with fewer than a third faulty; the evidence is reported, 10% of its stake is slashed and it leaves the committee at the next epoch; the others keep finalizing",
+            seed: 41,
+            play: equivocation,
+        },
+        Scenario {
+            name: "validator-crash",
+            design: "l1",
+            attack: "a validator is killed mid-run and restarted later from its storage",
+            promise: "the others keep finalizing without it (one of four is under a third); it catches up from its storage and peers, with every transfer final",
+            seed: 11,
+            play: validator_crash,
+        },
+    ]
 }

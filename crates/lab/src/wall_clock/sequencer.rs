@@ -26,8 +26,11 @@
 //! the signed `SubmitBatch` transaction of each batch, its gas, and its
 //! share per transfer, against the gas of a plain L1 transfer.
 
-use crate::bench::{SplitMix, Zipf, account_key, peak_rss_bytes};
-use anyhow::{Context as _, Result};
+use super::{Context as _, Result, ensure};
+use crate::{
+    util::{par_map, peak_rss_bytes},
+    workload::{SplitMix, Zipf, account_key},
+};
 use commonware_codec::{Encode as _, EncodeSize as _};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -79,7 +82,7 @@ pub struct Micros {
 impl Micros {
     fn of(v: Vec<f64>) -> Self {
         let samples = v.len();
-        let Some(at) = crate::bench_l1::quantiles(v) else {
+        let Some(at) = crate::util::quantiles(v) else {
             return Self::default();
         };
         Self {
@@ -207,7 +210,9 @@ fn post_all(
         derive_s: 0.0,
         height,
     };
-    while let Some((batch, data)) = seq.next_batch(usize::try_from(params.tx_bytes_max)? - 1_024) {
+    while let Some((batch, data)) =
+        seq.next_batch(usize::try_from(params.tx_bytes_max).context("batch size")? - 1_024)
+    {
         p.raw += batch.encode_size();
         p.compressed += data.len();
         let submission = derivation
@@ -238,17 +243,17 @@ fn post_all(
         let t = Instant::now();
         derivation.apply_block(&block).context("derivation")?;
         p.derive_s += t.elapsed().as_secs_f64();
-        anyhow::ensure!(
+        ensure!(
             derivation.first_invalid().is_none(),
             "the verifier disagrees with the sequencer"
         );
         let pending = derivation.pending().last().context("no batch")?.clone();
-        anyhow::ensure!(seq.landed(&pending), "the batch is not the sequencer's");
+        ensure!(seq.landed(&pending), "the batch is not the sequencer's");
         p.batches += 1;
         height += 1;
         p.height = height;
     }
-    anyhow::ensure!(
+    ensure!(
         derivation.state().accounts() == seq.state().accounts(),
         "derived state differs from the soft state"
     );
@@ -277,8 +282,8 @@ fn run_aggregated(
         cfg.accounts,
         txs.len()
     ));
-    let keys = crate::bench::par_map(cfg.accounts, threads.get(), account_bls_key);
-    let registrations = crate::bench::par_map(cfg.accounts, threads.get(), |i| BlsRegistration {
+    let keys = par_map(cfg.accounts, threads.get(), account_bls_key);
+    let registrations = par_map(cfg.accounts, threads.get(), |i| BlsRegistration {
         key: keys[i].public_key(),
         possession: keys[i].proof_of_possession(),
     });
@@ -289,10 +294,9 @@ fn run_aggregated(
         }
     }
     let deposits = deposit_block(opening);
-    let signed: Vec<AggregatedL2Transaction> =
-        crate::bench::par_map(txs.len(), threads.get(), |i| {
-            txs[i].tx.sign_bls(ROLLUP, &keys[txs[i].tx.from as usize])
-        });
+    let signed: Vec<AggregatedL2Transaction> = par_map(txs.len(), threads.get(), |i| {
+        txs[i].tx.sign_bls(ROLLUP, &keys[txs[i].tx.from as usize])
+    });
     let mut derivation = Derivation::new(ROLLUP, 1);
     derivation.apply_block(&deposits).context("deposits")?;
     let block_bytes = usize::try_from(params.tx_bytes_max / 2).unwrap_or(usize::MAX);
@@ -306,7 +310,7 @@ fn run_aggregated(
     let t = Instant::now();
     for tx in &signed[..sample] {
         tx.verify(ROLLUP, &keys[tx.tx.from as usize].public_key())
-            .map_err(|_| anyhow::anyhow!("a workload BLS signature does not verify"))?;
+            .map_err(|_| super::fail("a workload BLS signature does not verify"))?;
     }
     let bls_verify_per_s = sample as f64 / t.elapsed().as_secs_f64();
 
@@ -324,7 +328,7 @@ fn run_aggregated(
             .into_iter()
             .enumerate()
         {
-            r.map_err(|e| anyhow::anyhow!("aggregated transfer {i} of a call refused: {e}"))?;
+            r.map_err(|e| super::fail(format!("aggregated transfer {i} of a call refused: {e}")))?;
         }
         seq.seal(0);
         latencies.push(t.elapsed().as_secs_f64() * 1e6);
@@ -346,7 +350,7 @@ fn run_aggregated(
             .take(chunk_txs.len().saturating_sub(1).max(1))
             .map(|t| &t.signature),
     )
-    .map_err(|e| anyhow::anyhow!("aggregate: {e}"))?;
+    .map_err(|e| super::fail(format!("aggregate: {e}")))?;
     let chunks = vec![terrace_l2::AggregateChunk {
         txs: chunk_txs,
         signature: bad,
@@ -363,7 +367,7 @@ fn run_aggregated(
         let t = Instant::now();
         proof
             .verify(&disputed)
-            .map_err(|e| anyhow::anyhow!("the aggregate proof does not verify: {e}"))?;
+            .map_err(|e| super::fail(format!("the aggregate proof does not verify: {e}")))?;
         aggregate_proof_verify_ms = aggregate_proof_verify_ms.min(t.elapsed().as_secs_f64() * 1e3);
     }
     let aggregate_proof_bytes = proof.encode().len();
@@ -473,7 +477,7 @@ fn l1_gas(payload: Payload, gas_limit: u64, params: &ChainParams) -> u64 {
 
 /// Runs the benchmark.
 pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<SequencerBenchReport> {
-    anyhow::ensure!(
+    ensure!(
         cfg.accounts >= 2 && cfg.txs >= 1,
         "need 2+ accounts and 1+ transfers"
     );
@@ -502,7 +506,7 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
     for (i, tx) in txs.iter().enumerate() {
         let t = Instant::now();
         seq.submit(tx.clone())
-            .map_err(|e| anyhow::anyhow!("transfer {i} refused: {e}"))?;
+            .map_err(|e| super::fail(format!("transfer {i} refused: {e}")))?;
         if (i + 1) % cfg.block_txs.max(1) == 0 {
             seq.seal(0);
         }
@@ -530,13 +534,13 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
             .into_iter()
             .enumerate()
         {
-            r.map_err(|e| anyhow::anyhow!("transfer {i} of a call refused: {e}"))?;
+            r.map_err(|e| super::fail(format!("transfer {i} of a call refused: {e}")))?;
         }
         batched.seal(0);
         call_latencies.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let batched_per_s = txs.len() as f64 / start.elapsed().as_secs_f64();
-    anyhow::ensure!(
+    ensure!(
         batched.state().accounts() == seq.state().accounts(),
         "batched submission reached another state"
     );
@@ -555,7 +559,7 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
         }
         paced
             .submit(tx.clone())
-            .map_err(|e| anyhow::anyhow!("transfer {i} refused: {e}"))?;
+            .map_err(|e| super::fail(format!("transfer {i} refused: {e}")))?;
         if (i + 1) % cfg.block_txs.max(1) == 0 {
             paced.seal(0);
         }
@@ -570,7 +574,7 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
     let t = Instant::now();
     for tx in &txs[..sample] {
         tx.verify(ROLLUP, &keys[tx.tx.from as usize])
-            .map_err(|_| anyhow::anyhow!("a workload signature does not verify"))?;
+            .map_err(|_| super::fail("a workload signature does not verify"))?;
     }
     let ed25519_verify_per_s = sample as f64 / t.elapsed().as_secs_f64();
 
@@ -621,77 +625,6 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
         setup_s,
     })
 }
-
-/// Prints the report as a table.
-pub fn print(r: &SequencerBenchReport) {
-    println!(
-        "terrace bench sequencer ({}): {} transfers among {} L2 accounts, {} per block",
-        r.clock, r.txs, r.accounts, r.block_txs
-    );
-    println!(
-        "  soft confirmations    {:.0} transfers/s saturated (one core; raw ed25519 verify: {:.0}/s)",
-        r.saturated_per_s, r.ed25519_verify_per_s
-    );
-    println!(
-        "  latency, saturated    p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs",
-        r.saturated_latency.p50_us, r.saturated_latency.p99_us, r.saturated_latency.max_us
-    );
-    println!(
-        "  in calls of {:<5}     {:.0} transfers/s (signatures verified together on {} threads); a call takes p50 {:.1} ms, p99 {:.1} ms",
-        r.block_txs,
-        r.batched_per_s,
-        r.threads,
-        r.batched_call_latency.p50_us / 1e3,
-        r.batched_call_latency.p99_us / 1e3
-    );
-    println!(
-        "  latency, half load    p50 {:.1} µs  p99 {:.1} µs  max {:.1} µs  (at {:.0}/s, arrival → confirmation)",
-        r.half_load_latency.p50_us,
-        r.half_load_latency.p99_us,
-        r.half_load_latency.max_us,
-        r.half_load_per_s
-    );
-    println!(
-        "  L1 bytes per transfer {:.1} (zstd; {:.1} raw, ratio {:.2}) in {} batches",
-        r.l1_bytes_per_transfer, r.raw_bytes_per_transfer, r.compression_ratio, r.batches
-    );
-    println!("  verifier derivation   {:.0} transfers/s", r.derive_per_s);
-    println!(
-        "  L1 gas per transfer   {:.0} on L2 (its batch share) vs {} on L1: {:.1}× less fee",
-        r.l1_gas_per_l2_transfer, r.l1_gas_per_l1_transfer, r.l1_fee_ratio
-    );
-    let a = &r.aggregated;
-    println!(
-        "  aggregated (BLS)      {:.0} transfers/s in calls of {} (one BLS verify: {:.0}/s per core); a call takes p50 {:.1} ms, p99 {:.1} ms",
-        a.per_s,
-        r.block_txs,
-        a.bls_verify_per_s,
-        a.call_latency.p50_us / 1e3,
-        a.call_latency.p99_us / 1e3
-    );
-    println!(
-        "    L1 bytes/transfer   {:.1} (zstd, aggregates included; {:.1} raw without them) in {} batches",
-        a.l1_bytes_per_transfer, a.raw_bytes_per_transfer, a.batches
-    );
-    println!(
-        "    derivation          {:.0} transfers/s (every aggregate checked)",
-        a.derive_per_s
-    );
-    println!(
-        "    L1 gas/transfer     {:.0} vs {} on L1: {:.1}× less fee",
-        a.l1_gas_per_l2_transfer, r.l1_gas_per_l1_transfer, a.l1_fee_ratio
-    );
-    println!(
-        "    bad-aggregate proof {} bytes, verified on L1 in {:.1} ms, {} gas",
-        a.aggregate_proof_bytes, a.aggregate_proof_verify_ms, a.aggregate_proof_gas
-    );
-    println!(
-        "  peak RSS              {:.1} MiB; setup {:.1} s (not timed)",
-        r.peak_rss_bytes as f64 / (1024.0 * 1024.0),
-        r.setup_s
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

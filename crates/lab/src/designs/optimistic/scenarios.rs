@@ -2,8 +2,8 @@
 //! (challenger and fallback poster) and sometimes a malicious challenger,
 //! all real rollup nodes beside validator 0 of a four-validator L1.
 
-use super::{
-    Outcome, play,
+use crate::scenario::{
+    Outcome, Scenario, play,
     stage::{ETHER, ROLLUP, Role, Stage},
 };
 use crate::{LabError, design::human_ms};
@@ -31,16 +31,15 @@ fn rollup_config() -> RollupConfig {
     RollupConfig {
         challenge_window_blocks: 40,
         batch_bytes_max: 64 * 1024,
-        ..crate::sim_optimistic::lab_rollup(Role::Sequencer.address())
+        ..super::lab_rollup(Role::Sequencer.address())
     }
 }
 
-fn sequencer_config(fault: Fault) -> NodeConfig {
-    NodeConfig {
-        rollup: ROLLUP,
-        from_height: 0,
-        key: Role::Sequencer.key(),
-        sequencer: Some(SequencerConfig {
+fn sequencer_config(s: &Stage, fault: Fault) -> NodeConfig {
+    NodeConfig::sequencer(
+        s.deployment(),
+        Role::Sequencer.key(),
+        SequencerConfig {
             context: BlockContext {
                 fee_recipient: 0,
                 l2_gas_price: 1_000,
@@ -49,25 +48,14 @@ fn sequencer_config(fault: Fault) -> NodeConfig {
             block_time: Duration::from_millis(200),
             batch_interval: Duration::from_millis(1_000),
             track_l1_fee: false,
-        }),
-        challenger: false,
-        fallback_poster: false,
-        poll: Duration::from_millis(100),
-        fault,
-    }
+        },
+        false,
+    )
+    .with_fault(fault)
 }
 
-fn verifier_config(who: Role, fault: Fault) -> NodeConfig {
-    NodeConfig {
-        rollup: ROLLUP,
-        from_height: 0,
-        key: who.key(),
-        sequencer: None,
-        challenger: true,
-        fallback_poster: true,
-        poll: Duration::from_millis(100),
-        fault,
-    }
+fn verifier_config(s: &Stage, who: Role, fault: Fault) -> NodeConfig {
+    NodeConfig::verifier(s.deployment(), who.key()).with_fault(fault)
 }
 
 fn l2_tx(from: Role, account: u32, nonce: u64, action: Action) -> SignedL2Transaction {
@@ -101,13 +89,13 @@ const BOB: u32 = 2;
 /// sequencer with `fault` (node 1).
 async fn rollup_stage(
     name: &'static str,
-    context: super::stage::Ctx,
+    context: crate::scenario::stage::Ctx,
     fault: Fault,
 ) -> Result<(Stage, Shared, Shared), LabError> {
     let mut s = Stage::start(name, context, 4, ChainParams::default(), Vec::new()).await?;
     s.create_rollup(rollup_config()).await?;
-    let verifier = s.spawn(verifier_config(Role::Verifier, Fault::None));
-    let seq = s.spawn(sequencer_config(fault));
+    let verifier = s.spawn(verifier_config(&s, Role::Verifier, Fault::None));
+    let seq = s.spawn(sequencer_config(&s, fault));
     let (v, q) = (s.node(verifier), s.node(seq));
     Ok((s, v, q))
 }
@@ -292,7 +280,7 @@ pub fn malicious_challenger(seed: u64, restart_defender: bool) -> Result<Outcome
         let (mut s, v, seq) = rollup_stage("malicious-challenger", context, Fault::None).await?;
         open_accounts(&mut s, &seq).await?;
         let mallory_before = s.l1_balance(Role::Mallory.address()).await?;
-        let mallory = s.spawn(verifier_config(Role::Mallory, Fault::DisputeValid));
+        let mallory = s.spawn(verifier_config(&s, Role::Mallory, Fault::DisputeValid));
         for n in 0..4 {
             seq.submit(transfer(Role::Alice, ALICE, n, BOB, ETHER))
                 .map_err(|e| s.fail(format!("transfer refused: {e}")))?;
@@ -509,7 +497,10 @@ struct Withdrawn {
     amount: u128,
 }
 
-async fn withdrawn(name: &'static str, context: super::stage::Ctx) -> Result<Withdrawn, LabError> {
+async fn withdrawn(
+    name: &'static str,
+    context: crate::scenario::stage::Ctx,
+) -> Result<Withdrawn, LabError> {
     let (mut s, v, seq) = rollup_stage(name, context, Fault::None).await?;
     open_accounts(&mut s, &seq).await?;
     let amount = ETHER / 2;
@@ -809,4 +800,74 @@ pub fn forged_aggregate(seed: u64) -> Result<Outcome, LabError> {
         );
         Ok(o)
     })
+}
+
+/// The optimistic rollup's scenarios, in catalog order.
+pub fn catalog() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            name: "invalid-root",
+            design: "optimistic",
+            attack: "the sequencer posts a batch with a false output root",
+            promise: "one honest verifier wins the bisection game inside the challenge window: the batch and those after it are reverted, the poster's bond is slashed, the honest chain is re-posted with every confirmed transfer",
+            seed: 21,
+            play: |seed| invalid_root(seed, false),
+        },
+        Scenario {
+            name: "malicious-challenger",
+            design: "optimistic",
+            attack: "a challenger disputes every honest batch and disagrees with every root",
+            promise: "a false challenge reverts nothing: the defender wins on the one-step proof or the move deadline, the challenger loses its bond, the batches become final",
+            seed: 31,
+            play: |seed| malicious_challenger(seed, false),
+        },
+        Scenario {
+            name: "censorship",
+            design: "optimistic",
+            attack: "the sequencer refuses a user's transactions and leaves her forced transaction out of its batches",
+            promise: "a transaction forced through the L1 inbox executes: batches that skip it past the sequencing window are refused, and anyone may post it after that",
+            seed: 41,
+            play: censorship,
+        },
+        Scenario {
+            name: "silent-sequencer",
+            design: "optimistic",
+            attack: "the sequencer goes silent: it produces and posts nothing",
+            promise: "after a sequencing window without a batch anyone may post: a deposit still reaches L2",
+            seed: 51,
+            play: silent_sequencer,
+        },
+        Scenario {
+            name: "forged-withdrawal",
+            design: "optimistic",
+            attack: "a user claims ten times his withdrawal, and a thief claims it to her own address, with altered Merkle proofs",
+            promise: "L1 pays only withdrawals whose Merkle path leads to a final output root: forged claims fail and the escrow is untouched; the true claim pays",
+            seed: 71,
+            play: forged_withdrawal,
+        },
+        Scenario {
+            name: "double-claim",
+            design: "optimistic",
+            attack: "a user claims the same withdrawal twice",
+            promise: "each withdrawal pays once: the second claim fails and the escrow falls by the amount once",
+            seed: 72,
+            play: double_claim,
+        },
+        Scenario {
+            name: "early-claim",
+            design: "optimistic",
+            attack: "a user claims a withdrawal before its batch's challenge window is over",
+            promise: "nothing is paid before the window ends; the same claim pays once the batch is final",
+            seed: 73,
+            play: early_claim,
+        },
+        Scenario {
+            name: "forged-aggregate",
+            design: "optimistic",
+            attack: "the sequencer slips an unsigned transfer out of a BLS account into a block beside its owner's aggregated transfer, with every root true to the data",
+            promise: "one L1 transaction proves the aggregate wrong: the batch falls, the sequencer is slashed, the owner's own transfer is re-posted and the forged one never returns",
+            seed: 61,
+            play: forged_aggregate,
+        },
+    ]
 }

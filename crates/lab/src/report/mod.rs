@@ -2,6 +2,8 @@
 //! its renderings: the terminal table, Markdown, and flat JSON records
 //! (one per design × metric).
 
+pub mod html;
+
 use crate::{
     claims::{Claim, Comparison},
     design::RiskSummary,

@@ -16,12 +16,12 @@
 //! network hops would take on the same links
 //! ([`terrace_node::sim::three_hop_finality_ms`]).
 
+use super::{Context as _, Result, bail};
 use crate::{
-    bench::{account_key, peak_rss_bytes},
-    genesis::dev_validator_key,
-    node::{self, NodeSpec, Running},
+    sim::validator_keys,
+    util::{par_map, peak_rss_bytes},
+    workload::account_key,
 };
-use anyhow::{Context as _, Result, bail};
 use bytes::Bytes;
 use commonware_codec::Encode as _;
 use commonware_runtime::{
@@ -36,6 +36,7 @@ use std::{
 };
 use terrace_l1::{ChainParams, Payload, Transaction, genesis::Genesis};
 use terrace_mempool::PoolConfig;
+use terrace_node::net::{NodeSpec, Running, start_node};
 use terrace_node::{
     chain::Chain,
     engine::{Behavior, Timeouts},
@@ -78,9 +79,7 @@ pub struct L1BenchConfig {
 }
 
 /// Percentiles in milliseconds: the lab's, with the largest sample.
-pub use terrace_lab::util::Percentiles as Latency;
-
-pub(crate) use terrace_lab::util::quantiles;
+pub use crate::util::Percentiles as Latency;
 
 /// One loopback phase (wall clock).
 #[derive(Debug, Clone, Serialize)]
@@ -215,7 +214,7 @@ fn params(block_time_ms: Option<u64>) -> ChainParams {
 /// benchmark's chain id.
 fn genesis(validators: &[PublicKey], accounts: usize, params: ChainParams) -> Genesis {
     let accounts = u32::try_from(accounts).unwrap_or(u32::MAX);
-    let mut g = terrace_lab::sim_l1::genesis(validators, accounts, &[], params);
+    let mut g = crate::sim::genesis(validators, accounts, &[], params);
     g.chain_id = CHAIN;
     g
 }
@@ -234,7 +233,7 @@ fn sign_transfers(accounts: usize, count: usize, threads: usize) -> Vec<Signed> 
         .iter()
         .map(|k| Address::from_public_key(&k.public_key()))
         .collect();
-    crate::bench::par_map(count, threads, |k| {
+    par_map(count, threads, |k| {
         let from = k % accounts;
         let bytes = Transaction {
             chain_id: CHAIN,
@@ -274,10 +273,20 @@ fn free_ports(n: usize) -> Result<Vec<u16>> {
             LOW + SPAN
         );
     }
-    held.iter().map(|l| Ok(l.local_addr()?.port())).collect()
+    held.iter()
+        .map(|l| Ok(l.local_addr().context("a free port")?.port()))
+        .collect()
 }
 
-use terrace_lab::util::cpu_time;
+use crate::util::cpu_time;
+
+/// Milliseconds since the Unix epoch on this machine's clock.
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
 
 /// What validator 0's feed saw: per transfer id, when it finalized; per
 /// block, (timestamp, when it finalized, transfers).
@@ -292,7 +301,8 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
         bail!("need at least one validator and two accounts");
     }
     let params = params(cfg.block_time_ms);
-    let paced_txs = usize::try_from(cfg.paced_rate.saturating_mul(cfg.paced_seconds))?;
+    let paced_txs = usize::try_from(cfg.paced_rate.saturating_mul(cfg.paced_seconds))
+        .context("paced transfers")?;
     let total = paced_txs + cfg.saturated_txs;
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     progress(&format!(
@@ -301,17 +311,17 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
     ));
     let txs = sign_transfers(cfg.accounts, total, threads);
     let tx_bytes = txs.first().map_or(0, |t| t.bytes.len());
-    let keys: Vec<_> = (0..cfg.validators).map(dev_validator_key).collect();
+    let keys = validator_keys(cfg.validators);
     let mut genesis = genesis(
         &keys.iter().map(|k| k.public_key()).collect::<Vec<_>>(),
         cfg.accounts,
         params.clone(),
     );
     // Blocks may not run far ahead of their parent's time: start now.
-    genesis.timestamp_ms = crate::devnet::now_ms();
+    genesis.timestamp_ms = wall_ms();
     let dir = std::env::temp_dir().join(format!("terrace-bench-l1-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir)?;
+    std::fs::create_dir_all(&dir).context("the data directory")?;
     let peers = keys
         .iter()
         .zip(free_ports(keys.len())?)
@@ -324,7 +334,8 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
         txs.first().context("no transfers")?.bytes.clone(),
         CHAIN,
         &params,
-    )?
+    )
+    .context("a workload transfer")?
     .intrinsic_gas();
     let per_block = (params.block_gas_limit / gas.max(1))
         .min(params.block_bytes_max / (tx_bytes.max(1) as u64));
@@ -341,7 +352,7 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
             let mut nodes: Vec<Running> = Vec::new();
             for (i, key) in keys.iter().enumerate() {
                 nodes.push(
-                    node::start(
+                    start_node(
                         &context,
                         &genesis,
                         NodeSpec {
@@ -358,7 +369,8 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
                             timeouts: Timeouts::LAN,
                         },
                     )
-                    .await?,
+                    .await
+                    .context("starting a validator")?,
                 );
             }
             let observed = Arc::new(Mutex::new(Observed::default()));
@@ -367,7 +379,7 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
             context.child("observer").spawn(move |_| async move {
                 while let Ok(b) = feed.recv().await {
                     let now = Instant::now();
-                    let at = crate::devnet::now_ms() as f64;
+                    let at = wall_ms() as f64;
                     let mut o = seen.lock().unwrap_or_else(|e| e.into_inner());
                     o.blocks.push((b.timestamp_ms, at, b.transactions.len()));
                     for t in b.transactions {
@@ -403,7 +415,8 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
                         Some(paced_rate),
                         &observed,
                     )
-                    .await?,
+                    .await
+                    .context("starting a validator")?,
                 );
             }
             if paced_txs < total {
@@ -421,7 +434,8 @@ fn loopback(cfg: &L1BenchConfig, progress: &impl Fn(&str)) -> Result<LoopbackRep
                         None,
                         &observed,
                     )
-                    .await?,
+                    .await
+                    .context("starting a validator")?,
                 );
             }
             if let Ok(nodes) = Arc::try_unwrap(nodes) {
@@ -463,7 +477,7 @@ async fn phase(
         .len();
     let cpu_start = cpu_time();
     let start = Instant::now();
-    let start_ms = crate::devnet::now_ms() as f64;
+    let start_ms = wall_ms() as f64;
     // One submitter per validator; submitter w takes transfers k with
     // k mod n = w, in order, so each sender's nonces arrive in order
     // at one validator.
@@ -502,7 +516,7 @@ async fn phase(
                             retries += 1;
                             context.sleep(Duration::from_millis(5)).await;
                         }
-                        Err(e) => return Err(anyhow::anyhow!("transfer {k} refused: {e}")),
+                        Err(e) => return Err(super::fail(format!("transfer {k} refused: {e}"))),
                     }
                 }
             }
