@@ -1,147 +1,244 @@
-//! Fuzz bytes drive blocks of transactions (transfers, stakes, unstakes,
-//! slashes, with any nonce, fee and amount) through the block executor over
-//! several blocks. After every block: refused transactions changed nothing,
-//! a replay gives the same output, and the supply invariant holds.
+//! Fuzz bytes drive a chain with a rollup through operations of every
+//! settlement module, one L1 block each: transfers and staking (stake,
+//! unstake, slashes real and forged), and on the optimistic rollup
+//! deposits, forced transactions, batches with true or false roots and
+//! garbage ones, challenges and every move of the game (honest or not),
+//! timeouts, claims true and forged, bonds and unbonds.
+//!
+//! After every block the test chain asserts the supply invariant
+//! (minted − burned = balances + what every module holds), and the rollup
+//! harness the bridge invariant (escrow = L2 supply + unclaimed
+//! withdrawals + unconsumed deposits).
 #![no_main]
 
+use bytes::Bytes;
+use commonware_codec::Encode as _;
 use libfuzzer_sys::fuzz_target;
 use terrace_l1::{
-    BlockEnv, BlockExecutor, ChainParams, MemoryState, Payload, StateReader, Transaction,
-    execute::{execute_block, output_digest},
-    genesis::{Genesis, GenesisAccount, GenesisValidator},
-    modules::staking::{DoubleVote, DoubleVoteVerifier},
-    tx::check_fields,
+    Payload,
+    modules::{
+        optimistic::{BatchSubmission, RollupOp, RollupRecords as _, testing::*},
+        staking::{DoubleVote, StakingOp},
+    },
+    testing::{ETHER, addr, key, l1_transfer},
 };
-use terrace_primitives::{
-    Address, Amount, ChainId, PrivateKey, codec::to_hex, hash, keys::Signer as _, keys::private_key_from_seed,
-};
+use terrace_l2::{InboxMessage, L2State as _};
+use terrace_primitives::{Amount, Hash, hash};
 
-const CHAIN: ChainId = ChainId(9);
-const KEYS: u8 = 6;
-
+/// Reads fuzz bytes; runs dry as zeros.
 struct Input<'a>(&'a [u8]);
+
 impl Input<'_> {
-    fn byte(&mut self) -> Option<u8> {
-        let (b, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(*b)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for _ in 0..8 {
-            v = v << 8 | self.byte()? as u64;
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((b, rest)) => {
+                self.0 = rest;
+                *b
+            }
+            None => 0,
         }
-        Some(v)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        let mut v = 0u64;
+        for _ in 0..2 {
+            v = v << 8 | self.byte() as u64;
+        }
+        v % n.max(1)
+    }
+
+    fn done(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
-fn key(i: u8) -> PrivateKey {
-    private_key_from_seed([i + 1; 32])
-}
-
-/// Keys, addresses and signed evidence, derived once: the fuzzer's time
-/// goes to execution, not to curve arithmetic.
-struct Fixture {
-    keys: Vec<PrivateKey>,
-    addresses: Vec<Address>,
-    /// Valid double votes: [offender][view][variant].
-    evidence: Vec<Vec<Vec<bytes::Bytes>>>,
-    signature: terrace_primitives::Signature,
-}
-
-static FIXTURE: std::sync::LazyLock<Fixture> = std::sync::LazyLock::new(|| {
-    let keys: Vec<PrivateKey> = (0..KEYS + 2).map(key).collect();
-    let addresses = keys.iter().map(|k| Address::from_public_key(&k.public_key())).collect();
-    let evidence = (0..2)
-        .map(|o| {
-            (0..3u64)
-                .map(|view| {
-                    (0..4u8)
-                        .map(|v| DoubleVote::sign(&keys[(KEYS + o) as usize], view, hash(&[b"a"]), hash(&[&[v]])).to_bytes())
-                        .collect()
-                })
-                .collect()
-        })
-        .collect();
-    let signature = keys[0].sign(b"x", b"unchecked");
-    Fixture { keys, addresses, evidence, signature }
-});
-
-fn addr(i: u8) -> Address {
-    FIXTURE.addresses[i as usize]
-}
+/// The users of the rollup: keys 1, 2 and 4 (0 sequences, 3 challenges).
+const USERS: [u32; 3] = [1, 2, 4];
 
 fuzz_target!(|data: &[u8]| {
     let mut input = Input(data);
-    let mut params = ChainParams::default();
-    params.unbonding_delay_blocks = 2;
-    params.block_gas_limit = 2_000_000;
-    params.block_gas_target = 1_000_000;
-    let genesis = Genesis {
-        chain_id: CHAIN,
-        timestamp_ms: 0,
-        params: params.clone(),
-        accounts: (0..KEYS).map(|i| GenesisAccount { address: addr(i), balance: Amount(10u128.pow(20)) }).collect(),
-        validators: (0..2)
-            .map(|i| GenesisValidator { public_key: to_hex(key(KEYS + i).public_key().as_ref()), stake: Amount(10u128.pow(21)) })
-            .collect(),
-    };
-    let Ok(mut state) = genesis.state() else { return };
-    let keys = &FIXTURE.keys;
-    let mut base_fee = params.initial_base_fee;
-    for height in 1..=4u64 {
-        let env = BlockEnv { chain_id: CHAIN, height, proposer: addr(0), base_fee };
-        let mut ex = BlockExecutor::new(&state, &params, env.clone(), &DoubleVoteVerifier);
-        let mut included = Vec::new();
-        let Some(count) = input.byte() else { break };
-        for _ in 0..count % 16 {
-            let (Some(who), Some(kind), Some(a), Some(b)) = (input.byte(), input.byte(), input.u64(), input.u64()) else {
-                break;
+    let mut w = World::new();
+    for _ in 0..24 {
+        if input.done() {
+            break;
+        }
+        step(&mut w, &mut input);
+        w.check_bridge();
+    }
+});
+
+fn step(w: &mut World, input: &mut Input<'_>) {
+    let user = key(USERS[input.below(USERS.len() as u64) as usize]);
+    match input.byte() % 16 {
+        0 => {
+            let to = addr(&key(input.below(6) as u32));
+            let tx = w.c.tx(&user, l1_transfer(to, input.below(50) as u128 * ETHER));
+            let _ = w.c.block(vec![tx]);
+        }
+        1 => {
+            let op = StakingOp::Stake {
+                amount: Amount(input.below(100) as u128 * ETHER),
             };
-            let sender = &keys[(who % (KEYS + 2)) as usize];
-            let amount = Amount(a as u128 * (1 + (b as u128 & 0xffff)));
-            let payload = match kind % 5 {
-                0 | 1 => Payload::Transfer { to: addr(kind / 5 % (KEYS + 2)), amount },
-                2 => Payload::Stake { amount },
-                3 => Payload::Unstake { amount },
-                _ => {
-                    let offender = (kind / 5 % 2) as usize;
-                    let view = (b % 3) as usize;
-                    let mut evidence = FIXTURE.evidence[offender][view][(kind / 10 % 4) as usize].to_vec();
-                    // Sometimes corrupt it: forged evidence must slash nobody.
-                    if a % 7 == 0 && !evidence.is_empty() {
-                        let i = (a as usize / 7) % evidence.len();
-                        evidence[i] ^= 1;
-                    }
-                    Payload::Slash { evidence: evidence.into() }
-                }
+            let tx = w.c.tx(&user, Payload::Staking(op));
+            let _ = w.c.block(vec![tx]);
+        }
+        2 => {
+            let op = StakingOp::Unstake {
+                amount: Amount(input.below(100) as u128 * ETHER),
             };
-            let nonce = state.account(&Address::from_public_key(&sender.public_key())).nonce;
-            let tx = Transaction {
-                chain_id: CHAIN,
-                nonce: nonce.wrapping_add((who >> 4) as u64 % 3),
-                max_fee_per_gas: base_fee.saturating_add(b >> 40),
-                max_priority_fee_per_gas: b >> 48,
-                gas_limit: 20_000 + (a >> 44),
-                payload,
+            let tx = w.c.tx(&user, Payload::Staking(op));
+            let _ = w.c.block(vec![tx]);
+        }
+        3 => {
+            // Real evidence against the genesis validator, sometimes forged.
+            let mut evidence =
+                DoubleVote::sign(&key(10_000), input.below(4), hash(&[b"a"]), hash(&[b"b"]))
+                    .to_bytes()
+                    .to_vec();
+            if input.byte() % 3 == 0 {
+                let i = input.below(evidence.len() as u64) as usize;
+                evidence[i] ^= 1;
+            }
+            let op = StakingOp::Slash {
+                evidence: Bytes::from(evidence),
             };
-            // Execution does not depend on the signature: field checks only,
-            // to fuzz faster.
-            let signed = terrace_l1::SignedTransaction { signature: FIXTURE.signature.clone(), tx, public_key: sender.public_key() };
-            let Ok(checked) = check_fields(signed, CHAIN, &params) else { continue };
-            let before = ex.state().pending();
-            match ex.apply(&checked) {
-                Ok(_) => included.push(checked),
-                Err(_) => assert_eq!(ex.state().pending(), before, "a refused transaction wrote state"),
+            let tx = w.c.tx(&user, Payload::Staking(op));
+            let _ = w.c.block(vec![tx]);
+        }
+        4 | 5 => {
+            let _ = w.deposit_with(&user, input.below(60) as u128 * ETHER, None);
+        }
+        6 => {
+            // A forced transaction: a real L2 transfer, or garbage.
+            let tx = if input.byte() % 2 == 0 {
+                let from = w.account_of(&user).unwrap_or(0);
+                let nonce = w.l2.account_at(from).map_or(0, |a| a.nonce);
+                transfer(&user, from, nonce, input.below(3) as u32, input.below(5) as u128 * ETHER)
+                    .encode()
+                    .to_vec()
+            } else {
+                vec![input.byte(); input.below(64) as usize]
+            };
+            if w.send(&user, RollupOp::ForceInclude { tx: Bytes::from(tx.clone()) }).is_none() {
+                w.inbox.push(InboxMessage::Forced { tx: Bytes::from(tx) });
             }
         }
-        let Ok(out) = ex.finish() else { return };
-        let replay = execute_block(&state, &params, env, &DoubleVoteVerifier, &included).expect("a proposed block replays");
-        assert_eq!(output_digest(&out), output_digest(&replay));
-        state.apply(&out.writes);
-        base_fee = out.next_base_fee;
-        let totals = state.totals();
-        assert_eq!(totals.minted.checked_sub(totals.burned), state.circulating(), "supply invariant broken");
+        7 | 8 => {
+            // A batch of L2 transfers and withdrawals, its root true or not.
+            let mut txs = Vec::new();
+            for _ in 0..input.below(4) {
+                let sender = key(USERS[input.below(USERS.len() as u64) as usize]);
+                let Some(from) = w.account_of(&sender) else {
+                    continue;
+                };
+                let nonce = w.l2.account_at(from).map_or(0, |a| a.nonce)
+                    + txs.iter().filter(|t: &&terrace_l2::SignedL2Transaction| t.tx.from == from).count() as u64;
+                let amount = input.below(8) as u128 * ETHER;
+                txs.push(if input.byte() % 3 == 0 {
+                    withdraw(&sender, from, nonce, amount)
+                } else {
+                    transfer(&sender, from, nonce, input.below(3) as u32, amount)
+                });
+            }
+            let batch = w.batch(txs);
+            let lie = (input.byte() % 4 == 0).then(|| hash(&[&[input.byte()]]));
+            let poster = if input.byte() % 5 == 0 { key(3) } else { sequencer() };
+            let _ = w.post(&poster, &batch, lie);
+        }
+        9 => {
+            // Garbage batch data: refused, and changes nothing.
+            let rollup = w.rollup();
+            let op = RollupOp::SubmitBatch(Box::new(BatchSubmission {
+                index: rollup.batch_count,
+                prev_output_root: rollup.output_root,
+                output_root: Hash::from([input.byte(); 32]),
+                step_count: input.below(8),
+                inbox_end: input.below(8),
+                data: Bytes::from(vec![input.byte(); input.below(200) as usize]),
+            }));
+            let _ = w.send(&sequencer(), op);
+        }
+        10 => {
+            let batch = input.below(w.rollup().batch_count + 1);
+            let _ = w.send(&challenger(), RollupOp::Challenge { batch });
+        }
+        11 => {
+            // A move in an open challenge: the defender's honest or false
+            // midpoint root, or the challenger's choice.
+            let id = input.below(w.rollup().challenge_count.max(1));
+            let Some(ch) = w.challenge(id) else {
+                return;
+            };
+            let b = ch.batch as usize;
+            let op = match ch.turn() {
+                terrace_l1::modules::optimistic::Turn::Defender => {
+                    let root = if input.byte() % 3 == 0 || b >= w.posted.len() {
+                        Hash::from([input.byte(); 32])
+                    } else {
+                        w.honest_root(b, ch.mid())
+                    };
+                    RollupOp::Bisect { challenge: id, root }
+                }
+                terrace_l1::modules::optimistic::Turn::Challenger => {
+                    let agree = match (ch.mid_root, b < w.posted.len()) {
+                        (Some(r), true) if input.byte() % 4 != 0 => r == w.honest_root(b, ch.mid()),
+                        _ => input.byte() % 2 == 0,
+                    };
+                    RollupOp::Choose { challenge: id, agree }
+                }
+                terrace_l1::modules::optimistic::Turn::OneStep => {
+                    if b >= w.posted.len() || ch.lo as usize >= w.posted[b].1.len() {
+                        RollupOp::Timeout { challenge: id }
+                    } else {
+                        RollupOp::ProveStep {
+                            challenge: id,
+                            proof: Box::new(w.one_step_proof(b, ch.lo)),
+                        }
+                    }
+                }
+            };
+            let from = if matches!(op, RollupOp::Bisect { .. }) { sequencer() } else { challenger() };
+            let _ = w.send(&from, op);
+        }
+        12 => {
+            let id = input.below(w.rollup().challenge_count.max(1));
+            let _ = w.send(&user, RollupOp::Timeout { challenge: id });
+        }
+        13 => {
+            // A claim of a withdrawal in the newest accepted batch, true or
+            // with its amount inflated.
+            let rollup = w.rollup();
+            let withdrawals = w.l2.withdrawals().len() as u64;
+            if rollup.batch_count == 0 || withdrawals == 0 {
+                w.wait(1);
+                return;
+            }
+            let mut claim = claim_of(w, rollup.batch_count - 1, input.below(withdrawals));
+            if input.byte() % 4 == 0 {
+                claim.withdrawal.amount = Amount(claim.withdrawal.amount.0 * 10 + 1);
+            }
+            let paid = claim.withdrawal.amount;
+            let recipient = key(0);
+            if w.send(&recipient, RollupOp::Claim(Box::new(claim))).is_none() {
+                w.claimed = Amount(w.claimed.0 + paid.0);
+            }
+        }
+        14 => {
+            let op = if input.byte() % 2 == 0 {
+                RollupOp::Bond {
+                    amount: Amount(input.below(20) as u128 * ETHER),
+                }
+            } else {
+                RollupOp::Unbond
+            };
+            let _ = w.send(&sequencer(), op);
+        }
+        _ => w.wait(1 + input.below(4)),
     }
-    let _: &MemoryState = &state;
-});
+    // A revert takes the harness's honest chain back with L1's.
+    let standing = w.rollup().batch_count as usize;
+    if standing < w.posted.len() {
+        w.revert_to(standing);
+    }
+    assert!(w.c.state.rollup(w.id).is_some());
+}

@@ -28,6 +28,11 @@ pub enum ScenarioCommand {
         /// One JSON document on stdout instead of the table.
         #[arg(long)]
         json: bool,
+        /// Switch the honest side off (where the scenario has such a
+        /// variant, e.g. invalid-root without its verifier): the verdict
+        /// must come out BROKEN, a check of the judge itself.
+        #[arg(long)]
+        sabotage: bool,
     },
 }
 
@@ -79,6 +84,7 @@ pub fn run(command: &ScenarioCommand) -> Result<()> {
             all,
             seed,
             json,
+            sabotage,
         } => {
             let chosen = if *all {
                 scenario::catalog()
@@ -89,12 +95,25 @@ pub fn run(command: &ScenarioCommand) -> Result<()> {
                     None => bail!("no scenario {name:?}; `terrace scenario list` shows them"),
                 }
             };
+            if *sabotage && let Some(s) = chosen.iter().find(|s| !s.can_sabotage()) {
+                bail!("scenario {} has no sabotaged variant", s.name);
+            }
             let mut verdicts = Vec::new();
             for s in &chosen {
                 if !json {
-                    eprintln!("… {}", s.name);
+                    eprintln!(
+                        "… {}{}",
+                        s.name,
+                        if *sabotage { " (sabotaged)" } else { "" }
+                    );
                 }
-                verdicts.push(s.run(seed.unwrap_or(s.seed)));
+                let seed = seed.unwrap_or(s.seed);
+                let verdict = if *sabotage {
+                    s.run_sabotaged(seed)
+                } else {
+                    Some(s.run(seed))
+                };
+                verdicts.extend(verdict);
             }
             let all_hold = verdicts.iter().all(|v| v.holds);
             if *json {

@@ -62,6 +62,7 @@ fn the_quick_lab_reports_every_design_and_metric() {
         "l1:big-blocks-128k",
         "l1:big-blocks-512k",
         "optimistic",
+        "optimistic-bls",
     ] {
         assert!(designs.contains(&want), "{want} missing from {designs:?}");
     }
@@ -73,9 +74,14 @@ fn the_quick_lab_reports_every_design_and_metric() {
                 .find(|r| r["design"] == *d && r["metric"] == m)
                 .unwrap_or_else(|| panic!("{d}: no {m}"));
             assert!(r["clock"].is_string() && r["unit"].is_string(), "{r}");
-            // Only an L1 lacks a soft confirmation and an L2 fee.
-            let optional =
-                d.starts_with("l1:") && (m.starts_with("latency_soft") || m == "l2_fee_per_tx_wei");
+            // An L1 has no soft confirmation, L2 fee or sequencer CPU; an L2
+            // no validator CPU bound; a quick run no wall-clock pass.
+            let optional = m == "throughput_wall_clock_tps"
+                || (d.starts_with("l1:")
+                    && (m.starts_with("latency_soft")
+                        || m == "l2_fee_per_tx_ater"
+                        || m == "soft_cpu_us"))
+                || (!d.starts_with("l1:") && m == "throughput_cpu_bound_tps");
             assert!(optional || r["value"].as_f64().is_some(), "{d}: {m} = {r}");
         }
     }
@@ -87,7 +93,7 @@ fn the_quick_lab_reports_every_design_and_metric() {
     assert_eq!(verdicts.len(), terrace_lab::scenario::catalog().len());
     for v in verdicts {
         assert_eq!(v["holds"], true, "{v}");
-        assert_eq!(v["funds_lost_wei"], "0", "{v}");
+        assert_eq!(v["funds_lost_ater"], "0", "{v}");
     }
     // The comparison table of CLAIMS.md has all its rows, each answered.
     let rows = doc["comparison"].as_array().unwrap();
@@ -97,13 +103,23 @@ fn the_quick_lab_reports_every_design_and_metric() {
             !r["l1_measured"].as_str().unwrap().contains("not run"),
             "{r}"
         );
-        assert!(
-            !r["l2_measured"].as_str().unwrap().contains("not run"),
-            "{r}"
+        let cells = r["l2_measured"].as_array().unwrap();
+        let columns: Vec<&str> = cells
+            .iter()
+            .map(|c| c["design"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            columns,
+            ["optimistic", "optimistic-bls"],
+            "one column per L2 design"
         );
+        for c in cells {
+            assert!(!c["measured"].as_str().unwrap().contains("not run"), "{r}");
+        }
     }
     for c in doc["claims"].as_array().unwrap() {
         assert_ne!(c["verdict"], "not measured", "{c}");
+        assert!(c["rule"].as_str().is_some_and(|r| !r.is_empty()), "{c}");
     }
     for d in doc["designs"].as_array().unwrap() {
         let t = &d["throughput"];
@@ -127,6 +143,26 @@ fn the_quick_lab_reports_every_design_and_metric() {
             );
         }
     }
+}
+
+/// A sabotaged scenario (invalid-root with its honest verifier switched
+/// off) comes out BROKEN, and `terrace scenario run` exits non-zero.
+#[test]
+fn a_sabotaged_scenario_is_judged_broken_and_the_command_fails() {
+    let out = Command::new(TERRACE)
+        .args(["scenario", "run", "invalid-root", "--sabotage", "--json"])
+        .output()
+        .expect("run terrace scenario");
+    assert!(
+        !out.status.success(),
+        "a BROKEN verdict must fail the command"
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(doc["all_hold"], false, "{doc}");
+    let v = &doc["verdicts"][0];
+    assert_eq!(v["scenario"], "invalid-root");
+    assert_eq!(v["holds"], false, "{v}");
+    assert!(!v["broken"].as_array().unwrap().is_empty(), "{v}");
 }
 
 /// Every metric the lab reports is documented in the README.

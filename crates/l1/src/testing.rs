@@ -31,7 +31,7 @@ pub fn key(i: u32) -> PrivateKey {
 }
 
 /// A transfer payload.
-pub fn transfer(to: Address, amount: u128) -> Payload {
+pub fn l1_transfer(to: Address, amount: u128) -> Payload {
     Payload::Transfer {
         to,
         amount: Amount(amount),

@@ -32,7 +32,7 @@ fn transfer_moves_value_burns_base_fee_and_tips_the_proposer() {
     let before_p = c.state.account(&c.proposer).balance;
     let base_fee = c.base_fee;
     let out = c
-        .block(vec![c.tx(&a, transfer(addr(&b), 5 * ETHER))])
+        .block(vec![c.tx(&a, l1_transfer(addr(&b), 5 * ETHER))])
         .unwrap();
     let r = &out.receipts[0];
     assert!(r.success());
@@ -50,7 +50,7 @@ fn transfer_moves_value_burns_base_fee_and_tips_the_proposer() {
         before_p.0 + r.gas_used as u128 * 1_000 + c.params.block_reward.0
     );
     // Intrinsic gas: base + per byte of the signed encoding.
-    let len = c.tx(&a, transfer(addr(&b), 5 * ETHER)).encode().len() as u64;
+    let len = c.tx(&a, l1_transfer(addr(&b), 5 * ETHER)).encode().len() as u64;
     assert_eq!(r.gas_used, 21_000 + 16 * len);
 }
 
@@ -59,7 +59,7 @@ fn a_transfer_to_oneself_only_costs_the_fee() {
     let mut c = Chain::new(1, 1);
     let a = key(0);
     let out = c
-        .block(vec![c.tx(&a, transfer(addr(&a), 7 * ETHER))])
+        .block(vec![c.tx(&a, l1_transfer(addr(&a), 7 * ETHER))])
         .unwrap();
     let fee = out.receipts[0].gas_used as u128 * out.receipts[0].effective_gas_price as u128;
     assert_eq!(c.state.account(&addr(&a)).balance.0, 1_000 * ETHER - fee);
@@ -88,7 +88,7 @@ fn expect_refused(c: &Chain, tx: SignedTransaction, want: impl Fn(&TxError) -> b
 fn every_bad_transaction_gets_a_typed_error_and_changes_nothing() {
     let c = Chain::new(2, 1);
     let (a, b) = (key(0), key(1));
-    let ok = c.tx(&a, transfer(addr(&b), 1));
+    let ok = c.tx(&a, l1_transfer(addr(&b), 1));
 
     // Wrong chain.
     let mut tx = ok.tx.clone();
@@ -99,7 +99,7 @@ fn every_bad_transaction_gets_a_typed_error_and_changes_nothing() {
     forged.signature = ok.tx.clone().sign(&b).signature;
     expect_refused(&c, forged, |e| matches!(e, TxError::BadSignature(_)));
     // Nonce too low and too high.
-    expect_refused(&c, c.tx_nonce(&a, 5, transfer(addr(&b), 1)), |e| {
+    expect_refused(&c, c.tx_nonce(&a, 5, l1_transfer(addr(&b), 1)), |e| {
         matches!(
             e,
             TxError::NonceTooHigh {
@@ -110,11 +110,11 @@ fn every_bad_transaction_gets_a_typed_error_and_changes_nothing() {
     });
     let mut advanced = Chain::new(2, 1);
     advanced
-        .block(vec![advanced.tx(&a, transfer(addr(&b), 1))])
+        .block(vec![advanced.tx(&a, l1_transfer(addr(&b), 1))])
         .unwrap();
     expect_refused(
         &advanced,
-        advanced.tx_nonce(&a, 0, transfer(addr(&b), 1)),
+        advanced.tx_nonce(&a, 0, l1_transfer(addr(&b), 1)),
         |e| {
             matches!(
                 e,
@@ -139,7 +139,7 @@ fn every_bad_transaction_gets_a_typed_error_and_changes_nothing() {
         matches!(e, TxError::TipAboveFeeCap { .. })
     });
     // Insufficient balance for gas limit × max fee + value.
-    expect_refused(&c, c.tx(&a, transfer(addr(&b), 1_000 * ETHER)), |e| {
+    expect_refused(&c, c.tx(&a, l1_transfer(addr(&b), 1_000 * ETHER)), |e| {
         matches!(e, TxError::InsufficientBalance { .. })
     });
     // Gas limit below intrinsic gas, and above the block limit.
@@ -155,10 +155,10 @@ fn every_bad_transaction_gets_a_typed_error_and_changes_nothing() {
     });
     // Arithmetic overflow of gas limit × fee cap + value.
     let mut tx = ok.tx.clone();
-    tx.payload = transfer(addr(&b), u128::MAX);
+    tx.payload = l1_transfer(addr(&b), u128::MAX);
     expect_refused(&c, tx.sign(&a), |e| matches!(e, TxError::Overflow));
     // Unknown sender (empty account) cannot pay.
-    expect_refused(&c, c.tx(&key(99), transfer(addr(&b), 1)), |e| {
+    expect_refused(&c, c.tx(&key(99), l1_transfer(addr(&b), 1)), |e| {
         matches!(e, TxError::InsufficientBalance { .. })
     });
 }
@@ -166,7 +166,7 @@ fn every_bad_transaction_gets_a_typed_error_and_changes_nothing() {
 #[test]
 fn undecodable_and_oversized_bytes_are_refused() {
     let c = Chain::new(1, 1);
-    let good = c.tx(&key(0), transfer(addr(&key(0)), 1)).encode();
+    let good = c.tx(&key(0), l1_transfer(addr(&key(0)), 1)).encode();
     for cut in [0, 1, 5, good.len() - 1] {
         let err =
             SignedTransaction::decode_and_check(good.slice(..cut), CHAIN, &c.params).unwrap_err();
@@ -196,7 +196,7 @@ fn undecodable_and_oversized_bytes_are_refused() {
 fn a_block_with_one_bad_signature_is_invalid_and_names_it() {
     let c = Chain::new(4, 1);
     let mut txs: Vec<SignedTransaction> = (0..4)
-        .map(|i| c.tx(&key(i), transfer(addr(&key(0)), 1)))
+        .map(|i| c.tx(&key(i), l1_transfer(addr(&key(0)), 1)))
         .collect();
     txs[2].signature = txs[1].signature.clone();
     let raw: Vec<Bytes> = txs.iter().map(|t| t.encode()).collect();
@@ -223,7 +223,7 @@ fn a_block_with_one_bad_signature_is_invalid_and_names_it() {
 #[test]
 fn a_block_that_replays_a_transaction_is_invalid() {
     let mut c = Chain::new(2, 1);
-    let tx = c.tx(&key(0), transfer(addr(&key(1)), 1));
+    let tx = c.tx(&key(0), l1_transfer(addr(&key(1)), 1));
     let before = c.state.clone();
     let err = c.block(vec![tx.clone(), tx]).unwrap_err();
     assert!(matches!(
@@ -244,7 +244,7 @@ fn block_gas_and_byte_limits_hold() {
     c.params.block_gas_limit = 240_000;
     c.params.block_gas_target = 120_000;
     let txs: Vec<SignedTransaction> = (0..3)
-        .map(|i| c.tx(&key(i), transfer(addr(&key(0)), 1)))
+        .map(|i| c.tx(&key(i), l1_transfer(addr(&key(0)), 1)))
         .collect();
     let err = c.block(txs.clone()).unwrap_err();
     assert!(
@@ -339,7 +339,7 @@ fn random_chain(seed: u64, blocks: usize) -> (Chain, Vec<terrace_primitives::Has
                         .to_bytes(),
                     })
                 }
-                _ => transfer(
+                _ => l1_transfer(
                     addr(&key(rng.below(14) as u32)),
                     rng.below(400) as u128 * ETHER,
                 ),
@@ -439,7 +439,7 @@ fn the_wire_format_is_pinned() {
         max_fee_per_gas: 2_000_000_000,
         max_priority_fee_per_gas: 1_000_000,
         gas_limit: 30_000,
-        payload: transfer(Address([0x11; 20]), 12_345_678_901_234_567_890),
+        payload: l1_transfer(Address([0x11; 20]), 12_345_678_901_234_567_890),
     };
     let signed = tx.clone().sign(&k);
     let header = Header {
@@ -510,7 +510,7 @@ fn a_header_must_follow_its_parent_and_commit_to_its_execution() {
         gas_used: c.params.block_gas_limit,
     };
     let out = c
-        .block(vec![c.tx(&key(0), transfer(addr(&key(1)), 1))])
+        .block(vec![c.tx(&key(0), l1_transfer(addr(&key(1)), 1))])
         .unwrap();
     let child = Header {
         chain_id: CHAIN,

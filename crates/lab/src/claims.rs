@@ -1,33 +1,191 @@
 //! The field's claims (`CLAIMS.md`) answered by a run: its comparison
-//! table (feature / L1 / L2) with each adjective replaced by the measured
-//! figure, and the headline claims with a verdict each.
+//! table (feature / L1 / one column per L2 design) with each adjective
+//! replaced by the measured figure, and the headline claims, each with a
+//! verdict.
 //!
-//! Every row names the report section that says how its figures were
-//! measured (`how`, an anchor of the HTML and Markdown reports).
+//! A verdict is never written by hand: each claim names a rule from
+//! [`rules`], states it in the report, and the rule is applied to the
+//! run's measured figures. A figure that was not measured here (the size
+//! of a real Bitcoin transaction, say) is never in `measured`: it goes to
+//! `reference`, with where it comes from. Every row names the report
+//! section that says how its figures were measured (`how`, an anchor of
+//! the HTML and Markdown reports).
 
 use crate::{
-    report::{DesignReport, LabReport, Table, dur, fig, wei},
-    scenario::Verdict,
+    design::Layer,
+    report::{DesignReport, LabReport, Table, dur, fig, per_gas, ter},
+    scenario::Verdict as ScenarioVerdict,
 };
 use serde::Serialize;
+
+/// What a rule concluded of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// The measurement agrees with the claim.
+    #[serde(rename = "supported")]
+    Supported,
+    /// It agrees with a caveat the rule states.
+    #[serde(rename = "qualified")]
+    Qualified,
+    /// It disagrees.
+    #[serde(rename = "refuted")]
+    Refuted,
+    /// A design or scenario it needs was not run.
+    #[serde(rename = "not measured")]
+    NotMeasured,
+}
+
+impl Verdict {
+    /// As reports write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Supported => "supported",
+            Verdict::Qualified => "qualified",
+            Verdict::Refuted => "refuted",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// The rules verdicts come from: pure functions of measured figures, each
+/// with the sentence the report states.
+pub mod rules {
+    use super::Verdict;
+
+    /// [`near`], stated.
+    pub const NEAR: &str = "supported when the measured figure is within 2× of the claimed one, \
+                            qualified within 4×, refuted beyond";
+
+    /// A claimed figure against the measured one.
+    pub fn near(measured: f64, claimed: f64) -> Verdict {
+        if !(measured > 0.0 && claimed > 0.0) {
+            return Verdict::Refuted;
+        }
+        let factor = (measured / claimed).max(claimed / measured);
+        if factor <= 2.0 {
+            Verdict::Supported
+        } else if factor <= 4.0 {
+            Verdict::Qualified
+        } else {
+            Verdict::Refuted
+        }
+    }
+
+    /// [`in_range`], stated.
+    pub const IN_RANGE: &str = "supported when the measured figure is inside the claimed range, \
+                                qualified within 2× of its ends, refuted beyond";
+
+    /// A claimed range against the measured figure.
+    pub fn in_range(measured: f64, lo: f64, hi: f64) -> Verdict {
+        if (lo..=hi).contains(&measured) {
+            Verdict::Supported
+        } else if (lo / 2.0..=hi * 2.0).contains(&measured) {
+            Verdict::Qualified
+        } else {
+            Verdict::Refuted
+        }
+    }
+
+    /// [`cheaper`], stated.
+    pub const CHEAPER: &str = "supported when the L1 transfer costs at least 2× the L2 transfer's \
+                               L1 gas, qualified when it costs more, refuted otherwise";
+
+    /// `ratio` = what the L1 way costs ÷ what the L2 way costs.
+    pub fn cheaper(ratio: f64) -> Verdict {
+        if ratio >= 2.0 {
+            Verdict::Supported
+        } else if ratio > 1.0 {
+            Verdict::Qualified
+        } else {
+            Verdict::Refuted
+        }
+    }
+
+    /// [`rising`], stated.
+    pub const RISING: &str = "supported when, block size after block size, both throughput and \
+                              stored bytes per second rise; qualified when only throughput rises; \
+                              refuted when it does not";
+
+    /// Points of a sweep in order of block size: (throughput, node cost).
+    pub fn rising(points: &[(f64, f64)]) -> Verdict {
+        if points.len() < 2 {
+            return Verdict::NotMeasured;
+        }
+        let throughput = points.windows(2).all(|w| w[1].0 > w[0].0);
+        let cost = points.windows(2).all(|w| w[1].1 > w[0].1);
+        match (throughput, cost) {
+            (true, true) => Verdict::Supported,
+            (true, false) => Verdict::Qualified,
+            (false, _) => Verdict::Refuted,
+        }
+    }
+
+    /// [`both`], stated for a claim of two halves.
+    pub const BOTH: &str = "supported when both halves hold, qualified when one does, refuted \
+                            when neither";
+
+    /// A claim of two halves.
+    pub fn both(first: bool, second: bool) -> Verdict {
+        match (first, second) {
+            (true, true) => Verdict::Supported,
+            (true, false) | (false, true) => Verdict::Qualified,
+            (false, false) => Verdict::Refuted,
+        }
+    }
+
+    /// [`holds`], stated.
+    pub const HOLDS: &str =
+        "supported when the scenario's verdict holds, refuted when it is BROKEN";
+
+    /// A claim a scenario plays out.
+    pub fn holds(held: bool) -> Verdict {
+        if held {
+            Verdict::Supported
+        } else {
+            Verdict::Refuted
+        }
+    }
+}
+
+/// A figure from elsewhere, with where it comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    /// The figure, in words.
+    pub figure: String,
+    /// Its source.
+    pub source: String,
+}
 
 /// A claim from `CLAIMS.md`, and what this run measured of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Claim {
     /// The claim, as the field states it.
-    pub claim: &'static str,
+    pub claim: String,
+    /// The design it was measured on, when it is about one.
+    pub design: Option<String>,
     /// The figures this run measured for it.
     pub measured: String,
-    /// `supported`, `refuted`, `qualified` (true with a caveat the
-    /// measurement shows), or `not measured` (a design or scenario it
-    /// needs was not run).
-    pub verdict: &'static str,
+    /// A figure it needs that was not measured here, with its source.
+    pub reference: Option<Reference>,
+    /// The rule the verdict comes from.
+    pub rule: &'static str,
+    /// The rule applied to the measured figures.
+    pub verdict: Verdict,
     /// The report section that says how it was measured.
     pub how: &'static str,
 }
 
+/// What one L2 design measured for a feature of the comparison table.
+#[derive(Debug, Clone, Serialize)]
+pub struct DesignCell {
+    /// The design.
+    pub design: String,
+    /// What it measured.
+    pub measured: String,
+}
+
 /// One row of the comparison table: the field's adjectives, and what this
-/// run measured in their place.
+/// run measured in their place — L1 once, each L2 design in its column.
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     /// The feature compared.
@@ -38,8 +196,8 @@ pub struct Comparison {
     pub l1_measured: String,
     /// What explainers say of L2.
     pub l2_claimed: &'static str,
-    /// What this run measured of L2 (`optimistic`).
-    pub l2_measured: String,
+    /// What this run measured of each L2 design, in report order.
+    pub l2_measured: Vec<DesignCell>,
     /// The report section that says how it was measured.
     pub how: &'static str,
 }
@@ -47,7 +205,7 @@ pub struct Comparison {
 /// Said of a row no run here can measure.
 const NOT_MEASURED: &str = "not measured: a judgment, not a figure";
 
-/// The run's designs and verdicts, by name.
+/// The run's designs and verdicts.
 struct Run<'a> {
     r: &'a LabReport,
 }
@@ -57,18 +215,25 @@ impl<'a> Run<'a> {
         self.r.designs.iter().find(|d| d.design == name)
     }
 
-    fn verdict(&self, name: &str) -> Option<&'a Verdict> {
+    fn l2(&self) -> impl Iterator<Item = &'a DesignReport> {
+        self.r
+            .designs
+            .iter()
+            .filter(|d| d.layer == Layer::L2.name())
+    }
+
+    fn verdict(&self, name: &str) -> Option<&'a ScenarioVerdict> {
         self.r.scenarios.iter().find(|v| v.scenario == name)
     }
 
-    /// The verdicts of `design`'s scenarios, summed up: "n of m hold,
-    /// funds lost …".
-    fn verdicts_of(&self, design: &str) -> Option<String> {
-        let vs: Vec<&Verdict> = self
+    /// The verdicts of the scenarios of `family`, summed up: "n of m
+    /// hold, funds lost …".
+    fn verdicts_of(&self, family: &str) -> Option<String> {
+        let vs: Vec<&ScenarioVerdict> = self
             .r
             .scenarios
             .iter()
-            .filter(|v| v.design == design)
+            .filter(|v| v.design == family)
             .collect();
         if vs.is_empty() {
             return None;
@@ -76,11 +241,11 @@ impl<'a> Run<'a> {
         let holding = vs.iter().filter(|v| v.holds).count();
         let lost: u128 = vs
             .iter()
-            .map(|v| v.funds_lost_wei.parse::<u128>().unwrap_or(u128::MAX))
+            .map(|v| v.funds_lost_ater.parse::<u128>().unwrap_or(u128::MAX))
             .fold(0, u128::saturating_add);
         let names: Vec<&str> = vs.iter().map(|v| v.scenario).collect();
         Some(format!(
-            "{holding} of {} attack scenarios end as the trust model promises ({}); honest parties lost {} wei",
+            "{holding} of {} attack scenarios end as the trust model promises ({}); honest parties lost {} aTER",
             vs.len(),
             names.join(", "),
             lost
@@ -88,150 +253,42 @@ impl<'a> Run<'a> {
     }
 }
 
+/// A claim that could not be measured: a design or scenario it needs
+/// was not run.
+fn missing(claim: &str, rule: &'static str, how: &'static str) -> Claim {
+    Claim {
+        claim: claim.into(),
+        design: None,
+        measured: "the designs or scenarios it needs were not run".into(),
+        reference: None,
+        rule,
+        verdict: Verdict::NotMeasured,
+        how,
+    }
+}
+
 /// The claims this run's designs and scenarios can answer.
 pub fn claims(r: &LabReport) -> Vec<Claim> {
     let run = Run { r };
-    let mut out = Vec::new();
-    let missing = |claim: &'static str, how: &'static str| Claim {
-        claim,
-        measured: "the designs or scenarios it needs were not run".into(),
-        verdict: "not measured",
-        how,
-    };
-    let c = "Bitcoin ≈ 7 transactions/s (1 MB blocks every 10 minutes)";
-    out.push(match run.design("l1:bitcoin-like") {
-        Some(d) => Claim {
-            claim: c,
-            measured: format!(
-                "{} tx/s sustained ({}-byte transfers; bound {}); Bitcoin's average \
-                 transaction is ≈ 250 B, which at the same 1 MB / 600 s gives ≈ 6.7/s",
-                fig(d.throughput.measured_tps),
-                fig(d.l1_bytes_per_tx),
-                fig(d.throughput.limit_tps)
-            ),
-            verdict: if (5.0..20.0).contains(&d.throughput.measured_tps) {
-                "supported"
-            } else {
-                "refuted"
-            },
-            how: "designs",
-        },
-        None => missing(c, "designs"),
-    });
-    let c = "Ethereum ≈ 15–30 transactions/s";
-    out.push(match run.design("l1:ethereum-like") {
-        Some(d) => Claim {
-            claim: c,
-            measured: format!(
-                "plain 21,000-gas transfers: {} tx/s at the 30 M gas limit, {} tx/s sustained \
-                 at the 15 M target; the quoted 15–30/s reflects the real mix, ≈ 40–80 k gas \
-                 per transaction on average",
-                fig(d.throughput.measured_tps),
-                fig(d.throughput.target_tps)
-            ),
-            verdict: "qualified",
-            how: "designs",
-        },
-        None => missing(c, "designs"),
-    });
-    let c = "Bigger blocks raise throughput but raise the cost of running a node";
-    let sweep = sweep(r);
-    out.push(if sweep.len() >= 2 {
-        let points: Vec<String> = sweep
-            .iter()
-            .map(|d| {
-                format!(
-                    "{} KiB: {} tx/s, {} KB/s of blocks to store, {} µs CPU per tx",
-                    d.block_bytes_max / 1024,
-                    fig(d.throughput.measured_tps),
-                    fig(d.node.storage_bytes_per_s / 1000.0),
-                    fig(d.node.cpu_us_per_tx)
-                )
-            })
-            .collect();
-        let rising = sweep.windows(2).all(|w| {
-            w[1].throughput.measured_tps > w[0].throughput.measured_tps
-                && w[1].node.storage_bytes_per_s > w[0].node.storage_bytes_per_s
+    let mut out = vec![bitcoin(&run), ethereum(&run), bigger_blocks(r)];
+    let l1 = run.design("l1:terrace");
+    for d in run.l2() {
+        out.push(match l1 {
+            Some(l1) => cheaper(l1, d),
+            None => missing("L2 fees are a fraction of L1 fees", rules::CHEAPER, "fees"),
         });
-        Claim {
-            claim: c,
-            measured: points.join("; "),
-            verdict: if rising { "supported" } else { "refuted" },
-            how: "throughput",
-        }
-    } else {
-        missing(c, "throughput")
-    });
-    let c = "L2 fees are a fraction of L1 fees";
-    out.push(match (run.design("l1:terrace"), run.design("optimistic")) {
-        (Some(l1), Some(l2)) => {
-            let ratio = l1.fee.l1_gas_per_tx / l2.fee.l1_gas_per_tx.max(1e-9);
-            Claim {
-                claim: c,
-                measured: format!(
-                    "an L1 transfer uses {} gas; the same transfer in an optimistic batch uses \
-                     {} L1 gas: {:.1}× less at any L1 gas price",
-                    fig(l1.fee.l1_gas_per_tx),
-                    fig(l2.fee.l1_gas_per_tx),
-                    ratio
-                ),
-                verdict: if ratio > 1.0 { "supported" } else { "refuted" },
-                how: "fees",
-            }
-        }
-        _ => missing(c, "fees"),
-    });
-    let c = "L2 confirms \"instantly\"; L1 slows under load";
-    out.push(match (run.design("l1:terrace"), run.design("optimistic")) {
-        (Some(l1), Some(l2)) => {
-            let soft = l2.latency.soft.map_or(f64::NAN, |s| s.p50_ms);
-            let loaded = l1
-                .latency_saturated
-                .as_ref()
-                .map_or(f64::NAN, |t| t.final_l1.p50_ms);
-            Claim {
-                claim: c,
-                measured: format!(
-                    "optimistic soft confirmation p50 {} (wall clock, in process) against L1 \
-                     finality p50 {} at {} tx/s offered and {} with a backlog past capacity \
-                     (simulated WAN); the rollup's own transfers are final on L1 at p50 {}",
-                    dur(soft),
-                    dur(l1.latency.final_l1.p50_ms),
-                    fig(l1.offered_tps),
-                    dur(loaded),
-                    dur(l2.latency.final_l1.p50_ms)
-                ),
-                verdict: if soft < l1.latency.final_l1.p50_ms {
-                    "qualified"
-                } else {
-                    "refuted"
-                },
-                how: "latency",
-            }
-        }
-        _ => missing(c, "latency"),
-    });
-    let c = "Optimistic withdrawals wait the challenge window";
-    out.push(match run.design("optimistic") {
-        Some(d) => Claim {
-            claim: c,
-            measured: format!(
-                "final on L1 p50 {}, withdrawable p50 {} ({}); `early-claim`: {}",
-                dur(d.latency.final_l1.p50_ms),
-                dur(d.latency.withdrawable.p50_ms),
-                d.risks.as_ref().map_or("", |k| k.exit_window.as_str()),
-                run.verdict("early-claim")
-                    .map_or("not run".into(), |v| v.outcome.clone())
+        out.push(match l1 {
+            Some(l1) => instant(l1, d),
+            None => missing(
+                "L2 confirms \"instantly\"; L1 slows under load",
+                rules::BOTH,
+                "latency",
             ),
-            verdict: if d.latency.withdrawable.p50_ms > d.latency.final_l1.p50_ms {
-                "supported"
-            } else {
-                "refuted"
-            },
-            how: "latency",
-        },
-        None => missing(c, "latency"),
-    });
+        });
+        if d.family == "optimistic" {
+            out.push(withdrawals_wait(&run, d));
+        }
+    }
     for (c, name) in [
         (
             "Rollups inherit L1 security: a wrong root is reverted",
@@ -244,15 +301,189 @@ pub fn claims(r: &LabReport) -> Vec<Claim> {
     ] {
         out.push(match run.verdict(name) {
             Some(v) => Claim {
-                claim: c,
+                claim: c.into(),
+                design: Some(v.design.into()),
                 measured: format!("`{name}` (seed {}): {}", v.seed, v.outcome),
-                verdict: if v.holds { "supported" } else { "refuted" },
+                reference: None,
+                rule: rules::HOLDS,
+                verdict: rules::holds(v.holds),
                 how: "scenarios",
             },
-            None => missing(c, "scenarios"),
+            None => missing(c, rules::HOLDS, "scenarios"),
         });
     }
     out
+}
+
+fn bitcoin(run: &Run<'_>) -> Claim {
+    let c = "Bitcoin ≈ 7 transactions/s (1 MB blocks every 10 minutes)";
+    let Some(d) = run.design("l1:bitcoin-like") else {
+        return missing(c, rules::NEAR, "designs");
+    };
+    Claim {
+        claim: c.into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "{} tx/s sustained with {}-byte transfers (bound {})",
+            fig(d.throughput.measured_tps),
+            fig(d.l1_bytes_per_tx),
+            fig(d.throughput.limit_tps)
+        ),
+        reference: Some(Reference {
+            figure: "7 transactions/s in 1 MB every 600 s is ≈ 238 B per transaction: the \
+                     claim's own arithmetic, for transactions larger than this workload's"
+                .into(),
+            source: "the claim (CLAIMS.md)".into(),
+        }),
+        rule: rules::NEAR,
+        verdict: rules::near(d.throughput.measured_tps, 7.0),
+        how: "designs",
+    }
+}
+
+fn ethereum(run: &Run<'_>) -> Claim {
+    let c = "Ethereum ≈ 15–30 transactions/s";
+    let Some(d) = run.design("l1:ethereum-like") else {
+        return missing(c, rules::IN_RANGE, "designs");
+    };
+    Claim {
+        claim: c.into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "plain 21,000-gas transfers: {} tx/s at the 30 M gas limit, {} tx/s sustained at the \
+             15 M target (the figure judged)",
+            fig(d.throughput.measured_tps),
+            fig(d.throughput.target_tps)
+        ),
+        reference: Some(Reference {
+            figure: "15–30 transactions/s at the 15 M gas target every 12 s is 42–83 k gas per \
+                     transaction: the claim's own arithmetic, for a mix heavier than plain \
+                     transfers"
+                .into(),
+            source: "the claim (CLAIMS.md) and Ethereum's gas target".into(),
+        }),
+        rule: rules::IN_RANGE,
+        verdict: rules::in_range(d.throughput.target_tps, 15.0, 30.0),
+        how: "designs",
+    }
+}
+
+fn bigger_blocks(r: &LabReport) -> Claim {
+    let c = "Bigger blocks raise throughput but raise the cost of running a node";
+    let sweep = sweep(r);
+    if sweep.len() < 2 {
+        return missing(c, rules::RISING, "throughput");
+    }
+    let points: Vec<String> = sweep
+        .iter()
+        .map(|d| {
+            format!(
+                "{} KiB: {} tx/s, {} KB/s of blocks to store, {} µs CPU per tx",
+                d.block_bytes_max / 1024,
+                fig(d.throughput.measured_tps),
+                fig(d.node.storage_bytes_per_s / 1000.0),
+                fig(d.node.cpu_us_per_tx)
+            )
+        })
+        .collect();
+    let figures: Vec<(f64, f64)> = sweep
+        .iter()
+        .map(|d| (d.throughput.measured_tps, d.node.storage_bytes_per_s))
+        .collect();
+    Claim {
+        claim: c.into(),
+        design: None,
+        measured: points.join("; "),
+        reference: None,
+        rule: rules::RISING,
+        verdict: rules::rising(&figures),
+        how: "throughput",
+    }
+}
+
+fn cheaper(l1: &DesignReport, d: &DesignReport) -> Claim {
+    let ratio = l1.fee.l1_gas_per_tx / d.fee.l1_gas_per_tx.max(1e-9);
+    Claim {
+        claim: "L2 fees are a fraction of L1 fees".into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "an L1 transfer uses {} gas; the same transfer in a {} batch uses {} L1 gas: {:.1}× \
+             less at any L1 gas price",
+            fig(l1.fee.l1_gas_per_tx),
+            d.design,
+            fig(d.fee.l1_gas_per_tx),
+            ratio
+        ),
+        reference: None,
+        rule: rules::CHEAPER,
+        verdict: rules::cheaper(ratio),
+        how: "fees",
+    }
+}
+
+/// A user's soft confirmation: "instant" is under a second and under a
+/// tenth of L1 finality.
+fn instant(l1: &DesignReport, d: &DesignReport) -> Claim {
+    let soft = d.latency.soft.map_or(f64::NAN, |s| s.p50_ms);
+    let paced = l1.latency.final_l1.p50_ms;
+    let loaded = l1
+        .latency_saturated
+        .as_ref()
+        .map_or(f64::NAN, |t| t.final_l1.p50_ms);
+    let instant = soft < 1000.0 && soft * 10.0 < paced;
+    let slows = loaded > paced;
+    Claim {
+        claim: "L2 confirms \"instantly\"; L1 slows under load".into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "{} soft confirmation p50 {} ({}) against L1 finality p50 {} at {} tx/s offered and \
+             {} with a backlog past capacity (simulated WAN); \"instant\": under 1 s and under a \
+             tenth of L1 finality ({}); \"slows\": finality later with the backlog ({})",
+            d.design,
+            dur(soft),
+            d.latency.soft_clock.unwrap_or("not measured"),
+            dur(paced),
+            fig(l1.offered_tps),
+            dur(loaded),
+            if instant { "yes" } else { "no" },
+            if slows { "yes" } else { "no" },
+        ),
+        reference: None,
+        rule: rules::BOTH,
+        verdict: rules::both(instant, slows),
+        how: "latency",
+    }
+}
+
+/// An optimistic design's withdrawals: each waits the window after it is
+/// final, and an early claim is refused.
+fn withdrawals_wait(run: &Run<'_>, d: &DesignReport) -> Claim {
+    let c = "Optimistic withdrawals wait the challenge window";
+    let window = d.risks.as_ref().map(|k| k.exit_window_ms);
+    let waited = d.latency.withdrawable.p50_ms - d.latency.final_l1.p50_ms;
+    let early = run.verdict("early-claim");
+    let (Some(window), Some(early)) = (window, early) else {
+        return missing(c, rules::BOTH, "latency");
+    };
+    Claim {
+        claim: c.into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "final on L1 p50 {}, withdrawable p50 {}: {} later against a window of {} (waits: {}); \
+             `early-claim`: {} ({})",
+            dur(d.latency.final_l1.p50_ms),
+            dur(d.latency.withdrawable.p50_ms),
+            dur(waited),
+            dur(window as f64),
+            if waited >= window as f64 { "yes" } else { "no" },
+            early.outcome,
+            if early.holds { "holds" } else { "BROKEN" },
+        ),
+        reference: None,
+        rule: rules::BOTH,
+        verdict: rules::both(waited >= window as f64, early.holds),
+        how: "latency",
+    }
 }
 
 /// The block-size sweep: `l1:terrace` and the `big-blocks` presets, by
@@ -267,14 +498,31 @@ pub fn sweep(r: &LabReport) -> Vec<&DesignReport> {
     sweep
 }
 
-/// The comparison table of `CLAIMS.md`, measured. Cells read "not run"
-/// where a design it needs was left out.
+/// A feature's L2 cell for one design.
+type L2Cell = fn(&Run<'_>, &DesignReport) -> String;
+
+/// The comparison table of `CLAIMS.md`, measured: L1 once, and one cell
+/// per L2 design present. The L1 cell reads "not run" where `l1:terrace`
+/// was left out.
 pub fn comparison(r: &LabReport) -> Vec<Comparison> {
     let run = Run { r };
     let l1 = run.design("l1:terrace");
-    let l2 = run.design("optimistic");
-    let risks = l2.and_then(|d| d.risks.as_ref());
     let or_not_run = |s: Option<String>| s.unwrap_or_else(|| "not run".into());
+    let row =
+        |feature, l1_claimed, l1_measured: String, l2_claimed, cell: L2Cell, how| Comparison {
+            feature,
+            l1_claimed,
+            l1_measured,
+            l2_claimed,
+            l2_measured: run
+                .l2()
+                .map(|d| DesignCell {
+                    design: d.design.clone(),
+                    measured: cell(&run, d),
+                })
+                .collect(),
+            how,
+        };
     let final_of = |name: &str, label: &str| {
         run.design(name)
             .map(|d| format!("{} ({label})", dur(d.latency.final_l1.p50_ms)))
@@ -287,288 +535,372 @@ pub fn comparison(r: &LabReport) -> Vec<Comparison> {
     .iter()
     .filter_map(|(n, l)| final_of(n, l))
     .collect();
-    let mut rows = Vec::new();
-    rows.push(Comparison {
-        feature: "where it works",
-        l1_claimed: "the base chain itself",
-        l1_measured: or_not_run(l1.map(|d| {
-            format!(
-                "{} validators in BFT consensus over a 5-region WAN, {} blocks of {} B",
-                d.validators,
-                dur(d.block_time_ms as f64),
-                fig(d.block_bytes_max as f64)
-            )
-        })),
-        l2_claimed: "on top of the base chain",
-        l2_measured: or_not_run(l2.map(|d| {
-            format!(
-                "one sequencer executes; its batches land on the terrace L1 as {} B of calldata per transfer",
-                fig(d.l1_bytes_per_tx)
-            )
-        })),
-        how: "runs",
-    });
-    rows.push(Comparison {
-        feature: "where transactions happen",
-        l1_claimed: "directly on the main chain",
-        l1_measured: or_not_run(l1.map(|d| {
-            format!(
-                "in an L1 block: included p50 {}, final p50 {}",
-                dur(d.latency.included.p50_ms),
-                dur(d.latency.final_l1.p50_ms)
-            )
-        })),
-        l2_claimed: "off-chain first, then settled on L1",
-        l2_measured: or_not_run(l2.map(|d| {
-            format!(
-                "on the sequencer first (soft confirmation p50 {}, wall clock), then in an L1 batch (included p50 {})",
-                d.latency.soft.map_or("—".into(), |s| dur(s.p50_ms)),
-                dur(d.latency.included.p50_ms)
-            )
-        })),
-        how: "latency",
-    });
-    rows.push(Comparison {
-        feature: "speed",
-        l1_claimed: "slower under demand; \"medium to high\" after upgrades",
-        l1_measured: if l1_finals.is_empty() {
-            "not run".into()
-        } else {
-            let loaded = l1
-                .and_then(|d| d.latency_saturated.as_ref())
-                .map(|t| {
-                    format!(
-                        "; with a backlog past capacity terrace's final p50 is {}",
-                        dur(t.final_l1.p50_ms)
-                    )
-                })
-                .unwrap_or_default();
-            format!("final p50 {}{loaded}", l1_finals.join(", "))
-        },
-        l2_claimed: "\"much faster confirmations\"",
-        l2_measured: or_not_run(l2.map(|d| {
-            format!(
-                "soft confirmation p50 {} (wall clock); final on L1 p50 {}; withdrawable on L1 p50 {}",
-                d.latency.soft.map_or("—".into(), |s| dur(s.p50_ms)),
-                dur(d.latency.final_l1.p50_ms),
-                dur(d.latency.withdrawable.p50_ms)
-            )
-        })),
-        how: "latency",
-    });
-    rows.push(Comparison {
-        feature: "fees",
-        l1_claimed: "high under congestion; \"moderate\" cut from upgrades",
-        l1_measured: or_not_run(l1.map(|d| {
-            format!(
-                "{} gas per transfer = {} at a {} base fee; {}",
-                fig(d.fee.l1_gas_per_tx),
-                wei(d.fee.fee_per_tx_wei),
-                wei(d.fee.base_fee_wei),
-                congestion(d)
-            )
-        })),
-        l2_claimed: "\"usually lower\", \"often significant\" savings",
-        l2_measured: or_not_run(l2.map(|d| {
-            let ratio = l1.map_or(String::new(), |l1| {
+    vec![
+        row(
+            "where it works",
+            "the base chain itself",
+            or_not_run(l1.map(|d| {
                 format!(
-                    " ({:.1}× less than an L1 transfer)",
-                    l1.fee.l1_gas_per_tx / d.fee.l1_gas_per_tx.max(1e-9)
+                    "{} validators in BFT consensus over a 5-region WAN, {} blocks of {} B",
+                    d.validators,
+                    dur(d.block_time_ms as f64),
+                    fig(d.block_bytes_max as f64)
                 )
-            });
-            format!(
-                "{} L1 gas per transfer{ratio} = {} of L1 cost, plus an L2 fee of {}",
-                fig(d.fee.l1_gas_per_tx),
-                wei(d.fee.fee_per_tx_wei),
-                d.fee.l2_fee_per_tx_wei.map_or("—".into(), wei)
-            )
-        })),
-        how: "fees",
-    });
-    rows.push(Comparison {
-        feature: "security model",
-        l1_claimed: "native consensus",
-        l1_measured: or_not_run(run.verdicts_of("l1")),
-        l2_claimed: "\"inherits\" or \"depends on\" L1 security",
-        l2_measured: or_not_run(run.verdicts_of("optimistic").map(|s| {
-            match run.verdict("invalid-root") {
-                Some(v) => format!(
-                    "{s}; a false root was reverted {} after it was posted",
-                    crate::design::human_ms(v.resolution_ms)
-                ),
-                None => s,
-            }
-        })),
-        how: "scenarios",
-    });
-    rows.push(Comparison {
-        feature: "decentralization",
-        l1_claimed: "high",
-        l1_measured: or_not_run(l1.map(|d| {
-            format!(
-                "{} validators with equal stake; any {} may fail or lie and the rest finalize",
-                d.validators,
-                (d.validators.saturating_sub(1)) / 3
-            )
-        })),
-        l2_claimed: "\"may vary by solution\"",
-        l2_measured: or_not_run(risks.map(|k| {
-            format!(
-                "one sequencer; proposer failure: {}; sequencer failure: {}",
-                k.proposer_failure, k.sequencer_failure
-            )
-        })),
-        how: "risks",
-    });
-    rows.push(Comparison {
-        feature: "scalability",
-        l1_claimed: "limited by protocol design",
-        l1_measured: or_not_run(l1.map(|d| {
-            let s: Vec<String> = sweep(r)
-                .iter()
-                .map(|d| {
+            })),
+            "on top of the base chain",
+            |_, d| {
+                format!(
+                    "one sequencer executes; its batches land on the terrace L1 as {} B of calldata per transfer",
+                    fig(d.l1_bytes_per_tx)
+                )
+            },
+            "runs",
+        ),
+        row(
+            "where transactions happen",
+            "directly on the main chain",
+            or_not_run(l1.map(|d| {
+                format!(
+                    "in an L1 block: included p50 {}, final p50 {}",
+                    dur(d.latency.included.p50_ms),
+                    dur(d.latency.final_l1.p50_ms)
+                )
+            })),
+            "off-chain first, then settled on L1",
+            |_, d| {
+                format!(
+                    "on the sequencer first (soft confirmation p50 {}, {}), then in an L1 batch (included p50 {})",
+                    d.latency.soft.map_or("—".into(), |s| dur(s.p50_ms)),
+                    d.latency.soft_clock.unwrap_or("not measured"),
+                    dur(d.latency.included.p50_ms)
+                )
+            },
+            "latency",
+        ),
+        row(
+            "speed",
+            "slower under demand; \"medium to high\" after upgrades",
+            if l1_finals.is_empty() {
+                "not run".into()
+            } else {
+                let loaded = l1
+                    .and_then(|d| d.latency_saturated.as_ref())
+                    .map(|t| {
+                        format!(
+                            "; with a backlog past capacity terrace's final p50 is {}",
+                            dur(t.final_l1.p50_ms)
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("final p50 {}{loaded}", l1_finals.join(", "))
+            },
+            "\"much faster confirmations\"",
+            |_, d| {
+                format!(
+                    "soft confirmation p50 {} ({}); final on L1 p50 {}; withdrawable on L1 p50 {}",
+                    d.latency.soft.map_or("—".into(), |s| dur(s.p50_ms)),
+                    d.latency.soft_clock.unwrap_or("not measured"),
+                    dur(d.latency.final_l1.p50_ms),
+                    dur(d.latency.withdrawable.p50_ms)
+                )
+            },
+            "latency",
+        ),
+        row(
+            "fees",
+            "high under congestion; \"moderate\" cut from upgrades",
+            or_not_run(l1.map(|d| {
+                format!(
+                    "{} gas per transfer = {} at a {} base fee; {}",
+                    fig(d.fee.l1_gas_per_tx),
+                    ter(d.fee.fee_per_tx_ater),
+                    per_gas(d.fee.base_fee_ater),
+                    congestion(d)
+                )
+            })),
+            "\"usually lower\", \"often significant\" savings",
+            |run, d| {
+                let ratio = run.design("l1:terrace").map_or(String::new(), |l1| {
                     format!(
-                        "{} KiB → {}",
-                        d.block_bytes_max / 1024,
-                        fig(d.throughput.measured_tps)
+                        " ({:.1}× less than an L1 transfer)",
+                        l1.fee.l1_gas_per_tx / d.fee.l1_gas_per_tx.max(1e-9)
                     )
-                })
-                .collect();
-            format!(
-                "{} tx/s, bound by {}; block size sweep (tx/s): {}",
-                fig(d.throughput.measured_tps),
-                d.throughput.bound_by,
-                s.join(", ")
-            )
-        })),
-        l2_claimed: "designed to increase it",
-        l2_measured: or_not_run(l2.map(|d| {
-            format!(
-                "{} tx/s, bound by {}; at {} B and {} L1 gas per transfer the L1's block space \
-                 would carry {} rollup transfers/s ({} at the gas target)",
-                fig(d.throughput.measured_tps),
-                d.throughput.bound_by,
-                fig(d.l1_bytes_per_tx),
-                fig(d.fee.l1_gas_per_tx),
-                fig(d.throughput.limit_tps),
-                fig(d.throughput.target_tps)
-            )
-        })),
-        how: "throughput",
-    });
-    rows.push(Comparison {
-        feature: "risk type",
-        l1_claimed: "network-wide (a bad upgrade hits everything), congestion",
-        l1_measured: or_not_run(l1.map(|d| {
-            format!(
-                "congestion: with a backlog past capacity final p50 went from {} to {}; {}",
-                dur(d.latency.final_l1.p50_ms),
-                d.latency_saturated
-                    .as_ref()
-                    .map_or("—".into(), |t| dur(t.final_l1.p50_ms)),
-                congestion(d)
-            )
-        })),
-        l2_claimed: "smart-contract bugs, bridge exploits, data availability",
-        l2_measured: or_not_run(risks.map(|k| {
-            format!(
-                "state validation: {}; data availability: {}",
-                k.state_validation, k.data_availability
-            )
-        })),
-        how: "risks",
-    });
-    rows.push(Comparison {
-        feature: "upgrade complexity / adoption speed",
-        l1_claimed: "very high / slow",
-        l1_measured: NOT_MEASURED.into(),
-        l2_claimed: "moderate / fast",
-        l2_measured: NOT_MEASURED.into(),
-        how: "claims",
-    });
-    rows.push(Comparison {
-        feature: "dependency",
-        l1_claimed: "independent",
-        l1_measured: or_not_run(l1.map(|d| {
-            format!(
-                "independent: final by its own consensus in p50 {}",
-                dur(d.latency.final_l1.p50_ms)
-            )
-        })),
-        l2_claimed: "relies on L1 for final settlement",
-        l2_measured: or_not_run(l2.zip(risks).map(|(d, k)| {
-            format!(
-                "exit: {} (withdrawable p50 {}); {}",
-                k.exit_window,
-                dur(d.latency.withdrawable.p50_ms),
-                k.sequencer_failure
-            )
-        })),
-        how: "risks",
-    });
-    rows.push(Comparison {
-        feature: "best for",
-        l1_claimed: "settlement, high-value, long-term security",
-        l1_measured: NOT_MEASURED.into(),
-        l2_claimed: "DeFi, NFTs, gaming, micropayments",
-        l2_measured: NOT_MEASURED.into(),
-        how: "claims",
-    });
-    rows
+                });
+                format!(
+                    "{} L1 gas per transfer{ratio} = {} of L1 cost, plus an L2 fee of {}",
+                    fig(d.fee.l1_gas_per_tx),
+                    ter(d.fee.fee_per_tx_ater),
+                    d.fee.l2_fee_per_tx_ater.map_or("—".into(), ter)
+                )
+            },
+            "fees",
+        ),
+        row(
+            "security model",
+            "native consensus",
+            or_not_run(run.verdicts_of("l1")),
+            "\"inherits\" or \"depends on\" L1 security",
+            |run, d| {
+                let s = run
+                    .verdicts_of(d.family)
+                    .unwrap_or_else(|| "no scenario run".into());
+                match run
+                    .verdict("invalid-root")
+                    .filter(|_| d.family == "optimistic")
+                {
+                    Some(v) => format!(
+                        "{s}; a false root was reverted {} after it was posted",
+                        crate::design::human_ms(v.resolution_ms)
+                    ),
+                    None => s,
+                }
+            },
+            "scenarios",
+        ),
+        row(
+            "decentralization",
+            "high",
+            or_not_run(l1.map(|d| {
+                format!(
+                    "{} validators with equal stake; any {} may fail or lie and the rest finalize",
+                    d.validators,
+                    (d.validators.saturating_sub(1)) / 3
+                )
+            })),
+            "\"may vary by solution\"",
+            |_, d| match &d.risks {
+                Some(k) => format!(
+                    "one sequencer; proposer failure: {}; sequencer failure: {}",
+                    k.proposer_failure, k.sequencer_failure
+                ),
+                None => "no risk summary".into(),
+            },
+            "risks",
+        ),
+        row(
+            "scalability",
+            "limited by protocol design",
+            or_not_run(l1.map(|d| {
+                let s: Vec<String> = sweep(r)
+                    .iter()
+                    .map(|d| {
+                        format!(
+                            "{} KiB → {}",
+                            d.block_bytes_max / 1024,
+                            fig(d.throughput.measured_tps)
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{} tx/s, bound by {}; block size sweep (tx/s): {}",
+                    fig(d.throughput.measured_tps),
+                    d.throughput.bound_by,
+                    s.join(", ")
+                )
+            })),
+            "designed to increase it",
+            |_, d| {
+                format!(
+                    "{} tx/s, bound by {}; at {} B and {} L1 gas per transfer the L1's block space \
+                     would carry {} rollup transfers/s ({} at the gas target)",
+                    fig(d.throughput.measured_tps),
+                    d.throughput.bound_by,
+                    fig(d.l1_bytes_per_tx),
+                    fig(d.fee.l1_gas_per_tx),
+                    fig(d.throughput.limit_tps),
+                    fig(d.throughput.target_tps)
+                )
+            },
+            "throughput",
+        ),
+        row(
+            "risk type",
+            "network-wide (a bad upgrade hits everything), congestion",
+            or_not_run(l1.map(|d| {
+                format!(
+                    "congestion: with a backlog past capacity final p50 went from {} to {}; {}",
+                    dur(d.latency.final_l1.p50_ms),
+                    d.latency_saturated
+                        .as_ref()
+                        .map_or("—".into(), |t| dur(t.final_l1.p50_ms)),
+                    congestion(d)
+                )
+            })),
+            "smart-contract bugs, bridge exploits, data availability",
+            |_, d| match &d.risks {
+                Some(k) => format!(
+                    "state validation: {}; data availability: {}",
+                    k.state_validation, k.data_availability
+                ),
+                None => "no risk summary".into(),
+            },
+            "risks",
+        ),
+        row(
+            "upgrade complexity / adoption speed",
+            "very high / slow",
+            NOT_MEASURED.into(),
+            "moderate / fast",
+            |_, _| NOT_MEASURED.into(),
+            "claims",
+        ),
+        row(
+            "dependency",
+            "independent",
+            or_not_run(l1.map(|d| {
+                format!(
+                    "independent: final by its own consensus in p50 {}",
+                    dur(d.latency.final_l1.p50_ms)
+                )
+            })),
+            "relies on L1 for final settlement",
+            |_, d| match &d.risks {
+                Some(k) => format!(
+                    "exit: {} (withdrawable p50 {}); {}",
+                    k.exit_window,
+                    dur(d.latency.withdrawable.p50_ms),
+                    k.sequencer_failure
+                ),
+                None => "no risk summary".into(),
+            },
+            "risks",
+        ),
+        row(
+            "best for",
+            "settlement, high-value, long-term security",
+            NOT_MEASURED.into(),
+            "DeFi, NFTs, gaming, micropayments",
+            |_, _| NOT_MEASURED.into(),
+            "claims",
+        ),
+    ]
 }
 
 /// What a backlog did to an L1's base fee: EIP-1559 raises it at most
 /// 12.5% per full block, so a short backlog moves it little.
 fn congestion(d: &DesignReport) -> String {
-    let (before, after) = (d.fee.base_fee_wei, d.fee.base_fee_after_saturation_wei);
+    let (before, after) = (d.fee.base_fee_ater, d.fee.base_fee_after_saturation_ater);
     let blocks = d.throughput.blocks_measured;
     if after > before * 1.01 {
         format!(
             "{blocks} full blocks raised the base fee {:.2}× (to {})",
             after / before.max(1e-9),
-            wei(after)
+            ter(after)
         )
     } else {
         format!(
             "{blocks} full blocks left the base fee at {} (EIP-1559 raises it at most 12.5% a full block, from where the lighter paced phase had lowered it)",
-            wei(after)
+            ter(after)
         )
     }
 }
 
 /// The claims as a [`Table`], for every rendering.
 pub fn claims_table(claims: &[Claim]) -> Table {
-    let mut table = Table::new(&["claim", "measured", "verdict", "how"]);
+    let mut table = Table::new(&[
+        "claim",
+        "design",
+        "measured",
+        "reference",
+        "rule",
+        "verdict",
+        "how",
+    ]);
     for c in claims {
         table.rows.push(vec![
-            c.claim.into(),
+            c.claim.clone(),
+            c.design.clone().unwrap_or_else(|| "—".into()),
             c.measured.clone(),
-            c.verdict.into(),
+            c.reference.as_ref().map_or("—".into(), |r| {
+                format!("{} (source: {})", r.figure, r.source)
+            }),
+            c.rule.into(),
+            c.verdict.name().into(),
             format!("[{}](#{})", c.how, c.how),
         ]);
     }
     table
 }
 
-/// The comparison as a [`Table`], for every rendering.
+/// The comparison as a [`Table`], for every rendering: one measured
+/// column per L2 design.
 pub fn comparison_table(rows: &[Comparison]) -> Table {
-    let mut table = Table::new(&[
-        "feature",
-        "L1: the field says",
-        "L1: measured",
-        "L2: the field says",
-        "L2: measured (optimistic)",
-        "how",
-    ]);
+    let l2: Vec<String> = rows
+        .first()
+        .map(|r| r.l2_measured.iter().map(|c| c.design.clone()).collect())
+        .unwrap_or_default();
+    let mut head: Vec<String> = vec![
+        "feature".into(),
+        "L1: the field says".into(),
+        "L1: measured".into(),
+        "L2: the field says".into(),
+    ];
+    head.extend(l2.iter().map(|d| format!("L2: measured ({d})")));
+    head.push("how".into());
+    let mut table = Table {
+        head,
+        rows: Vec::new(),
+    };
     for c in rows {
-        table.rows.push(vec![
+        let mut row = vec![
             c.feature.into(),
             c.l1_claimed.into(),
             c.l1_measured.clone(),
             c.l2_claimed.into(),
-            c.l2_measured.clone(),
-            format!("[{}](#{})", c.how, c.how),
-        ]);
+        ];
+        row.extend(c.l2_measured.iter().map(|m| m.measured.clone()));
+        row.push(format!("[{}](#{})", c.how, c.how));
+        table.rows.push(row);
     }
     table
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Verdict::*, rules::*};
+
+    #[test]
+    fn near_supports_within_2x_qualifies_within_4x_and_refutes_beyond() {
+        assert_eq!(near(12.1, 7.0), Supported);
+        assert_eq!(near(3.6, 7.0), Supported);
+        assert_eq!(near(20.0, 7.0), Qualified);
+        assert_eq!(near(1.9, 7.0), Qualified);
+        assert_eq!(near(40.0, 7.0), Refuted);
+        assert_eq!(near(0.0, 7.0), Refuted);
+    }
+
+    #[test]
+    fn in_range_supports_inside_qualifies_near_and_refutes_far() {
+        assert_eq!(in_range(20.0, 15.0, 30.0), Supported);
+        assert_eq!(in_range(59.5, 15.0, 30.0), Qualified);
+        assert_eq!(in_range(8.0, 15.0, 30.0), Qualified);
+        assert_eq!(in_range(119.0, 15.0, 30.0), Refuted);
+        assert_eq!(in_range(7.0, 15.0, 30.0), Refuted);
+    }
+
+    #[test]
+    fn cheaper_needs_a_factor_two_to_support() {
+        assert_eq!(cheaper(17.6), Supported);
+        assert_eq!(cheaper(1.5), Qualified);
+        assert_eq!(cheaper(1.0), Refuted);
+        assert_eq!(cheaper(0.4), Refuted);
+    }
+
+    #[test]
+    fn rising_needs_throughput_and_cost_to_rise_at_every_step() {
+        assert_eq!(rising(&[(1.0, 1.0), (2.0, 2.0), (3.0, 3.0)]), Supported);
+        assert_eq!(rising(&[(1.0, 1.0), (2.0, 0.5)]), Qualified);
+        assert_eq!(rising(&[(1.0, 1.0), (2.0, 2.0), (1.5, 3.0)]), Refuted);
+        assert_eq!(rising(&[(1.0, 1.0)]), NotMeasured);
+    }
+
+    #[test]
+    fn both_halves_support_one_qualifies_none_refutes() {
+        assert_eq!(both(true, true), Supported);
+        assert_eq!(both(true, false), Qualified);
+        assert_eq!(both(false, true), Qualified);
+        assert_eq!(both(false, false), Refuted);
+        assert_eq!(holds(true), Supported);
+        assert_eq!(holds(false), Refuted);
+    }
 }

@@ -106,6 +106,9 @@ pub struct RiskSummary {
     pub data_availability: String,
     /// How long users wait to exit to L1 (and can react to a bad state).
     pub exit_window: String,
+    /// The same wait in milliseconds of L1 blocks (a parameter, not a
+    /// measurement).
+    pub exit_window_ms: u64,
     /// What users do when the sequencer censors or stops.
     pub sequencer_failure: String,
     /// What happens when the proposer stops.

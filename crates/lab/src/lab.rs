@@ -28,6 +28,8 @@ pub struct LabConfig {
     pub only: Vec<String>,
     /// Also play every scenario of the catalog, each with its own seed.
     pub scenarios: bool,
+    /// Cores each L1 validator is given in the CPU bound of throughput.
+    pub validator_cores: u32,
 }
 
 impl LabConfig {
@@ -41,6 +43,7 @@ impl LabConfig {
             seed: 1,
             only: Vec::new(),
             scenarios: true,
+            validator_cores: 2,
         }
     }
 

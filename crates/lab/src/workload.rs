@@ -72,7 +72,7 @@ pub struct Transfer {
 
 /// The `payments` workload: transfers among `accounts` accounts, senders
 /// and receivers each Zipf-distributed (rank = account index), amounts
-/// uniform in 1..=1,000 gwei.
+/// uniform in 1..=1,000 nTER.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Payments {
     /// Accounts (at least 2).
@@ -96,11 +96,11 @@ impl Payments {
                 if to == from {
                     to = (to + 1) % accounts;
                 }
-                let gwei = 1 + rng.next_u64() % 1_000;
+                let nano = 1 + rng.next_u64() % 1_000;
                 Transfer {
                     from: from as u32,
                     to: to as u32,
-                    amount: gwei * 1_000_000_000,
+                    amount: nano * 1_000_000_000,
                 }
             })
             .collect()

@@ -9,7 +9,7 @@ fn play(name: &str) -> Verdict {
     let s = scenario::find(name).unwrap_or_else(|| panic!("no scenario {name}"));
     let v = s.run(s.seed);
     assert!(v.holds, "{v:#?}");
-    assert_eq!(v.funds_lost_wei, "0", "{v:#?}");
+    assert_eq!(v.funds_lost_ater, "0", "{v:#?}");
     v
 }
 
@@ -103,4 +103,18 @@ fn every_scenario_the_issue_names_is_in_the_catalog() {
     ] {
         assert!(names.contains(&n), "{n} missing");
     }
+}
+
+#[test]
+fn invalid_root_without_a_verifier_breaks_its_verdict() {
+    // The judge must be able to say BROKEN: with the honest verifier
+    // switched off nobody challenges, and the promises of the trust model
+    // (challenged, reverted, poster slashed) are measured as failed.
+    let s = scenario::find("invalid-root").unwrap();
+    let v = s
+        .run_sabotaged(s.seed)
+        .expect("invalid-root has a sabotaged variant");
+    assert!(!v.holds, "{v:#?}");
+    assert!(v.broken.iter().any(|b| b.contains("reverted")), "{v:#?}");
+    assert!(v.outcome.contains("nobody challenged"), "{v:#?}");
 }

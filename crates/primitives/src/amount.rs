@@ -1,4 +1,9 @@
-//! Amounts of the native token, in its smallest unit.
+//! Amounts of the native token, in its smallest unit, and the one unit
+//! vocabulary every tool prints them in.
+//!
+//! The token is **TER**, with 18 decimals. Its smallest unit, the one
+//! amounts are counted in, is the **aTER** (10⁻¹⁸ TER). Gas prices and
+//! small fees read best in **nTER** (10⁻⁹ TER, as gwei is to ether).
 //!
 //! `u128`, not `u64`: fees are `gas × price` products of two `u64`s, and a
 //! supply with 18 decimals (as wallets expect) passes `u64::MAX` at 18 whole
@@ -55,6 +60,30 @@ impl Amount {
     /// True when zero.
     pub fn is_zero(self) -> bool {
         self.0 == 0
+    }
+}
+
+/// The token's symbol.
+pub const SYMBOL: &str = "TER";
+/// Decimals of one TER: 1 TER = 10¹⁸ aTER.
+pub const DECIMALS: u32 = 18;
+/// aTER in one TER.
+pub const TER: u128 = 1_000_000_000_000_000_000;
+/// aTER in one nTER.
+pub const NANO_TER: u128 = 1_000_000_000;
+
+impl Amount {
+    /// Exactly, in TER with its decimals and no trailing zeros: `1.5 TER`,
+    /// `0.000000000000000001 TER`.
+    pub fn ter(self) -> String {
+        let whole = self.0 / TER;
+        let frac = self.0 % TER;
+        if frac == 0 {
+            format!("{whole} {SYMBOL}")
+        } else {
+            let digits = format!("{frac:018}");
+            format!("{whole}.{} {SYMBOL}", digits.trim_end_matches('0'))
+        }
     }
 }
 
@@ -141,6 +170,14 @@ mod tests {
         assert_eq!(Amount(1000).mul_div(1, 3), Some(Amount(333)));
         assert_eq!(Amount(u128::MAX).mul_div(1, 2), Some(Amount(u128::MAX / 2)));
         assert_eq!(Amount(5).mul_div(1, 0), None);
+    }
+
+    #[test]
+    fn ter_prints_exact_decimals() {
+        assert_eq!(Amount(3 * TER / 2).ter(), "1.5 TER");
+        assert_eq!(Amount(TER).ter(), "1 TER");
+        assert_eq!(Amount(1).ter(), "0.000000000000000001 TER");
+        assert_eq!(Amount(0).ter(), "0 TER");
     }
 
     #[test]

@@ -342,6 +342,15 @@ impl Shared {
             .and_then(|i| u32::try_from(i).ok())
     }
 
+    /// Accounts aggregated transactions may come from: those in the state
+    /// before the sequencer's oldest pending block (0 without a sequencer).
+    pub fn base_accounts(&self) -> u64 {
+        self.lock()
+            .sequencer
+            .as_ref()
+            .map_or(0, Sequencer::base_accounts)
+    }
+
     /// The index of the first account with BLS key `key`, if any.
     pub fn find_account_bls(&self, key: &terrace_primitives::BlsPublicKey) -> Option<u32> {
         let inner = self.lock();

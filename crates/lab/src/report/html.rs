@@ -250,16 +250,16 @@ fn fee_chart(r: &LabReport) -> Svg {
     for d in &r.designs {
         bars.push((
             format!("{} L1 fee", d.design),
-            d.fee.fee_per_tx_wei / 1e9,
+            d.fee.fee_per_tx_ater / 1e9,
             l1,
         ));
-        if let Some(f) = d.fee.l2_fee_per_tx_wei {
+        if let Some(f) = d.fee.l2_fee_per_tx_ater {
             bars.push((format!("{} L2 fee", d.design), f / 1e9, l2));
         }
     }
     log_bars(
         &bars,
-        "gwei per transfer (an L2's L1 fee: its share of the batch transaction)",
+        "nTER per transfer (an L2's L1 fee: its share of the batch transaction)",
     )
 }
 

@@ -1,8 +1,14 @@
-//! What a run measured, with the same definitions for every design, and
-//! its renderings: the terminal table, Markdown, and flat JSON records
-//! (one per design × metric).
+//! What a run measured, with the same definitions for every design: the
+//! data model of the report and its flat JSON records (one per design ×
+//! metric). How it is shown — terminal tables, Markdown, HTML — is
+//! [`render`] and [`html`].
 
 pub mod html;
+pub mod render;
+
+pub use render::{
+    Section, Table, designs_table, dur, fig, markdown, per_gas, risks, sections, table, ter,
+};
 
 use crate::{
     claims::{Claim, Comparison},
@@ -13,7 +19,6 @@ use crate::{
     workload::{Payments, Transfer, digest},
 };
 use serde::Serialize;
-use std::fmt::Write as _;
 
 /// The workload a design ran.
 #[derive(Debug, Clone, Serialize)]
@@ -56,8 +61,20 @@ pub struct Throughput {
     /// The bound at the gas target (the sustained equilibrium under
     /// EIP-1559).
     pub target_tps: f64,
-    /// What binds: `block bytes`, `block gas`, `sequencer cpu`, …
+    /// What binds: the smallest of the parameter bound (`block bytes`,
+    /// `block gas`), the CPU bound (`validator cpu`) and the rollup's own
+    /// (`sequencer cpu`, the batch pipeline).
     pub bound_by: String,
+    /// What the validators' CPU allows: the cores a validator is given ×
+    /// 10⁶ / the measured CPU µs per transaction (L1 designs; the
+    /// simulation itself ignores CPU).
+    pub cpu_bound_tps: Option<f64>,
+    /// The cores a validator is given in `cpu_bound_tps` (a stated
+    /// parameter, not this machine's).
+    pub validator_cores: Option<u32>,
+    /// The same design measured on the wall clock, real nodes on loopback,
+    /// when the wall-clock pass ran.
+    pub wall_clock_tps: Option<f64>,
     /// Share of the byte limit the measured blocks used.
     pub block_bytes_used: f64,
     /// Share of the gas limit the measured blocks used.
@@ -72,6 +89,8 @@ pub struct Tiers {
     pub soft: Option<Percentiles>,
     /// The clock of `soft`.
     pub soft_clock: Option<&'static str>,
+    /// How `soft` was measured (transport, load).
+    pub soft_how: Option<String>,
     /// Submitted → included on L1 (the L1 block's timestamp).
     pub included: Percentiles,
     /// Submitted → final on L1 (observed at a validator).
@@ -89,13 +108,13 @@ pub struct Fee {
     /// The part of it charged for data bytes.
     pub l1_data_gas_per_tx: f64,
     /// Median L1 base fee over the paced phase (wei per gas).
-    pub base_fee_wei: f64,
+    pub base_fee_ater: f64,
     /// Median L1 fee per transaction in the paced phase (wei).
-    pub fee_per_tx_wei: f64,
+    pub fee_per_tx_ater: f64,
     /// L1 base fee at the end of the saturated phase (wei per gas).
-    pub base_fee_after_saturation_wei: f64,
+    pub base_fee_after_saturation_ater: f64,
     /// What the L2 charged its user (wei), median: L2 only.
-    pub l2_fee_per_tx_wei: Option<f64>,
+    pub l2_fee_per_tx_ater: Option<f64>,
 }
 
 /// What a node pays to keep up.
@@ -108,6 +127,10 @@ pub struct Node {
     /// Wall-clock CPU per transaction per validator (the simulation runs
     /// every validator in this process; divided by their number).
     pub cpu_us_per_tx: f64,
+    /// The sequencer's CPU per soft confirmation, p50: one in-process
+    /// call (wall clock; L2 only). Not a latency a user sees: that is the
+    /// soft tier, over JSON-RPC.
+    pub soft_cpu_us: Option<f64>,
 }
 
 /// One design's measurements.
@@ -117,6 +140,8 @@ pub struct DesignReport {
     pub design: String,
     /// `l1` or `l2`.
     pub layer: &'static str,
+    /// The family whose attack scenarios apply (`l1`, `optimistic`).
+    pub family: &'static str,
     /// The clock of latencies and throughput (`simulated`: virtual time).
     pub clock: &'static str,
     /// L1 validators.
@@ -168,10 +193,12 @@ pub struct Record {
 }
 
 /// Every metric name a record may carry, in report order.
-pub const METRICS: [&str; 20] = [
+pub const METRICS: [&str; 23] = [
     "throughput_tps",
     "throughput_limit_tps",
     "throughput_target_tps",
+    "throughput_cpu_bound_tps",
+    "throughput_wall_clock_tps",
     "latency_soft_p50_ms",
     "latency_soft_p99_ms",
     "latency_included_p50_ms",
@@ -184,11 +211,12 @@ pub const METRICS: [&str; 20] = [
     "latency_withdrawable_p99_ms",
     "l1_bytes_per_tx",
     "l1_gas_per_tx",
-    "fee_per_tx_wei",
-    "l2_fee_per_tx_wei",
-    "base_fee_wei",
+    "fee_per_tx_ater",
+    "l2_fee_per_tx_ater",
+    "base_fee_ater",
     "storage_bytes_per_tx",
     "cpu_us_per_tx",
+    "soft_cpu_us",
 ];
 
 impl DesignReport {
@@ -196,7 +224,7 @@ impl DesignReport {
     pub fn records(&self) -> Vec<Record> {
         let t = &self.latency;
         let soft_clock = t.soft_clock.unwrap_or("wall-clock");
-        let figures: [(Option<f64>, &'static str, &'static str); 20] = [
+        let figures: [(Option<f64>, &'static str, &'static str); 23] = [
             (
                 Some(self.throughput.measured_tps),
                 "tx/s",
@@ -204,6 +232,8 @@ impl DesignReport {
             ),
             (Some(self.throughput.limit_tps), "tx/s", "parameters"),
             (Some(self.throughput.target_tps), "tx/s", "parameters"),
+            (self.throughput.cpu_bound_tps, "tx/s", "wall-clock"),
+            (self.throughput.wall_clock_tps, "tx/s", "wall-clock"),
             (t.soft.map(|s| s.p50_ms), "ms", soft_clock),
             (t.soft.map(|s| s.p99_ms), "ms", soft_clock),
             (Some(t.included.p50_ms), "ms", self.clock),
@@ -216,11 +246,12 @@ impl DesignReport {
             (Some(t.withdrawable.p99_ms), "ms", self.clock),
             (Some(self.l1_bytes_per_tx), "bytes", self.clock),
             (Some(self.fee.l1_gas_per_tx), "gas", self.clock),
-            (Some(self.fee.fee_per_tx_wei), "wei", self.clock),
-            (self.fee.l2_fee_per_tx_wei, "wei", self.clock),
-            (Some(self.fee.base_fee_wei), "wei/gas", self.clock),
+            (Some(self.fee.fee_per_tx_ater), "aTER", self.clock),
+            (self.fee.l2_fee_per_tx_ater, "aTER", self.clock),
+            (Some(self.fee.base_fee_ater), "aTER/gas", self.clock),
             (Some(self.node.storage_bytes_per_tx), "bytes", self.clock),
             (Some(self.node.cpu_us_per_tx), "µs", "wall-clock"),
+            (self.node.soft_cpu_us, "µs", "wall-clock"),
         ];
         METRICS
             .iter()
@@ -280,6 +311,18 @@ pub struct WallFigure {
 }
 
 impl LabReport {
+    /// Adds the wall-clock pass: its figures, and each design's wall-clock
+    /// throughput beside its simulated one.
+    pub fn add_wall_clock(&mut self, pass: crate::wall_clock::Pass) {
+        for (design, tps) in pass.design_tps {
+            if let Some(d) = self.designs.iter_mut().find(|d| d.design == design) {
+                d.throughput.wall_clock_tps = Some(tps);
+            }
+        }
+        self.wall_clock = pass.figures;
+        self.records = self.designs.iter().flat_map(|d| d.records()).collect();
+    }
+
     /// Assembles the report of `designs`.
     pub fn new(mode: &'static str, seed: u64, designs: Vec<DesignReport>, wall_s: f64) -> Self {
         let records = designs.iter().flat_map(|d| d.records()).collect();
@@ -297,482 +340,4 @@ impl LabReport {
             wall_s,
         }
     }
-}
-
-/// A figure to three significant digits, with thousands separators.
-pub fn fig(x: f64) -> String {
-    if !x.is_finite() {
-        return "—".into();
-    }
-    let a = x.abs();
-    if a >= 1000.0 {
-        let n = x.round() as i128;
-        let digits = n.unsigned_abs().to_string();
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        if n < 0 { format!("-{out}") } else { out }
-    } else if a >= 100.0 {
-        format!("{x:.0}")
-    } else if a >= 10.0 {
-        format!("{x:.1}")
-    } else if a >= 1.0 {
-        format!("{x:.2}")
-    } else if a == 0.0 {
-        "0".into()
-    } else {
-        format!("{x:.3}")
-    }
-}
-
-/// Milliseconds as a short duration.
-pub fn dur(ms: f64) -> String {
-    if ms < 1.0 {
-        format!("{:.0} µs", ms * 1000.0)
-    } else if ms < 1_000.0 {
-        format!("{ms:.0} ms")
-    } else if ms < 120_000.0 {
-        format!("{:.1} s", ms / 1000.0)
-    } else if ms < 7_200_000.0 {
-        format!("{:.1} min", ms / 60_000.0)
-    } else if ms < 172_800_000.0 {
-        format!("{:.1} h", ms / 3_600_000.0)
-    } else {
-        format!("{:.1} days", ms / 86_400_000.0)
-    }
-}
-
-/// Wei as gwei or ether, whichever reads better.
-pub fn wei(x: f64) -> String {
-    if x >= 1e15 {
-        format!("{} ETH", fig(x / 1e18))
-    } else {
-        format!("{} gwei", fig(x / 1e9))
-    }
-}
-
-/// The main table, in Markdown (also printed in the terminal).
-pub fn table(r: &LabReport) -> String {
-    designs_table(r).markdown()
-}
-
-/// The main table: one row per design, its headline figures.
-pub fn designs_table(r: &LabReport) -> Table {
-    let mut table = Table::new(&[
-        "design",
-        "throughput (tx/s)",
-        "bound by",
-        "soft p50",
-        "included p50",
-        "final p50 / p99",
-        "withdrawable p50",
-        "L1 bytes/tx",
-        "L1 gas/tx",
-        "fee/tx",
-        "storage B/tx",
-        "CPU µs/tx",
-    ]);
-    for d in &r.designs {
-        let t = &d.latency;
-        let fee = match d.fee.l2_fee_per_tx_wei {
-            Some(l2) => format!(
-                "{} (L2) / {} (L1 share)",
-                wei(l2),
-                wei(d.fee.fee_per_tx_wei)
-            ),
-            None => wei(d.fee.fee_per_tx_wei),
-        };
-        table.rows.push(vec![
-            d.design.clone(),
-            format!(
-                "{} ({})",
-                fig(d.throughput.measured_tps),
-                d.throughput.clock
-            ),
-            format!(
-                "{}; L1 allows {}",
-                d.throughput.bound_by,
-                fig(d.throughput.limit_tps)
-            ),
-            t.soft.map_or("—".into(), |p| {
-                format!("{} ({})", dur(p.p50_ms), t.soft_clock.unwrap_or(""))
-            }),
-            dur(t.included.p50_ms),
-            format!("{} / {}", dur(t.final_l1.p50_ms), dur(t.final_l1.p99_ms)),
-            dur(t.withdrawable.p50_ms),
-            fig(d.l1_bytes_per_tx),
-            fig(d.fee.l1_gas_per_tx),
-            fee,
-            fig(d.node.storage_bytes_per_tx),
-            fig(d.node.cpu_us_per_tx),
-        ]);
-    }
-    table
-}
-
-/// The risk summaries, one list item per line of each design's summary.
-pub fn risks(r: &LabReport) -> String {
-    let mut s = String::new();
-    for d in &r.designs {
-        if let Some(k) = &d.risks {
-            let _ = writeln!(s, "{}:", k.design);
-            for item in risk_items(k) {
-                let _ = writeln!(s, "- {item}");
-            }
-        }
-    }
-    s
-}
-
-fn risk_items(k: &RiskSummary) -> [String; 5] {
-    [
-        format!("state validation: {}", k.state_validation),
-        format!("data availability: {}", k.data_availability),
-        format!("exit window: {}", k.exit_window),
-        format!("sequencer failure: {}", k.sequencer_failure),
-        format!("proposer failure: {}", k.proposer_failure),
-    ]
-}
-
-/// A table for any rendering: cells are plain text with `code` spans and
-/// `[links](#anchor)` inside the report.
-#[derive(Debug, Clone, Default)]
-pub struct Table {
-    /// Column heads.
-    pub head: Vec<String>,
-    /// Rows of cells.
-    pub rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    /// An empty table with these column heads.
-    pub fn new(head: &[&str]) -> Self {
-        Self {
-            head: head.iter().map(|h| (*h).to_string()).collect(),
-            rows: Vec::new(),
-        }
-    }
-
-    /// In Markdown.
-    pub fn markdown(&self) -> String {
-        let row = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
-        let mut s = row(&self.head);
-        s.push_str(&row(&vec!["---".to_string(); self.head.len()]));
-        for r in &self.rows {
-            s.push_str(&row(r));
-        }
-        s
-    }
-}
-
-/// A part of the report: its anchor, heading, text, and a table or list.
-#[derive(Debug, Clone, Default)]
-pub struct Section {
-    /// Its anchor (`#designs`, …): the `how` links of claims point here.
-    pub id: &'static str,
-    /// Heading.
-    pub title: &'static str,
-    /// Paragraphs before the table.
-    pub text: Vec<String>,
-    /// The table, if any.
-    pub table: Option<Table>,
-    /// List items after the table.
-    pub items: Vec<String>,
-}
-
-fn tier(p: &Percentiles) -> String {
-    if p.samples == 0 {
-        "—".into()
-    } else {
-        format!("{} / {} / {}", dur(p.p50_ms), dur(p.p95_ms), dur(p.p99_ms))
-    }
-}
-
-/// The report's sections, in order; Markdown and HTML render the same.
-pub fn sections(r: &LabReport) -> Vec<Section> {
-    let mut out = Vec::new();
-    let designs = designs_table(r);
-    out.push(Section {
-        id: "designs",
-        title: "Designs",
-        text: vec![format!(
-            "Every design ran the same seeded `payments` workload. Latencies, throughput, bytes and \
-             fees are from simulated runs (virtual time, {} validators over a 5-region WAN model) \
-             unless marked wall-clock; bounds are from parameters. CPU is wall-clock. {} cores, \
-             {:.0} s wall for the whole run.",
-            r.designs.first().map_or(0, |d| d.validators),
-            r.cores,
-            r.wall_s
-        )],
-        table: Some(designs),
-        items: Vec::new(),
-    });
-
-    let mut latency = Table::new(&[
-        "design",
-        "load",
-        "soft p50 / p95 / p99",
-        "included",
-        "final on L1",
-        "withdrawable on L1",
-    ]);
-    for d in &r.designs {
-        let mut push = |load: String, t: &Tiers| {
-            latency.rows.push(vec![
-                d.design.clone(),
-                load,
-                t.soft.as_ref().map_or("—".into(), |p| {
-                    format!("{} ({})", tier(p), t.soft_clock.unwrap_or(""))
-                }),
-                tier(&t.included),
-                tier(&t.final_l1),
-                tier(&t.withdrawable),
-            ]);
-        };
-        push(format!("{} tx/s offered", fig(d.offered_tps)), &d.latency);
-        if let Some(t) = &d.latency_saturated {
-            push("backlog past capacity".into(), t);
-        }
-    }
-    out.push(Section {
-        id: "latency",
-        title: "Latency",
-        text: vec![
-            "Per transaction, from submission: soft confirmation (an L2 sequencer's receipt), \
-             included in an L1 block (its timestamp), final on L1 (seen final at a validator), \
-             withdrawable on L1 (L1: final; optimistic: its batch's challenge window over). \
-             p50 / p95 / p99, simulated clock unless marked."
-                .into(),
-        ],
-        table: Some(latency),
-        items: Vec::new(),
-    });
-
-    let mut thr = Table::new(&[
-        "design",
-        "block",
-        "measured tx/s",
-        "bound (limit / target)",
-        "bound by",
-        "bytes used",
-        "gas used",
-        "stored KB/s",
-        "CPU µs/tx",
-    ]);
-    for d in &r.designs {
-        let t = &d.throughput;
-        thr.rows.push(vec![
-            d.design.clone(),
-            format!(
-                "{} B, {} gas, every {}",
-                fig(d.block_bytes_max as f64),
-                fig(d.block_gas_limit as f64),
-                dur(d.block_time_ms as f64)
-            ),
-            format!("{} ({})", fig(t.measured_tps), t.clock),
-            format!("{} / {}", fig(t.limit_tps), fig(t.target_tps)),
-            t.bound_by.clone(),
-            format!("{:.0}%", t.block_bytes_used * 100.0),
-            format!("{:.0}%", t.block_gas_used * 100.0),
-            fig(d.node.storage_bytes_per_s / 1000.0),
-            fig(d.node.cpu_us_per_tx),
-        ]);
-    }
-    out.push(Section {
-        id: "throughput",
-        title: "Throughput",
-        text: vec![
-            "Sustained while demand exceeded capacity (a backlog), over the blocks or batches \
-             listed under Runs. The bound is min(block bytes / tx bytes, block gas / tx gas) per \
-             block time at the limits, and at the gas target EIP-1559 settles on."
-                .into(),
-        ],
-        table: Some(thr),
-        items: Vec::new(),
-    });
-
-    let mut fees = Table::new(&[
-        "design",
-        "L1 gas/tx",
-        "of which data",
-        "L1 base fee",
-        "L1 fee/tx",
-        "base fee after a backlog",
-        "L2 fee/tx",
-    ]);
-    for d in &r.designs {
-        let f = &d.fee;
-        fees.rows.push(vec![
-            d.design.clone(),
-            fig(f.l1_gas_per_tx),
-            fig(f.l1_data_gas_per_tx),
-            wei(f.base_fee_wei),
-            wei(f.fee_per_tx_wei),
-            wei(f.base_fee_after_saturation_wei),
-            f.l2_fee_per_tx_wei.map_or("—".into(), wei),
-        ]);
-    }
-    out.push(Section {
-        id: "fees",
-        title: "Fees",
-        text: vec![
-            "What a transfer costs its sender in L1 units: an L1 transfer's gas, or an L2 \
-             transfer's share of its batch transaction's gas (data part shown), at the median \
-             base fee of the paced phase."
-                .into(),
-        ],
-        table: Some(fees),
-        items: Vec::new(),
-    });
-
-    let mut items = Vec::new();
-    for d in &r.designs {
-        if let Some(k) = &d.risks {
-            items.extend(
-                risk_items(k)
-                    .into_iter()
-                    .map(|i| format!("{}: {i}", k.design)),
-            );
-        }
-    }
-    if !items.is_empty() {
-        out.push(Section {
-            id: "risks",
-            title: "Risks",
-            text: vec!["L2BEAT-style, computed from each L2 design's actual configuration.".into()],
-            table: None,
-            items,
-        });
-    }
-
-    out.push(Section {
-        id: "comparison",
-        title: "Comparison",
-        text: vec![
-            "The usual L1-versus-L2 table of `CLAIMS.md`, each adjective next to what this run \
-             measured."
-                .into(),
-        ],
-        table: Some(crate::claims::comparison_table(&r.comparison)),
-        items: Vec::new(),
-    });
-
-    out.push(Section {
-        id: "claims",
-        title: "Claims",
-        text: vec!["The headline claims of `CLAIMS.md` the designs run here can answer.".into()],
-        table: Some(crate::claims::claims_table(&r.claims)),
-        items: Vec::new(),
-    });
-
-    if !r.scenarios.is_empty() {
-        let sc = crate::scenario::verdict_table(&r.scenarios);
-        out.push(Section {
-            id: "scenarios",
-            title: "Scenarios",
-            text: vec![
-                "Adversarial runs on the same components in deterministic simulation, each \
-                 judged against its design's trust model; `terrace scenario run NAME --seed N` \
-                 replays one."
-                    .into(),
-            ],
-            table: Some(sc),
-            items: Vec::new(),
-        });
-    }
-
-    if !r.wall_clock.is_empty() {
-        let mut wc = Table::new(&["run", "metric", "value"]);
-        for w in &r.wall_clock {
-            wc.rows.push(vec![
-                w.run.clone(),
-                w.metric.clone(),
-                format!("{} {}", fig(w.value), w.unit),
-            ]);
-        }
-        out.push(Section {
-            id: "wall-clock",
-            title: "Wall-clock",
-            text: vec![
-                "A short pass on the real runtime: validators on loopback TCP in one process, \
-                 and the rollup sequencer on this machine's cores. These figures are what the CPU \
-                 does, not a network."
-                    .into(),
-            ],
-            table: Some(wc),
-            items: Vec::new(),
-        });
-    }
-
-    out.push(Section {
-        id: "checks",
-        title: "Checks",
-        text: Vec::new(),
-        table: None,
-        items: r.checks.iter().map(ToString::to_string).collect(),
-    });
-
-    out.push(Section {
-        id: "runs",
-        title: "Runs",
-        text: Vec::new(),
-        table: None,
-        items: r
-            .designs
-            .iter()
-            .map(|d| {
-                format!(
-                    "{}: {} validators, {} ms blocks, {} B / {} gas per block (target {}); \
-                     workload `{}` ({} accounts, Zipf {}, seed {}), {} transfers, digest {}; \
-                     offered {} tx/s; {} blocks measured at saturation; {:.1} s wall",
-                    d.design,
-                    d.validators,
-                    d.block_time_ms,
-                    fig(d.block_bytes_max as f64),
-                    fig(d.block_gas_limit as f64),
-                    fig(d.block_gas_target as f64),
-                    d.workload.name,
-                    d.workload.params.accounts,
-                    d.workload.params.zipf_exponent,
-                    d.workload.params.seed,
-                    d.workload.transfers,
-                    &d.workload.digest[..16.min(d.workload.digest.len())],
-                    fig(d.offered_tps),
-                    d.throughput.blocks_measured,
-                    d.wall_s
-                )
-            })
-            .collect(),
-    });
-    out
-}
-
-/// The whole report in Markdown.
-pub fn markdown(r: &LabReport) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "# Terrace lab report ({} run, seed {})\n",
-        r.mode, r.seed
-    );
-    for sec in sections(r) {
-        let _ = writeln!(s, "## {}\n", sec.title);
-        for p in &sec.text {
-            let _ = writeln!(s, "{p}\n");
-        }
-        if let Some(t) = &sec.table {
-            let _ = writeln!(s, "{}", t.markdown());
-        }
-        for i in &sec.items {
-            let _ = writeln!(s, "- {i}");
-        }
-        if !sec.items.is_empty() {
-            let _ = writeln!(s);
-        }
-    }
-    s
 }

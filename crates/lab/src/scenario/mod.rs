@@ -32,6 +32,9 @@ pub struct Scenario {
     pub seed: u64,
     /// Plays it with a seed.
     pub(crate) play: fn(u64) -> Result<Outcome, LabError>,
+    /// Plays it with the honest side switched off, where the scenario has
+    /// such a variant: its verdict must break (a test of the judge).
+    pub(crate) sabotage: Option<fn(u64) -> Result<Outcome, LabError>>,
 }
 
 /// What a scenario measured.
@@ -71,9 +74,9 @@ pub struct Verdict {
     pub promise: &'static str,
     /// What happened, with the measured figures (or why the run failed).
     pub outcome: String,
-    /// Funds honest parties lost, in wei (a decimal string: wei exceed
+    /// Funds honest parties lost, in aTER (a decimal string: amounts exceed
     /// JSON's exact integers).
-    pub funds_lost_wei: String,
+    pub funds_lost_ater: String,
     /// Virtual time from the attack to its resolution (ms).
     pub resolution_ms: u64,
     /// The two moments the resolution time spans.
@@ -102,10 +105,26 @@ pub fn find(name: &str) -> Option<Scenario> {
 }
 
 impl Scenario {
+    /// Whether it has a sabotaged variant ([`Self::run_sabotaged`]).
+    pub fn can_sabotage(&self) -> bool {
+        self.sabotage.is_some()
+    }
+
     /// Plays the scenario with `seed` and judges it.
     pub fn run(&self, seed: u64) -> Verdict {
+        self.judge(seed, self.play)
+    }
+
+    /// Plays the scenario with its honest side switched off (see
+    /// [`Self::can_sabotage`]) and judges it against the same promises;
+    /// `None` when it has no such variant.
+    pub fn run_sabotaged(&self, seed: u64) -> Option<Verdict> {
+        self.sabotage.map(|play| self.judge(seed, play))
+    }
+
+    fn judge(&self, seed: u64, play: fn(u64) -> Result<Outcome, LabError>) -> Verdict {
         let wall = std::time::Instant::now();
-        let (outcome, holds) = match (self.play)(seed) {
+        let (outcome, holds) = match play(seed) {
             Ok(o) => {
                 let holds = o.broken.is_empty();
                 (o, holds)
@@ -125,7 +144,7 @@ impl Scenario {
             attack: self.attack,
             promise: self.promise,
             outcome: outcome.happened,
-            funds_lost_wei: outcome.funds_lost.to_string(),
+            funds_lost_ater: outcome.funds_lost.to_string(),
             resolution_ms: outcome.resolution.as_millis() as u64,
             resolution: outcome.resolution_span,
             clock: "simulated",
@@ -157,12 +176,12 @@ where
     runner(seed).start(play)
 }
 
-/// Wei as ETH for people.
-fn eth(wei: u128) -> String {
-    if wei == 0 {
+/// aTER as TER for people.
+fn eth(ater: u128) -> String {
+    if ater == 0 {
         "0".into()
     } else {
-        format!("{:.6} ETH", wei as f64 / 1e18)
+        format!("{:.6} TER", ater as f64 / 1e18)
     }
 }
 
@@ -194,7 +213,7 @@ pub fn verdict_table(verdicts: &[Verdict]) -> Table {
             v.attack.into(),
             v.promise.into(),
             v.outcome.clone(),
-            eth(v.funds_lost_wei.parse().unwrap_or(u128::MAX)),
+            eth(v.funds_lost_ater.parse().unwrap_or(u128::MAX)),
             format!(
                 "{} ({})",
                 crate::design::human_ms(v.resolution_ms),

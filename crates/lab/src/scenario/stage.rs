@@ -33,7 +33,7 @@ pub(crate) type Ctx = deterministic::Context;
 
 /// The rollup's id on the stage.
 pub(crate) const ROLLUP: u64 = 0;
-pub(crate) const ETHER: u128 = 1_000_000_000_000_000_000;
+pub(crate) const TER: u128 = 1_000_000_000_000_000_000;
 
 /// The people and services of the scenarios, each with its own L1 key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +107,8 @@ pub(crate) struct Stage {
     nodes: Vec<RollupNode>,
     /// The rollup, once registered.
     deployment: Option<Deployment>,
+    /// L1 heights at which the bridge invariant was compared.
+    bridge_checks: u64,
     /// Finalized heights already checked against the bridge invariant.
     checked: u64,
     /// Heights whose block hash all honest validators agreed on.
@@ -166,6 +168,7 @@ impl Stage {
             l1,
             nodes: Vec::new(),
             deployment: None,
+            bridge_checks: 0,
             checked: 0,
             agreed: Vec::new(),
         };
@@ -437,8 +440,23 @@ impl Stage {
                 )));
             }
             self.checked = height;
+            self.bridge_checks += 1;
         }
         Ok(())
+    }
+
+    /// Judges the bridge invariant over the run: it held wherever it was
+    /// compared (a break ends the run before this), and it was compared at
+    /// some height — a scenario that checked nothing proves nothing.
+    pub(crate) fn judge_bridge(&self, o: &mut super::Outcome) {
+        o.happened.push_str(&format!(
+            "; the bridge invariant held at all {} L1 heights compared",
+            self.bridge_checks
+        ));
+        o.expect(
+            self.bridge_checks > 0,
+            "the bridge invariant is compared at L1 heights during the run",
+        );
     }
 
     /// Indices of the validators that follow the protocol.

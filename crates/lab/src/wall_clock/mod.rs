@@ -67,7 +67,18 @@ pub const STEPS: usize = 2;
 /// A short pass on the real runtime: the `terrace` L1 with four validators
 /// on loopback in this process (`terrace bench l1`, shortened) and the
 /// rollup sequencer (`terrace bench sequencer`, shortened).
-pub fn pass(seed: u64, progress: &dyn Fn(usize, &str)) -> Result<Vec<WallFigure>> {
+/// What the short wall-clock pass measured.
+#[derive(Debug, Clone, Default)]
+pub struct Pass {
+    /// Every figure, for the report's wall-clock section.
+    pub figures: Vec<WallFigure>,
+    /// Designs measured on real nodes too, with their saturated
+    /// throughput (tx/s): shown beside the simulated figure.
+    pub design_tps: Vec<(String, f64)>,
+}
+
+/// The short pass that ends a full `terrace bench`.
+pub fn pass(seed: u64, progress: &dyn Fn(usize, &str)) -> Result<Pass> {
     let validators = 4;
     progress(0, "wall-clock: l1:terrace on loopback");
     let l1 = l1::run(
@@ -98,6 +109,14 @@ pub fn pass(seed: u64, progress: &dyn Fn(usize, &str)) -> Result<Vec<WallFigure>
         },
         |_| {},
     )?;
+    let mut design_tps = Vec::new();
+    if let Some(p) = l1
+        .loopback
+        .as_ref()
+        .and_then(|lb| lb.phases.iter().find(|p| p.phase == "saturated"))
+    {
+        design_tps.push(("l1:terrace".to_string(), p.finalized_per_s));
+    }
     let mut out = Vec::new();
     let mut push = |run: &str, metric: &str, value: f64, unit: &'static str| {
         out.push(WallFigure {
@@ -183,5 +202,8 @@ pub fn pass(seed: u64, progress: &dyn Fn(usize, &str)) -> Result<Vec<WallFigure>
         seq.aggregated.per_s,
         "tx/s",
     );
-    Ok(out)
+    Ok(Pass {
+        figures: out,
+        design_tps,
+    })
 }

@@ -28,12 +28,17 @@
 
 use super::{Context as _, Result, ensure};
 use crate::{
-    util::{par_map, peak_rss_bytes},
+    util::{Percentiles, par_map, peak_rss_bytes},
     workload::{SplitMix, Zipf, account_key},
 };
 use commonware_codec::{Encode as _, EncodeSize as _};
+use commonware_runtime::{Clock as _, Runner as _, tokio as cw_tokio};
+use jsonrpsee::http_client::HttpClientBuilder;
 use serde::Serialize;
-use std::time::{Duration, Instant};
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    time::{Duration, Instant},
+};
 use terrace_l1::{
     ChainParams, Payload, Transaction,
     modules::optimistic::{OptimisticOp, RollupOp},
@@ -43,10 +48,13 @@ use terrace_l2::{
     Action, AggregatedL2Transaction, BlockContext, BlsRegistration, Deposit, L2Transaction,
     SignedL2Transaction,
 };
-use terrace_primitives::{Address, Amount, BlsPrivateKey, ChainId, Hash, keys::Signer as _};
+use terrace_primitives::{
+    Address, Amount, BlsPrivateKey, ChainId, Hash, codec::to_hex, keys::Signer as _,
+};
 use terrace_rollup::{
-    Derivation, Sequencer,
+    Derivation, Sequencer, Shared,
     l1::{L1Block, RollupTx},
+    rpc::L2ApiClient as _,
 };
 
 const ROLLUP: u64 = 0;
@@ -625,6 +633,127 @@ pub fn run(cfg: &SequencerBenchConfig, progress: impl Fn(&str)) -> Result<Sequen
         setup_s,
     })
 }
+/// A client sending transfers over JSON-RPC to a sequencer.
+#[derive(Debug, Clone)]
+pub struct RpcSoftConfig {
+    /// Funded L2 accounts.
+    pub accounts: usize,
+    /// Transfers sent.
+    pub txs: usize,
+    /// Requests per second, one client, one request at a time (a request
+    /// still waiting when the next is due delays it).
+    pub rate: f64,
+    /// BLS-aggregated transfers (`l2_sendRawAggregatedTransaction`)
+    /// instead of signed ones (`l2_sendRawTransaction`).
+    pub aggregated: bool,
+    /// Workload seed.
+    pub seed: u64,
+}
+
+/// Soft confirmations as a user sees them: from sending the request to
+/// holding the answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct RpcSoft {
+    /// Always "wall-clock".
+    pub clock: &'static str,
+    /// How the requests travelled.
+    pub transport: &'static str,
+    /// Requests per second offered.
+    pub rate: f64,
+    /// Requests answered with a soft confirmation.
+    pub confirmed: usize,
+    /// Send → answer, milliseconds.
+    pub latency: Percentiles,
+}
+
+/// Runs a sequencer with its `l2_*` JSON-RPC on loopback and a client
+/// that sends `cfg.txs` transfers at `cfg.rate`, timing each request.
+pub fn rpc_soft_confirmations(cfg: &RpcSoftConfig) -> Result<RpcSoft> {
+    ensure!(
+        cfg.accounts >= 2 && cfg.txs > 0 && cfg.rate > 0.0,
+        "need two accounts, a transfer and a positive rate"
+    );
+    let workload = workload(&SequencerBenchConfig {
+        accounts: cfg.accounts,
+        txs: cfg.txs,
+        block_txs: 1_000,
+        zipf_exponent: 1.0,
+        seed: cfg.seed,
+    });
+    let threads = terrace_primitives::par::Threads::available();
+    let mut opening = deposits(cfg.accounts);
+    let requests: Vec<String> = if cfg.aggregated {
+        let keys = par_map(cfg.accounts, threads.get(), account_bls_key);
+        for (i, tx) in opening.iter_mut().enumerate() {
+            if let RollupOp::Deposit(d) = &mut tx.op {
+                d.bls = Some(Box::new(BlsRegistration {
+                    key: keys[i].public_key(),
+                    possession: keys[i].proof_of_possession(),
+                }));
+            }
+        }
+        par_map(workload.len(), threads.get(), |i| {
+            let tx = &workload[i].tx;
+            let signed = (*tx).sign_bls(ROLLUP, &keys[tx.from as usize]);
+            format!("0x{}", to_hex(&signed.encode()))
+        })
+    } else {
+        workload
+            .iter()
+            .map(|t| format!("0x{}", to_hex(&t.encode())))
+            .collect()
+    };
+    let mut derivation = Derivation::new(ROLLUP, 1);
+    derivation
+        .apply_block(&deposit_block(opening))
+        .context("deposits")?;
+    let params = ChainParams::default();
+    let block_bytes = usize::try_from(params.tx_bytes_max / 2).unwrap_or(usize::MAX);
+    let mut sequencer = Sequencer::new(&derivation, CONTEXT, block_bytes);
+    // The accounts' batch lands first: aggregated senders must be on L1.
+    sequencer.take_inbox(derivation.inbox(), cfg.accounts as u64);
+    sequencer.seal(0);
+    post_all(&mut sequencer, &mut derivation, &params, 2)?;
+    let shared = Shared::new(derivation, Some(sequencer));
+    let aggregated = cfg.aggregated;
+    let rate = cfg.rate;
+    let latencies = cw_tokio::Runner::new(cw_tokio::Config::new()).start(|context| async move {
+        let (addr, server) =
+            terrace_rollup::rpc::serve(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), shared)
+                .await
+                .context("serving l2_* on loopback")?;
+        let client = HttpClientBuilder::default()
+            .build(format!("http://{addr}"))
+            .context("the JSON-RPC client")?;
+        let start = Instant::now();
+        let mut latencies = Vec::with_capacity(requests.len());
+        for (k, tx) in requests.into_iter().enumerate() {
+            let due = start + Duration::from_secs_f64(k as f64 / rate);
+            let now = Instant::now();
+            if due > now {
+                context.sleep(due - now).await;
+            }
+            let sent = Instant::now();
+            let answer = if aggregated {
+                client.send_raw_aggregated_transaction(tx).await
+            } else {
+                client.send_raw_transaction(tx).await
+            };
+            answer.context("a soft confirmation over JSON-RPC")?;
+            latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+        }
+        let _ = server.stop();
+        Ok::<_, crate::LabError>(latencies)
+    })?;
+    Ok(RpcSoft {
+        clock: "wall-clock",
+        transport: "JSON-RPC over HTTP on loopback",
+        rate: cfg.rate,
+        confirmed: latencies.len(),
+        latency: Percentiles::of(latencies),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

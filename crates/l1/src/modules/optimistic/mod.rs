@@ -48,6 +48,8 @@
 mod ops;
 mod records;
 mod rules;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 

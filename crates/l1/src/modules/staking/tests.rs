@@ -7,7 +7,7 @@
 use super::*;
 use crate::{
     Payload,
-    testing::{Chain, ETHER, addr, key, transfer},
+    testing::{Chain, ETHER, addr, key, l1_transfer},
 };
 use terrace_primitives::{Amount, hash, keys::Signer as _};
 
@@ -130,7 +130,7 @@ fn equivocation_is_slashed_once_and_jails_the_offender() {
     );
     // A jailed validator cannot stake again.
     let mut c2 = c;
-    let fund = c2.tx(&reporter, transfer(addr(&offender), 10 * ETHER));
+    let fund = c2.tx(&reporter, l1_transfer(addr(&offender), 10 * ETHER));
     c2.block(vec![fund]).unwrap();
     let out = c2
         .block(vec![c2.tx(
@@ -266,7 +266,7 @@ fn forged_evidence_pays_its_fee_and_slashes_nobody() {
 fn unbonding_stake_stays_slashable() {
     let mut c = Chain::new(1, 1);
     let v = key(10_000);
-    let fund = c.tx(&key(0), transfer(addr(&v), 10 * ETHER));
+    let fund = c.tx(&key(0), l1_transfer(addr(&v), 10 * ETHER));
     c.block(vec![fund]).unwrap();
     c.block(vec![c.tx(
         &v,

@@ -121,6 +121,7 @@ pub fn designs(cfg: &LabConfig) -> Vec<L1Run> {
             paced_blocks,
             saturated_blocks,
             seed: cfg.seed,
+            validator_cores: cfg.validator_cores,
         })
         .collect()
 }

@@ -50,6 +50,9 @@ pub struct L1Run {
     pub saturated_blocks: u64,
     /// Simulation seed.
     pub seed: u64,
+    /// Cores each validator is given in the CPU bound (a stated
+    /// parameter).
+    pub validator_cores: u32,
 }
 
 /// A signed workload transfer.
@@ -192,6 +195,10 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
     ));
     let name = run.name.clone();
     type Outcome = (Vec<Seen>, Vec<(usize, u64)>, Duration, bool);
+    let tx_len: HashMap<String, u64> = signed
+        .iter()
+        .map(|s| (s.id.clone(), s.bytes.len() as u64))
+        .collect();
     let outcome: Result<Outcome, LabError> = runner.start(|context| async move {
         let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
         let (_network, validators) = start_network(
@@ -326,6 +333,7 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
         Tiers {
             soft: None,
             soft_clock: None,
+            soft_how: None,
             included: Percentiles::of(inc),
             final_l1: fin,
             withdrawable: fin,
@@ -354,6 +362,13 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
     let (sum_size, sum_txs, sum_gas) = measured.iter().fold((0u64, 0usize, 0u64), |acc, b| {
         (acc.0 + b.size, acc.1 + b.txs.len(), acc.2 + b.gas_used)
     });
+    // What the byte limit limits: the transactions' bytes, not the header
+    // and framing a stored block adds.
+    let sum_tx_bytes: u64 = measured
+        .iter()
+        .flat_map(|b| &b.txs)
+        .filter_map(|id| tx_len.get(id))
+        .sum();
     let (measured_tps, sat_blocks, txs_per_block) = if span_ms > 0 && !measured.is_empty() {
         (
             sum_txs as f64 * 1000.0 / span_ms as f64,
@@ -378,9 +393,24 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
     let sat_base_fee_end = measured.last().map_or(0, |b| b.base_fee);
     let data_gas = params.gas.per_byte * tx_bytes;
     let sat_submitted = submitted.iter().filter(|(i, _)| *i >= paced).count();
+    let cpu_us_per_tx = if sat_submitted > 0 {
+        cpu.as_secs_f64() * 1e6 / (sat_submitted as f64 * run.validators as f64)
+    } else {
+        0.0
+    };
+    let cpu_bound_tps =
+        (cpu_us_per_tx > 0.0).then(|| f64::from(run.validator_cores) * 1e6 / cpu_us_per_tx);
+    let bound_by = match cpu_bound_tps {
+        Some(c) if c < b.limit_per_s => format!(
+            "validator cpu ({} cores × {:.1} µs per transfer); {} allows {:.0}",
+            run.validator_cores, cpu_us_per_tx, b.bound_by, b.limit_per_s
+        ),
+        _ => b.bound_by.into(),
+    };
     Ok(DesignReport {
         design: run.name.clone(),
         layer: "l1",
+        family: "l1",
         clock: "simulated",
         validators: run.validators,
         block_time_ms: params.block_time_ms,
@@ -395,11 +425,14 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
             txs_per_block,
             limit_tps: b.limit_per_s,
             target_tps: b.target_per_s,
-            bound_by: b.bound_by.into(),
+            bound_by,
+            cpu_bound_tps,
+            validator_cores: Some(run.validator_cores),
+            wall_clock_tps: None,
             block_bytes_used: if measured.is_empty() {
                 0.0
             } else {
-                sum_size as f64 / (measured.len() as f64 * params.block_bytes_max as f64)
+                sum_tx_bytes as f64 / (measured.len() as f64 * params.block_bytes_max as f64)
             },
             block_gas_used: if measured.is_empty() {
                 0.0
@@ -414,10 +447,10 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
         fee: Fee {
             l1_gas_per_tx: tx_gas as f64,
             l1_data_gas_per_tx: data_gas as f64,
-            base_fee_wei: base_fee,
-            fee_per_tx_wei: fee_wei,
-            base_fee_after_saturation_wei: sat_base_fee_end as f64,
-            l2_fee_per_tx_wei: None,
+            base_fee_ater: base_fee,
+            fee_per_tx_ater: fee_wei,
+            base_fee_after_saturation_ater: sat_base_fee_end as f64,
+            l2_fee_per_tx_ater: None,
         },
         node: Node {
             storage_bytes_per_tx: if sum_txs > 0 {
@@ -430,11 +463,8 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
             } else {
                 0.0
             },
-            cpu_us_per_tx: if sat_submitted > 0 {
-                cpu.as_secs_f64() * 1e6 / (sat_submitted as f64 * run.validators as f64)
-            } else {
-                0.0
-            },
+            cpu_us_per_tx,
+            soft_cpu_us: None,
         },
         risks: None,
         wall_s: wall.elapsed().as_secs_f64(),

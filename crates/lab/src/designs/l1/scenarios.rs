@@ -4,7 +4,7 @@
 use crate::LabError;
 use crate::scenario::{
     Outcome, Scenario, play,
-    stage::{ETHER, Role, Stage},
+    stage::{Role, Stage, TER},
 };
 use std::time::Duration;
 use terrace_l1::{
@@ -19,8 +19,8 @@ use terrace_primitives::{Amount, Hash};
 /// seconds of virtual time.
 const EPOCH_LENGTH: u64 = 8;
 const LIMIT: Duration = Duration::from_secs(600);
-const STAKE: u128 = ETHER;
-/// Each transfer of the crash scenario: 1 gwei.
+const STAKE: u128 = TER;
+/// Each transfer of the crash scenario: 1 nTER.
 const AMOUNT: u128 = 1_000_000_000;
 
 /// Validator 3 equivocates in every view.
@@ -232,6 +232,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "safety holds with fewer than a third faulty; the evidence is reported, 10% of its stake is slashed and it leaves the committee at the next epoch; the others keep finalizing",
             seed: 41,
             play: equivocation,
+            sabotage: None,
         },
         Scenario {
             name: "validator-crash",
@@ -240,6 +241,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "the others keep finalizing without it (one of four is under a third); it catches up from its storage and peers, with every transfer final",
             seed: 11,
             play: validator_crash,
+            sabotage: None,
         },
     ]
 }

@@ -18,6 +18,7 @@ use crate::{
     report::{DesignReport, Fee, Node as NodeCost, Throughput, Tiers, WorkloadInfo},
     sim::{SCHEDULER_CYCLE, genesis, role_key, start_network, timeouts, validator_keys},
     util::{Percentiles, par_map, quantiles},
+    wall_clock::sequencer::{RpcSoft, RpcSoftConfig, rpc_soft_confirmations},
     workload::{Payments, account_key},
 };
 use commonware_runtime::{Clock as _, Runner as _, deterministic};
@@ -47,7 +48,7 @@ use terrace_rollup::{
     deploy::{self, Waiting},
 };
 
-const ETHER: u128 = 1_000_000_000_000_000_000;
+const TER: u128 = 1_000_000_000_000_000_000;
 /// The rollup's id on the run's fresh L1 (the first registered): the
 /// transfers are signed for it before the run starts.
 const ROLLUP: u64 = 0;
@@ -74,6 +75,9 @@ pub struct OptimisticRun {
     pub config: RollupConfig,
     /// Simulation seed.
     pub seed: u64,
+    /// Transfers a client sends over JSON-RPC, at `rate`, to time soft
+    /// confirmations as a user sees them (wall clock, loopback).
+    pub soft_rpc_txs: usize,
 }
 
 impl OptimisticRun {
@@ -123,7 +127,7 @@ impl Transfers {
             L2Transaction {
                 from: t.from + 1,
                 nonce: nonces[k],
-                max_fee: Amount(ETHER / 1_000),
+                max_fee: Amount(TER / 1_000),
                 action: Action::Transfer {
                     to: t.to + 1,
                     amount: Amount(u128::from(t.amount)),
@@ -284,8 +288,21 @@ pub fn run(run: &OptimisticRun, progress: &dyn Fn(&str)) -> Result<DesignReport,
         design: run.name.clone(),
         what,
     })?;
+    progress(&format!(
+        "{}: soft confirmations over JSON-RPC on loopback at {:.0}/s (wall clock)",
+        run.name, run.rate
+    ));
+    let rpc = rpc_soft_confirmations(&RpcSoftConfig {
+        accounts: run.workload.accounts as usize,
+        txs: run.soft_rpc_txs,
+        rate: run.rate,
+        aggregated: run.aggregated,
+        seed: run.seed,
+    })?;
     progress(&format!("{}: measuring", run.name));
-    Ok(measure(run, &params, &observed, workload, paced, wall))
+    Ok(measure(
+        run, &params, &observed, &rpc, workload, paced, wall,
+    ))
 }
 
 impl<'a> Sim<'a> {
@@ -412,7 +429,7 @@ impl<'a> Sim<'a> {
                 op: terrace_l1::modules::optimistic::RollupOp::Deposit(Deposit {
                     recipient: to.public_key(),
                     account: None,
-                    amount: Amount(ETHER),
+                    amount: Amount(TER),
                     bls: bls.map(|k| {
                         Box::new(BlsRegistration {
                             key: k.public_key(),
@@ -443,6 +460,14 @@ impl<'a> Sim<'a> {
         }
         if self.sequencer.find_account(&account_key(0).public_key()) != Some(1) {
             return Err("deposits opened accounts out of order".into());
+        }
+        // Aggregated transfers come only from accounts already on L1: wait
+        // until the batch that opened them has landed.
+        while self.run.aggregated && self.sequencer.base_accounts() <= u64::from(accounts) {
+            if self.over() {
+                return Err("the accounts' batch never landed on L1".into());
+            }
+            self.context.sleep(self.tick).await;
         }
         Ok(())
     }
@@ -568,7 +593,7 @@ impl<'a> Sim<'a> {
 }
 
 /// Latency tiers of the transfers `range` of `o.submitted`.
-fn tiers(o: &Observed, range: std::ops::Range<usize>, soft: Option<Percentiles>) -> Tiers {
+fn tiers(o: &Observed, range: std::ops::Range<usize>, soft: Option<&RpcSoft>) -> Tiers {
     // When each L2 block was first seen posted / final.
     let when = |block: u64, pick: fn(&Progress) -> u64| {
         o.progress.iter().find(|p| pick(p) > block).map(|p| p.at_ms)
@@ -592,8 +617,14 @@ fn tiers(o: &Observed, range: std::ops::Range<usize>, soft: Option<Percentiles>)
         }
     }
     Tiers {
-        soft,
-        soft_clock: soft.map(|_| "wall-clock"),
+        soft: soft.map(|s| s.latency),
+        soft_clock: soft.map(|s| s.clock),
+        soft_how: soft.map(|s| {
+            format!(
+                "{}, one client at {:.0} tx/s, {} requests",
+                s.transport, s.rate, s.confirmed
+            )
+        }),
         included: Percentiles::of(inc),
         final_l1: Percentiles::of(fin),
         withdrawable: Percentiles::of(wd),
@@ -645,12 +676,13 @@ fn measure(
     run: &OptimisticRun,
     params: &ChainParams,
     o: &Observed,
+    rpc: &RpcSoft,
     workload: WorkloadInfo,
     paced: usize,
     wall: Instant,
 ) -> DesignReport {
     let paced_n = paced.min(o.submitted.len());
-    let latency = tiers(o, 0..paced_n, Some(Percentiles::of(o.soft_cpu_ms.clone())));
+    let latency = tiers(o, 0..paced_n, Some(rpc));
     let latency_saturated = (run.backlog > 0).then(|| tiers(o, paced_n..o.submitted.len(), None));
     let cost = BatchCost::of(o);
     // Throughput: the backlog drained onto L1 (virtual), and the sequencer
@@ -706,6 +738,7 @@ fn measure(
     DesignReport {
         design: run.name.clone(),
         layer: "l2",
+        family: "optimistic",
         clock: "simulated",
         validators: run.validators,
         block_time_ms: params.block_time_ms,
@@ -725,6 +758,9 @@ fn measure(
             limit_tps: per_block(params.block_gas_limit) * blocks_per_s,
             target_tps: per_block(params.block_gas_target) * blocks_per_s,
             bound_by: bound_by.into(),
+            cpu_bound_tps: None,
+            validator_cores: None,
+            wall_clock_tps: None,
             // The share of L1 block space the batches took at saturation.
             block_bytes_used: measured_tps * bytes_per_tx
                 / (params.block_bytes_max as f64 * blocks_per_s),
@@ -738,15 +774,16 @@ fn measure(
         fee: Fee {
             l1_gas_per_tx,
             l1_data_gas_per_tx: bytes_per_tx * params.gas.per_byte as f64,
-            base_fee_wei: o.median_base_fee,
-            fee_per_tx_wei: cost.per(cost.fee as f64),
-            base_fee_after_saturation_wei: o.base_fee_after_backlog,
-            l2_fee_per_tx_wei: Some(fees_paced),
+            base_fee_ater: o.median_base_fee,
+            fee_per_tx_ater: cost.per(cost.fee as f64),
+            base_fee_after_saturation_ater: o.base_fee_after_backlog,
+            l2_fee_per_tx_ater: Some(fees_paced),
         },
         node: NodeCost {
             storage_bytes_per_tx: bytes_per_tx,
             storage_bytes_per_s: measured_tps * bytes_per_tx,
             cpu_us_per_tx: if cpu_tps > 0.0 { 1e6 / cpu_tps } else { 0.0 },
+            soft_cpu_us: quantiles(o.soft_cpu_ms.clone()).map(|q| q(0.5) * 1000.0),
         },
         risks: Some(optimistic_risks(&run.name, &run.config, params)),
         wall_s: wall.elapsed().as_secs_f64(),

@@ -4,16 +4,18 @@
 
 use crate::scenario::{
     Outcome, Scenario, play,
-    stage::{ETHER, ROLLUP, Role, Stage},
+    stage::{ROLLUP, Role, Stage, TER},
 };
 use crate::{LabError, design::human_ms};
 use bytes::Bytes;
 use commonware_codec::Encode as _;
 use std::time::Duration;
 use terrace_l1::{
-    ChainParams,
+    ChainParams, StateReader as _,
     execute::Failure,
-    modules::optimistic::{OptimisticFailure, RollupConfig, RollupOp},
+    modules::optimistic::{
+        OptimisticFailure, OptimisticKey, RollupConfig, RollupOp, RollupRecords as _,
+    },
 };
 use terrace_l2::{Action, BlockContext, Deposit, L2Transaction, SignedL2Transaction};
 use terrace_primitives::{Amount, keys::Signer as _};
@@ -62,7 +64,7 @@ fn l2_tx(from: Role, account: u32, nonce: u64, action: Action) -> SignedL2Transa
     L2Transaction {
         from: account,
         nonce,
-        max_fee: Amount(ETHER / 100),
+        max_fee: Amount(TER / 100),
         action,
     }
     .sign(ROLLUP, &from.key())
@@ -136,9 +138,9 @@ async fn deposit(
 async fn open_accounts(s: &mut Stage, seq: &Shared) -> Result<(), LabError> {
     // The operator funds the sequencer's fee account from another key
     // (the sequencer's own L1 nonces belong to its node).
-    deposit(s, Role::Operator, Role::Sequencer, ETHER, false).await?;
-    deposit(s, Role::Alice, Role::Alice, 100 * ETHER, false).await?;
-    deposit(s, Role::Bob, Role::Bob, ETHER, false).await?;
+    deposit(s, Role::Operator, Role::Sequencer, TER, false).await?;
+    deposit(s, Role::Alice, Role::Alice, 100 * TER, false).await?;
+    deposit(s, Role::Bob, Role::Bob, TER, false).await?;
     s.wait("deposits on L2", LIMIT, |_| seq.account(BOB).is_some())
         .await?;
     if seq.find_account(&Role::Alice.key().public_key()) != Some(ALICE)
@@ -180,23 +182,72 @@ fn failed(failure: Option<Failure>) -> String {
     }
 }
 
-fn ether(wei: i128) -> String {
-    format!("{:.3} ETH", wei as f64 / 1e18)
+/// aTER as TER, signed.
+fn ether(ater: i128) -> String {
+    format!("{:.3} TER", ater as f64 / 1e18)
 }
 
 /// The sequencer lies about batch 1's output root; with
 /// `restart_challenger`, the challenger is killed and restarted from L1
 /// mid-game.
 pub fn invalid_root(seed: u64, restart_challenger: bool) -> Result<Outcome, LabError> {
+    invalid_root_with(seed, restart_challenger, true)
+}
+
+/// [`invalid_root`] with the honest verifier switched off: nobody
+/// challenges, and the verdict must break (a test of the judge).
+pub fn invalid_root_unwatched(seed: u64) -> Result<Outcome, LabError> {
+    invalid_root_with(seed, false, false)
+}
+
+/// The sequencer's L1 balance plus its poster bond on L1.
+async fn sequencer_funds(s: &Stage) -> Result<u128, LabError> {
+    let who = Role::Sequencer.address();
+    let records =
+        s.l1.records(&[
+            terrace_l1::Key::Account(who),
+            OptimisticKey::Bond(ROLLUP, who).into(),
+        ])
+        .await
+        .map_err(|e| s.fail(e))?;
+    let bond = records.bond(ROLLUP, who).map_or(0, |b| b.amount.0);
+    Ok(records.account(&who).balance.0 + bond)
+}
+
+fn invalid_root_with(
+    seed: u64,
+    restart_challenger: bool,
+    watched: bool,
+) -> Result<Outcome, LabError> {
     play(seed, |context| async move {
-        let (mut s, v, seq) =
-            rollup_stage("invalid-root", context, Fault::WrongRoot { batch: 1 }).await?;
+        let mut s = Stage::start(
+            "invalid-root",
+            context,
+            4,
+            ChainParams::default(),
+            Vec::new(),
+        )
+        .await?;
+        s.create_rollup(rollup_config()).await?;
+        let verifier = if watched {
+            verifier_config(&s, Role::Verifier, Fault::None)
+        } else {
+            // A node that follows L1 but never challenges nor posts.
+            NodeConfig {
+                challenger: false,
+                fallback_poster: false,
+                ..verifier_config(&s, Role::Verifier, Fault::None)
+            }
+        };
+        let v = s.spawn(verifier);
+        let q = s.spawn(sequencer_config(&s, Fault::WrongRoot { batch: 1 }));
+        let (v, seq) = (s.node(v), s.node(q));
         open_accounts(&mut s, &seq).await?;
         let verifier_before = s.l1_balance(Role::Verifier.address()).await?;
         s.wait("batch 0 stands", LIMIT, |_| v.status().batches >= 1)
             .await?;
         for n in 0..6 {
-            seq.submit(transfer(Role::Alice, ALICE, n, BOB, ETHER))
+            seq.submit(transfer(Role::Alice, ALICE, n, BOB, TER))
                 .map_err(|e| s.fail(format!("transfer refused: {e}")))?;
         }
         let promised = [
@@ -208,67 +259,93 @@ pub fn invalid_root(seed: u64, restart_challenger: bool) -> Result<Outcome, LabE
         })
         .await?;
         let (posted_at, posted_height) = (s.now(), s.height());
-        s.wait("challenge opened", LIMIT, |s| {
-            s.saw(
-                0,
-                |e| matches!(e, Event::Sent(op) if op == "challenge batch 1"),
-            )
-        })
-        .await?;
+        let seq_before = sequencer_funds(&s).await?;
+        let config = rollup_config();
+        // Past the window, an unchallenged batch is final.
+        let window = Duration::from_millis((config.challenge_window_blocks + 8) * BLOCK_MS);
+        let challenged = s
+            .until(window, |s| {
+                s.saw(
+                    0,
+                    |e| matches!(e, Event::Sent(op) if op == "challenge batch 1"),
+                )
+            })
+            .await?;
         let opened_height = s.height();
+        // What the game bisects: the false batch's steps, read while it
+        // still stands.
+        let disputed_steps = v.with_derivation(|d| d.batch(1).map_or(0, |b| b.steps.len()));
         if restart_challenger {
             s.idle(Duration::from_millis(600)).await?;
             s.restart_node(0);
         }
-        s.wait(
-            "batch reverted and the honest chain re-posted",
-            LIMIT,
-            |s| {
+        let reverted = challenged
+            && s.until(LIMIT, |s| {
                 let v = s.node(0);
                 s.saw(0, |e| matches!(e, Event::Reverted(1)))
                     && v.with_derivation(|d| d.batch_count() >= 2 && d.first_invalid().is_none())
-            },
-        )
-        .await?;
+            })
+            .await?;
         let (resolved_at, resolved_height) = (s.now(), s.height());
         let v = s.node(0);
-        let reposted = s.until(LIMIT, |_| shortfall(&v, &promised) == 0).await?;
-        let steps = v.with_derivation(|d| d.batch(1).map_or(0, |b| b.steps.len()));
-        let bonds = seq.events().iter().filter(|e| sent(e, "bond")).count();
+        let reposted = reverted && s.until(LIMIT, |_| shortfall(&v, &promised) == 0).await?;
+        let slashed = seq_before.saturating_sub(sequencer_funds(&s).await?);
         let gained =
             s.l1_balance(Role::Verifier.address()).await?.0 as i128 - verifier_before.0 as i128;
-        let config = rollup_config();
         s.check_l1().await?;
         let lost = shortfall(&v, &promised);
         let mut o = Outcome {
-            happened: format!(
-                "the false batch 1 was challenged {} L1 blocks after it landed{}, reverted {} blocks after the challenge opened ({} L2 blocks bisected); the sequencer bonded {bonds} times (its first bond slashed), the challenger's L1 balance changed by {}; {} confirmed transfers re-posted",
-                opened_height - posted_height,
-                if restart_challenger {
-                    " (challenger restarted mid-game)"
-                } else {
-                    ""
-                },
-                resolved_height - opened_height,
-                steps,
-                ether(gained),
-                if reposted { "all" } else { "NOT all" },
-            ),
+            happened: if challenged {
+                format!(
+                    "the false batch 1 ({disputed_steps} steps in dispute) was challenged {} L1 blocks after it landed{}, {} {} blocks after the challenge opened; the sequencer's L1 funds and bond fell by {} (its bond of {} slashed: {}), the challenger's L1 balance changed by {}; {} confirmed transfers re-posted",
+                    opened_height - posted_height,
+                    if restart_challenger {
+                        " (challenger restarted mid-game)"
+                    } else {
+                        ""
+                    },
+                    if reverted { "reverted" } else { "NOT reverted" },
+                    resolved_height - opened_height,
+                    ether(slashed as i128),
+                    ether(config.poster_bond.0 as i128),
+                    if slashed >= config.poster_bond.0 {
+                        "yes"
+                    } else {
+                        "no"
+                    },
+                    ether(gained),
+                    if reposted { "all" } else { "NOT all" },
+                )
+            } else {
+                format!(
+                    "nobody challenged the false batch 1 within its window of {} L1 blocks: it stands with its false root; the sequencer's L1 funds and bond fell by {}",
+                    config.challenge_window_blocks,
+                    ether(slashed as i128)
+                )
+            },
             funds_lost: lost,
             resolution: resolved_at - posted_at,
-            resolution_span: "false batch posted → reverted",
+            resolution_span: "false batch posted → reverted (or its window over)",
             broken: Vec::new(),
         };
         o.expect(
-            opened_height - posted_height <= config.challenge_window_blocks,
+            challenged && opened_height - posted_height <= config.challenge_window_blocks,
             "the challenge opens inside the challenge window",
         );
-        o.expect(bonds >= 2, "the lying poster's bond is slashed");
+        o.expect(reverted, "the false batch and those after it are reverted");
+        o.expect(
+            slashed >= config.poster_bond.0,
+            "the lying poster's bond is slashed (its L1 funds and bond fall by at least the bond)",
+        );
         o.expect(
             gained > config.challenge_bond.0 as i128,
             "the challenger recovers its bond and a share of the slashed one",
         );
-        o.expect(lost == 0, "no confirmed transfer is lost");
+        o.expect(
+            reposted && lost == 0,
+            "every confirmed transfer is re-posted",
+        );
+        s.judge_bridge(&mut o);
         Ok(o)
     })
 }
@@ -282,7 +359,7 @@ pub fn malicious_challenger(seed: u64, restart_defender: bool) -> Result<Outcome
         let mallory_before = s.l1_balance(Role::Mallory.address()).await?;
         let mallory = s.spawn(verifier_config(&s, Role::Mallory, Fault::DisputeValid));
         for n in 0..4 {
-            seq.submit(transfer(Role::Alice, ALICE, n, BOB, ETHER))
+            seq.submit(transfer(Role::Alice, ALICE, n, BOB, TER))
                 .map_err(|e| s.fail(format!("transfer refused: {e}")))?;
         }
         let promised = [
@@ -345,6 +422,7 @@ pub fn malicious_challenger(seed: u64, restart_defender: bool) -> Result<Outcome
         );
         o.expect(paid >= bond, "the false challenger loses its bond");
         o.expect(lost == 0, "no confirmed transfer is lost");
+        s.judge_bridge(&mut o);
         Ok(o)
     })
 }
@@ -355,7 +433,18 @@ pub fn censorship(seed: u64) -> Result<Outcome, LabError> {
         let (mut s, v, seq) =
             rollup_stage("censorship", context, Fault::Censor { account: ALICE }).await?;
         open_accounts(&mut s, &seq).await?;
-        let amount = 3 * ETHER;
+        // Every L2 transfer here moves value among these three accounts
+        // (fees go to the sequencer's): their sum, derived from L1, must
+        // not fall.
+        let held = |v: &Shared| {
+            [SEQ_ACCOUNT, ALICE, BOB]
+                .iter()
+                .map(|a| derived_balance(v, *a))
+                .sum::<u128>()
+        };
+        let held_before = held(&v);
+        let bob_before = derived_balance(&v, BOB);
+        let amount = 3 * TER;
         let tx = transfer(Role::Alice, ALICE, 0, BOB, amount);
         let refused_at_door = seq.submit(tx.clone()).is_err();
         let failure = s
@@ -394,6 +483,11 @@ pub fn censorship(seed: u64) -> Result<Outcome, LabError> {
         };
         let (done_at, done_height) = (s.now(), s.height());
         let alice = derived_balance(&v, ALICE);
+        // Lost: value that left the three accounts, and her transfer to
+        // Bob if it never arrived.
+        let vanished = held_before.saturating_sub(held(&v));
+        let undelivered = if executed { 0 } else { amount };
+        let bob_after = derived_balance(&v, BOB);
         let refused_batches = seq
             .events()
             .iter()
@@ -404,7 +498,7 @@ pub fn censorship(seed: u64) -> Result<Outcome, LabError> {
         let blocks = done_height - forced_height;
         let mut o = Outcome {
             happened: format!(
-                "{}; the forced transfer {} {blocks} L1 blocks ({}) after it landed in the inbox; {refused_batches} censoring batch(es) refused by L1 for skipping it; the verifier {} through the escape hatch",
+                "{}; the forced transfer {} {blocks} L1 blocks ({}) after it landed in the inbox; {refused_batches} censoring batch(es) refused by L1 for skipping it; the verifier {} through the escape hatch; Bob's derived balance moved by {} (his own transfers and fees included), and the three accounts' sum fell by {}",
                 if refused_at_door {
                     "the sequencer refused her transfer"
                 } else {
@@ -417,14 +511,16 @@ pub fn censorship(seed: u64) -> Result<Outcome, LabError> {
                 },
                 human_ms(blocks * BLOCK_MS),
                 if fallback { "posted" } else { "did not post" },
+                ether(bob_after as i128 - bob_before as i128),
+                ether(vanished as i128),
             ),
-            funds_lost: 0,
+            funds_lost: vanished + undelivered,
             resolution: done_at - forced_at,
             resolution_span: "forced into the inbox → executed on L2",
             broken: Vec::new(),
         };
         o.expect(
-            executed && alice <= 100 * ETHER - amount,
+            executed && alice <= 100 * TER - amount,
             "the forced transaction executes",
         );
         o.expect(
@@ -434,6 +530,12 @@ pub fn censorship(seed: u64) -> Result<Outcome, LabError> {
                 3 * window
             ),
         );
+        o.expect(
+            refused_batches > 0,
+            "L1 refuses the censoring batches that skip it past the sequencing window",
+        );
+        o.expect(fallback, "someone else posts it through the escape hatch");
+        s.judge_bridge(&mut o);
         Ok(o)
     })
 }
@@ -442,7 +544,7 @@ pub fn censorship(seed: u64) -> Result<Outcome, LabError> {
 pub fn silent_sequencer(seed: u64) -> Result<Outcome, LabError> {
     play(seed, |context| async move {
         let (mut s, v, _seq) = rollup_stage("silent-sequencer", context, Fault::Silent).await?;
-        let amount = 5 * ETHER;
+        let amount = 5 * TER;
         deposit(&mut s, Role::Alice, Role::Alice, amount, false).await?;
         let (deposited_at, deposited_height) = (s.now(), s.height());
         let credited = s.until(LIMIT, |_| derived_balance(&v, 0) == amount).await?;
@@ -482,11 +584,12 @@ pub fn silent_sequencer(seed: u64) -> Result<Outcome, LabError> {
             blocks <= 2 * window,
             format!("within two sequencing windows ({} L1 blocks)", 2 * window),
         );
+        s.judge_bridge(&mut o);
         Ok(o)
     })
 }
 
-/// Bob's 0.5 ETH withdrawal, posted: the stage, the verifier, the
+/// Bob's 0.5 TER withdrawal, posted: the stage, the verifier, the
 /// withdrawal's index, the transaction's hash and when it was posted.
 struct Withdrawn {
     s: Stage,
@@ -503,7 +606,7 @@ async fn withdrawn(
 ) -> Result<Withdrawn, LabError> {
     let (mut s, v, seq) = rollup_stage(name, context, Fault::None).await?;
     open_accounts(&mut s, &seq).await?;
-    let amount = ETHER / 2;
+    let amount = TER / 2;
     let withdraw = l2_tx(
         Role::Bob,
         BOB,
@@ -592,7 +695,7 @@ pub fn early_claim(seed: u64) -> Result<Outcome, LabError> {
         w.s.check_l1().await?;
         let mut o = Outcome {
             happened: format!(
-                "the early claim {}; the escrow fell by {} wei; after the window the claim {} and the escrow fell by {}",
+                "the early claim {}; the escrow fell by {} aTER; after the window the claim {} and the escrow fell by {}",
                 failed(refused),
                 early_drop,
                 if paid.is_none() { "paid" } else { "FAILED" },
@@ -612,6 +715,7 @@ pub fn early_claim(seed: u64) -> Result<Outcome, LabError> {
             paid.is_none() && drop == w.amount,
             "the claim pays exactly the amount once the batch is final",
         );
+        w.s.judge_bridge(&mut o);
         Ok(o)
     })
 }
@@ -643,7 +747,7 @@ pub fn forged_withdrawal(seed: u64) -> Result<Outcome, LabError> {
         w.s.check_l1().await?;
         let mut o = Outcome {
             happened: format!(
-                "the inflated claim {}, the redirected claim {}; the escrow fell by {forged_drop} wei under them and the thief gained {mallory_gain} wei; the true claim {} ({} paid)",
+                "the inflated claim {}, the redirected claim {}; the escrow fell by {forged_drop} aTER under them and the thief gained {mallory_gain} aTER; the true claim {} ({} paid)",
                 failed(inflated),
                 failed(stolen),
                 if paid.is_none() { "paid" } else { "FAILED" },
@@ -673,6 +777,7 @@ pub fn forged_withdrawal(seed: u64) -> Result<Outcome, LabError> {
             paid.is_none() && drop == w.amount,
             "the true claim pays the amount",
         );
+        w.s.judge_bridge(&mut o);
         Ok(o)
     })
 }
@@ -708,6 +813,7 @@ pub fn double_claim(seed: u64) -> Result<Outcome, LabError> {
             "the second claim fails as already claimed",
         );
         o.expect(drop == w.amount, "the escrow pays the amount once");
+        w.s.judge_bridge(&mut o);
         Ok(o)
     })
 }
@@ -728,15 +834,15 @@ pub fn forged_aggregate(seed: u64) -> Result<Outcome, LabError> {
         .await?;
         open_accounts(&mut s, &seq).await?;
         let carol = Role::Mallory;
-        deposit(&mut s, carol, carol, 10 * ETHER, true).await?;
+        deposit(&mut s, carol, carol, 10 * TER, true).await?;
         let prover_before = s.l1_balance(Role::Verifier.address()).await?;
         let honest = L2Transaction {
             from: CAROL,
             nonce: 0,
-            max_fee: Amount(ETHER / 100),
+            max_fee: Amount(TER / 100),
             action: Action::Transfer {
                 to: BOB,
-                amount: Amount(ETHER),
+                amount: Amount(TER),
             },
         }
         .sign_bls(ROLLUP, &carol.bls());
@@ -758,12 +864,12 @@ pub fn forged_aggregate(seed: u64) -> Result<Outcome, LabError> {
         s.wait("the honest chain re-posted", LIMIT, |s| {
             s.saw(0, |e| matches!(e, Event::Reverted(_)))
                 && v.with_derivation(|d| d.first_invalid().is_none())
-                && derived_balance(&v, BOB) == 2 * ETHER
+                && derived_balance(&v, BOB) == 2 * TER
         })
         .await?;
         let resolved_at = s.now();
         let carol_now = derived_balance(&v, CAROL);
-        let expected = 9 * ETHER - fee;
+        let expected = 9 * TER - fee;
         let beneficiary = derived_balance(&v, SEQ_ACCOUNT);
         let rebased = s.saw(1, |e| matches!(e, Event::Rebased(_)));
         let gained =
@@ -791,13 +897,14 @@ pub fn forged_aggregate(seed: u64) -> Result<Outcome, LabError> {
             "the victim keeps everything but her own transfer and fee",
         );
         o.expect(
-            beneficiary < 2 * ETHER,
+            beneficiary < 2 * TER,
             "the beneficiary keeps nothing stolen",
         );
         o.expect(
             gained > rollup_config().challenge_bond.0 as i128,
             "the prover takes a share of the slashed bond",
         );
+        s.judge_bridge(&mut o);
         Ok(o)
     })
 }
@@ -812,6 +919,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "one honest verifier wins the bisection game inside the challenge window: the batch and those after it are reverted, the poster's bond is slashed, the honest chain is re-posted with every confirmed transfer",
             seed: 21,
             play: |seed| invalid_root(seed, false),
+            sabotage: Some(invalid_root_unwatched),
         },
         Scenario {
             name: "malicious-challenger",
@@ -820,6 +928,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "a false challenge reverts nothing: the defender wins on the one-step proof or the move deadline, the challenger loses its bond, the batches become final",
             seed: 31,
             play: |seed| malicious_challenger(seed, false),
+            sabotage: None,
         },
         Scenario {
             name: "censorship",
@@ -828,6 +937,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "a transaction forced through the L1 inbox executes: batches that skip it past the sequencing window are refused, and anyone may post it after that",
             seed: 41,
             play: censorship,
+            sabotage: None,
         },
         Scenario {
             name: "silent-sequencer",
@@ -836,6 +946,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "after a sequencing window without a batch anyone may post: a deposit still reaches L2",
             seed: 51,
             play: silent_sequencer,
+            sabotage: None,
         },
         Scenario {
             name: "forged-withdrawal",
@@ -844,6 +955,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "L1 pays only withdrawals whose Merkle path leads to a final output root: forged claims fail and the escrow is untouched; the true claim pays",
             seed: 71,
             play: forged_withdrawal,
+            sabotage: None,
         },
         Scenario {
             name: "double-claim",
@@ -852,6 +964,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "each withdrawal pays once: the second claim fails and the escrow falls by the amount once",
             seed: 72,
             play: double_claim,
+            sabotage: None,
         },
         Scenario {
             name: "early-claim",
@@ -860,6 +973,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "nothing is paid before the window ends; the same claim pays once the batch is final",
             seed: 73,
             play: early_claim,
+            sabotage: None,
         },
         Scenario {
             name: "forged-aggregate",
@@ -868,6 +982,7 @@ pub fn catalog() -> Vec<Scenario> {
             promise: "one L1 transaction proves the aggregate wrong: the batch falls, the sequencer is slashed, the owner's own transfer is re-posted and the forged one never returns",
             seed: 61,
             play: forged_aggregate,
+            sabotage: None,
         },
     ]
 }
