@@ -333,7 +333,7 @@ fn print_banner(genesis: &Genesis, info: &DevnetInfo, dir: &Path, resumed: bool)
     }
     println!("data dir      {}", dir.display());
     println!();
-    println!("Dev accounts (10,000 tokens each; use them as --from devN):");
+    println!("Dev accounts (10,000 TER each; use them as --from devN):");
     for (i, a) in info.accounts.iter().enumerate() {
         println!("  dev{i:<3} {a}");
     }

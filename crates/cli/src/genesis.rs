@@ -30,10 +30,10 @@ pub struct InitArgs {
     /// Genesis validators.
     #[arg(long, default_value_t = 4)]
     pub validators: u32,
-    /// Balance of each dev account, in whole tokens (10^18 base units).
+    /// Balance of each dev account, in whole TER (10^18 aTER).
     #[arg(long, default_value_t = 10_000)]
     pub balance: u64,
-    /// Stake of each validator, in whole tokens.
+    /// Stake of each validator, in whole TER.
     #[arg(long, default_value_t = 1_000)]
     pub stake: u64,
     /// Overwrite an existing file.
@@ -100,7 +100,7 @@ pub fn init(args: &InitArgs) -> Result<()> {
     );
     println!("dev accounts (keys derived from public seeds: devnet only):");
     for (i, a) in genesis.accounts.iter().enumerate() {
-        println!("  ({i}) {}  {} tokens", a.address, args.balance);
+        println!("  ({i}) {}  {} TER", a.address, args.balance);
     }
     Ok(())
 }

@@ -12,7 +12,9 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use std::{path::PathBuf, time::Duration};
 use terrace_l1::{Payload, Transaction, modules::staking::StakingOp};
 use terrace_node::rpc::{BlockId, L1ApiClient as _, TxInfo};
-use terrace_primitives::{Address, Amount, ChainId, PrivateKey, codec::to_hex, keys::Signer as _};
+use terrace_primitives::{
+    Address, Amount, ChainId, PrivateKey, amount::per_gas, codec::to_hex, keys::Signer as _,
+};
 
 /// Where the node is.
 #[derive(clap::Args, Debug, Clone)]
@@ -46,7 +48,7 @@ pub enum L1Command {
         #[command(flatten)]
         at: Endpoint,
     },
-    /// Send tokens.
+    /// Send TER.
     Send {
         /// Sender: `devN` or `validatorN` (devnet keys).
         #[arg(long)]
@@ -54,7 +56,7 @@ pub enum L1Command {
         /// Recipient: address, `devN` or `validatorN`.
         #[arg(long)]
         to: String,
-        /// Amount in tokens (decimals allowed, e.g. 0.5).
+        /// Amount in TER (decimals allowed, e.g. 0.5).
         #[arg(long)]
         amount: String,
         /// Wait until the transfer is finalized.
@@ -68,7 +70,7 @@ pub enum L1Command {
         /// Validator: `validatorN`.
         #[arg(long)]
         from: String,
-        /// Amount in tokens.
+        /// Amount in TER.
         #[arg(long)]
         amount: String,
         /// Wait until finalized.
@@ -82,7 +84,7 @@ pub enum L1Command {
         /// Validator: `validatorN`.
         #[arg(long)]
         from: String,
-        /// Amount in tokens.
+        /// Amount in TER.
         #[arg(long)]
         amount: String,
         /// Wait until finalized.
@@ -110,11 +112,11 @@ pub enum L1Command {
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
 
-/// Parses a decimal token amount into base units.
+/// Parses a decimal TER amount into aTER.
 pub fn parse_tokens(s: &str) -> Result<Amount> {
     let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
     if whole.is_empty() && frac.is_empty() || frac.len() > 18 {
-        bail!("amount {s:?}: expected tokens with at most 18 decimals, e.g. 5 or 0.25");
+        bail!("amount {s:?}: expected TER with at most 18 decimals, e.g. 5 or 0.25");
     }
     let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
     if !digits(whole) || !digits(frac) {
@@ -133,14 +135,10 @@ pub fn parse_tokens(s: &str) -> Result<Amount> {
         .context("amount too large")
 }
 
+/// An amount in TER, exactly (the one unit vocabulary: see
+/// [`terrace_primitives::amount`]).
 pub(crate) fn format_tokens(a: Amount) -> String {
-    let whole = a.0 / TOKEN;
-    let frac = a.0 % TOKEN;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let frac = format!("{frac:018}");
-    format!("{whole}.{}", frac.trim_end_matches('0'))
+    a.ter()
 }
 
 fn dev_index(name: &str, prefix: &str) -> Option<u32> {
@@ -298,10 +296,14 @@ async fn send(c: &Client, key: &PrivateKey, payload: Payload, wait: bool) -> Res
         print_json(&t)?;
     } else {
         println!(
-            "finalized {hash} in block {} ({}), fee {} base units",
+            "finalized {hash} in block {} ({}), fee {}",
             t.block_height.unwrap_or(0),
             outcome(&t),
-            t.receipt.as_ref().map(|r| r.fee).unwrap_or(Amount::ZERO)
+            t.receipt
+                .as_ref()
+                .map(|r| r.fee)
+                .unwrap_or(Amount::ZERO)
+                .ter()
         );
     }
     Ok(())
@@ -321,7 +323,7 @@ async fn run_async(cmd: L1Command) -> Result<()> {
                 "finalized height  {}  {}",
                 i.finalized_height, i.finalized_hash
             );
-            println!("base fee          {} per gas", i.base_fee);
+            println!("base fee          {}", per_gas(i.base_fee));
             println!("block time        {} ms", i.block_time_ms);
             println!("epoch             {}", i.epoch);
             println!("pending txs       {}", i.pending_transactions);
@@ -342,13 +344,13 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             }
             println!("address   {}", a.address);
             println!(
-                "balance   {} tokens ({} base units)",
+                "balance   {} ({} aTER)",
                 format_tokens(a.balance),
                 a.balance
             );
             println!("nonce     {}", a.nonce);
             if let Some(s) = a.stake {
-                println!("stake     {} tokens", format_tokens(s));
+                println!("stake     {}", format_tokens(s));
             }
             println!("at block  {} (state root {})", a.height, a.state_root);
             if let Some(p) = a.proof {
@@ -436,15 +438,17 @@ async fn run_async(cmd: L1Command) -> Result<()> {
                 println!("  to       {to}");
             }
             if let Some(a) = t.amount {
-                println!("  amount   {} tokens", format_tokens(a));
+                println!("  amount   {}", format_tokens(a));
             }
             println!("  nonce    {}", t.nonce);
             if let (Some(h), Some(r)) = (t.block_height, &t.receipt) {
                 println!("  block    {h}");
                 println!("  status   {}", r.status);
                 println!(
-                    "  gas      {} at {} per gas, fee {}",
-                    r.gas_used, r.effective_gas_price, r.fee
+                    "  gas      {} at {}, fee {}",
+                    r.gas_used,
+                    per_gas(r.effective_gas_price),
+                    r.fee.ter()
                 );
             }
         }
@@ -468,7 +472,7 @@ mod tests {
         assert!(parse_tokens("-1").is_err());
         assert!(parse_tokens("1e3").is_err());
         assert!(parse_tokens("").is_err());
-        assert_eq!(format_tokens(Amount(TOKEN / 4)), "0.25");
+        assert_eq!(format_tokens(Amount(TOKEN / 4)), "0.25 TER");
     }
 
     #[test]

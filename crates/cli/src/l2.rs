@@ -48,7 +48,7 @@ pub enum L2Command {
         /// Depositor: `devN` (devnet keys).
         #[arg(long)]
         from: String,
-        /// Amount in tokens.
+        /// Amount in TER.
         #[arg(long)]
         amount: String,
         /// L2 recipient: `devN` or a 0x public key [default: the depositor].
@@ -72,7 +72,7 @@ pub enum L2Command {
         /// Recipient: `devN`, a 0x public key, or an L2 account index.
         #[arg(long)]
         to: String,
-        /// Amount in tokens.
+        /// Amount in TER.
         #[arg(long)]
         amount: String,
         /// Send from the sender's BLS account, signed with its BLS key: the
@@ -96,7 +96,7 @@ pub enum L2Command {
         /// Sender: `devN`.
         #[arg(long)]
         from: String,
-        /// Amount in tokens.
+        /// Amount in TER.
         #[arg(long)]
         amount: String,
         /// L1 recipient: `devN` or an address [default: the sender's].
@@ -428,7 +428,7 @@ async fn run_async(cmd: L2Command) -> Result<()> {
                 return print_json(&serde_json::json!({ "l1Tx": hash, "account": credited }));
             }
             println!(
-                "deposited {} tokens: L1 block {}, L2 account {} now holds {} tokens",
+                "deposited {}: L1 block {}, L2 account {} now holds {}",
                 format_tokens(amount),
                 t.block_height.unwrap_or_default(),
                 credited.index,
@@ -455,8 +455,11 @@ async fn run_async(cmd: L2Command) -> Result<()> {
                 return print_json(&soft);
             }
             println!(
-                "confirmed (soft) {}: L2 block {}, position {}, fee {} base units",
-                soft.hash, soft.block, soft.index, soft.fee
+                "confirmed (soft) {}: L2 block {}, position {}, fee {}",
+                soft.hash,
+                soft.block,
+                soft.index,
+                soft.fee.ter()
             );
         }
         L2Command::Balance { account: name, at } => {
@@ -471,12 +474,12 @@ async fn run_async(cmd: L2Command) -> Result<()> {
             }
             println!("L2 account {}  key {}", soft.index, soft.public_key);
             println!(
-                "balance   {} tokens (soft: confirmed by the sequencer)",
+                "balance   {} (soft: confirmed by the sequencer)",
                 format_tokens(soft.balance)
             );
             match (&r.verifier, posted) {
                 (_, Some(p)) => println!(
-                    "          {} tokens (posted: derived from L1 batches alone)",
+                    "          {} (posted: derived from L1 batches alone)",
                     format_tokens(p.balance)
                 ),
                 (Some(_), None) => {
@@ -504,8 +507,10 @@ async fn run_async(cmd: L2Command) -> Result<()> {
             }
             let index = soft.withdrawal.unwrap_or_default();
             println!(
-                "withdrawal {index} confirmed (soft) {}: L2 block {}, fee {} base units",
-                soft.hash, soft.block, soft.fee
+                "withdrawal {index} confirmed (soft) {}: L2 block {}, fee {}",
+                soft.hash,
+                soft.block,
+                soft.fee.ter()
             );
             println!(
                 "claim it on L1 once its batch is final: terrace l2 claim {index} --from {from} --wait"
@@ -558,7 +563,7 @@ async fn run_async(cmd: L2Command) -> Result<()> {
                 return print_json(&serde_json::json!({ "l1Tx": t, "withdrawal": w }));
             }
             println!(
-                "claimed withdrawal {index}: {} tokens paid to {} on L1 (block {}, tx {hash})",
+                "claimed withdrawal {index}: {} paid to {} on L1 (block {}, tx {hash})",
                 format_tokens(w.amount),
                 w.recipient,
                 t.block_height.unwrap_or_default()
@@ -620,7 +625,7 @@ fn print_status(s: &StatusInfo, block_ms: u64) {
     );
     println!("L1 height         {} (finalized, derived)", s.l1_height);
     if let Some(e) = s.escrow {
-        println!("bridge escrow     {} tokens", format_tokens(e));
+        println!("bridge escrow     {}", format_tokens(e));
     }
     if let Some((count, consumed)) = s.inbox {
         println!("inbox             {count} messages, {consumed} consumed by batches");
@@ -649,7 +654,7 @@ fn print_status(s: &StatusInfo, block_ms: u64) {
             seconds(c.move_deadline_blocks, block_ms)
         );
         println!(
-            "bonds             poster {} tokens, challenge {} tokens",
+            "bonds             poster {}, challenge {}",
             format_tokens(c.poster_bond),
             format_tokens(c.challenge_bond)
         );

@@ -41,6 +41,10 @@ pub struct LabArgs {
     /// Print one JSON document on stdout instead of the table.
     #[arg(long)]
     json: bool,
+    /// Cores each L1 validator is given in the CPU bound of throughput
+    /// (a stated parameter, not this machine's).
+    #[arg(long, default_value_t = 2)]
+    validator_cores: u32,
     /// Skip the scenarios (they run by default, after the designs).
     #[arg(long)]
     no_scenarios: bool,
@@ -63,6 +67,7 @@ pub fn bench(args: &LabArgs) -> Result<()> {
     cfg.seed = args.seed;
     cfg.only = args.only.clone();
     cfg.scenarios = !args.no_scenarios;
+    cfg.validator_cores = args.validator_cores.max(1);
     if cfg.designs().is_empty() {
         let names: Vec<String> = LabConfig::new(args.quick)
             .designs()

@@ -87,6 +87,19 @@ impl Amount {
     }
 }
 
+/// A price per gas in aTER, exactly, as nTER per gas: `0.875 nTER/gas`.
+pub fn per_gas(ater: u64) -> String {
+    let ater = u128::from(ater);
+    let whole = ater / NANO_TER;
+    let frac = ater % NANO_TER;
+    if frac == 0 {
+        format!("{whole} n{SYMBOL}/gas")
+    } else {
+        let digits = format!("{frac:09}");
+        format!("{whole}.{} n{SYMBOL}/gas", digits.trim_end_matches('0'))
+    }
+}
+
 impl fmt::Display for Amount {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)
@@ -178,6 +191,13 @@ mod tests {
         assert_eq!(Amount(TER).ter(), "1 TER");
         assert_eq!(Amount(1).ter(), "0.000000000000000001 TER");
         assert_eq!(Amount(0).ter(), "0 TER");
+    }
+
+    #[test]
+    fn prices_print_in_nter_per_gas() {
+        assert_eq!(per_gas(875_000_000), "0.875 nTER/gas");
+        assert_eq!(per_gas(1_000_000_000), "1 nTER/gas");
+        assert_eq!(per_gas(1), "0.000000001 nTER/gas");
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! rollup with exactly this configuration), so two deployments on one
 //! chain never mix up their ids.
 
-use crate::node::{Fault, Node, NodeConfig, SequencerConfig, Shared};
+use crate::{
+    faults::Fault,
+    node::{Node, NodeConfig, SequencerConfig, Shared},
+};
 use commonware_runtime::{Clock, Handle, Spawner, Supervisor};
 use std::time::Duration;
 use terrace_l1::{

@@ -4,6 +4,8 @@
 //!   posted output root checked against the true one;
 //! - [`sequencer`]: soft confirmations, L2 blocks, and batches to post;
 //! - [`game`]: the moves of the bisection game, from the true roots;
+//! - [`faults`]: a node's byzantine behaviours for tests and the lab, called
+//!   through one hook;
 //! - [`node`]: the loop that ties them to L1, generic over the commonware
 //!   runtime, so the whole L1 + L2 system runs in deterministic simulation
 //!   in tests and in real time in the devnet;
@@ -15,6 +17,7 @@
 
 pub mod deploy;
 pub mod derive;
+pub mod faults;
 pub mod game;
 pub mod l1;
 pub mod node;
@@ -22,8 +25,9 @@ pub mod rpc;
 pub mod sequencer;
 
 pub use derive::{BatchStatus, BatchSummary, Derivation, DerivedBatch};
+pub use faults::Fault;
 pub use node::{
-    Event, Fault, Node, NodeConfig, SequencerConfig, Shared, Status, WithdrawalStage,
-    WithdrawalStatus, l1_byte_price,
+    Event, Node, NodeConfig, SequencerConfig, Shared, Status, WithdrawalStage, WithdrawalStatus,
+    l1_byte_price,
 };
 pub use sequencer::{Sequencer, SoftReceipt, SubmitError};

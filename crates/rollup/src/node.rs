@@ -8,6 +8,7 @@
 //! memory of earlier ticks beyond what L1 shows, so a node that restarts
 //! mid-game rebuilds everything from L1 and carries on.
 
+use crate::faults::{Fault, Faults};
 use crate::{
     derive::{BatchSummary, Derivation},
     game,
@@ -29,40 +30,6 @@ use terrace_l2::{
 };
 use terrace_primitives::{Address, Amount, Hash, PrivateKey};
 use tracing::{debug, info, warn};
-
-/// How a node misbehaves, for tests of the fraud-proof game.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Fault {
-    /// Follows the protocol.
-    #[default]
-    None,
-    /// Sequencer: posts batch `batch` with a false output root (once).
-    WrongRoot {
-        /// The batch index to lie about.
-        batch: u64,
-    },
-    /// Sequencer: refuses the transactions of L2 account `account` and
-    /// stops consuming the inbox at the first forced transaction from it.
-    Censor {
-        /// The censored account.
-        account: u32,
-    },
-    /// Sequencer: produces and posts nothing.
-    Silent,
-    /// Sequencer: once account `from` has a BLS key on L1 and has sent a
-    /// transaction, slips in an aggregated transfer of half its balance to
-    /// `to` that `from` never signed (the step function runs it; only the
-    /// aggregate is wrong).
-    ForgeAggregate {
-        /// The victim.
-        from: u32,
-        /// The beneficiary.
-        to: u32,
-    },
-    /// Verifier: challenges every batch, disagrees with every root, never
-    /// proves.
-    DisputeValid,
-}
 
 /// The sequencer's settings.
 #[derive(Debug, Clone, Copy)]
@@ -488,7 +455,8 @@ pub struct Node<C: Clock, L: L1> {
     first_open: u64,
     last_seal: u64,
     oldest_sealed: Option<u64>,
-    lied: bool,
+    /// Its misbehaviour (honest with [`Fault::None`]).
+    faults: Faults,
     challenged: HashSet<Hash>,
     /// Compressed over raw bytes of the last batch posted, in ppm.
     ratio_ppm: u64,
@@ -535,15 +503,14 @@ impl<C: Clock, L: L1> Node<C, L> {
         });
         let me = address_of(&config.key);
         let now = now_ms(&clock);
+        let faults = Faults::new(config.fault);
         Self {
             clock,
             l1,
             me,
             shared: {
                 let shared = Shared::new(derivation, sequencer);
-                if let Fault::Censor { account } = config.fault {
-                    shared.lock().censored = Some(account);
-                }
+                shared.lock().censored = faults.censored();
                 shared
             },
             config,
@@ -551,7 +518,7 @@ impl<C: Clock, L: L1> Node<C, L> {
             first_open: 0,
             last_seal: now,
             oldest_sealed: None,
-            lied: false,
+            faults,
             challenged: HashSet::new(),
             ratio_ppm: 1_000_000,
         }
@@ -633,7 +600,7 @@ impl<C: Clock, L: L1> Node<C, L> {
                 && inner.derivation.batch_count() == rollup.batch_count
                 && inner.derivation.claimed_root() == rollup.output_root;
 
-            if self.config.sequencer.is_some() && self.config.fault != Fault::Silent {
+            if self.config.sequencer.is_some() && self.faults.sequences() {
                 self.sequence(inner, &rollup, bond, synced, &mut ops);
             }
             if self.config.challenger {
@@ -646,7 +613,7 @@ impl<C: Clock, L: L1> Node<C, L> {
                     c,
                     &inner.derivation,
                     height,
-                    self.config.fault == Fault::DisputeValid,
+                    self.faults.disputes_valid(),
                 ) {
                     ops.push((game::move_key(*cid, c), op));
                 }
@@ -760,32 +727,10 @@ impl<C: Clock, L: L1> Node<C, L> {
             return;
         };
         let now = now_ms(&self.clock);
-        let mut until = inner.derivation.inbox().len() as u64;
-        if let Fault::Censor { account } = self.config.fault {
-            until = censored_until(inner.derivation.inbox(), account, until);
-        }
-        seq.take_inbox(inner.derivation.inbox(), until);
-        if let Fault::ForgeAggregate { from, to } = self.config.fault
-            && !self.lied
-            && u64::from(from) < seq.base_accounts()
-            && let Some(victim) = seq.state().account_at(from)
-            && victim.bls.is_some()
-            && victim.nonce > 0
-            && victim.balance.0 > 1
-        {
-            let theft = terrace_l2::L2Transaction {
-                from,
-                nonce: victim.nonce,
-                max_fee: Amount(u128::MAX),
-                action: terrace_l2::Action::Transfer {
-                    to,
-                    amount: Amount(victim.balance.0 / 2),
-                },
-            };
-            if seq.forge_aggregated(theft).is_ok() {
-                self.lied = true;
-            }
-        }
+        let inbox = inner.derivation.inbox();
+        let until = self.faults.inbox_until(inbox, inbox.len() as u64);
+        seq.take_inbox(inbox, until);
+        self.faults.forge(seq);
         if config.track_l1_fee {
             let price = l1_byte_price(
                 self.l1.next_base_fee(),
@@ -835,17 +780,7 @@ impl<C: Clock, L: L1> Node<C, L> {
         let Some(mut submission) = inner.derivation.submission(index, &batch, data) else {
             return;
         };
-        let honest = match self.config.fault {
-            Fault::WrongRoot { batch } if batch == index && !self.lied => {
-                self.lied = true;
-                submission.output_root = terrace_primitives::hash::hash_tagged(
-                    b"terrace/test/lie",
-                    &[submission.output_root.as_ref()],
-                );
-                false
-            }
-            _ => true,
-        };
+        let honest = self.faults.posted_root(index, &mut submission);
         inner.events.push(Event::Posted {
             index,
             steps: submission.step_count,
@@ -863,7 +798,7 @@ impl<C: Clock, L: L1> Node<C, L> {
         open: &[(u64, terrace_l1::modules::optimistic::Challenge)],
         ops: &mut Vec<(String, RollupOp)>,
     ) {
-        let targets: Vec<_> = if self.config.fault == Fault::DisputeValid {
+        let targets: Vec<_> = if self.faults.disputes_valid() {
             derivation.pending().iter().collect()
         } else {
             derivation.first_invalid().into_iter().collect()
@@ -978,22 +913,4 @@ impl<C: Clock, L: L1> Node<C, L> {
 fn bond_top_up(rollup: &Rollup, bond: Amount) -> Option<(String, RollupOp)> {
     let missing = rollup.config.poster_bond.checked_sub(bond)?;
     (!missing.is_zero()).then(|| ("bond".into(), RollupOp::Bond { amount: missing }))
-}
-
-/// The inbox position a censoring sequencer stops at: the first forced
-/// transaction from `account`.
-fn censored_until(inbox: &[terrace_l2::InboxMessage], account: u32, until: u64) -> u64 {
-    for (i, m) in inbox.iter().enumerate().take(until as usize) {
-        if let terrace_l2::InboxMessage::Forced { tx } = m
-            && let Ok(tx) = terrace_primitives::codec::decode_bounded::<SignedL2Transaction>(
-                tx,
-                terrace_l2::inbox::FORCED_TX_BYTES_MAX,
-                &(),
-            )
-            && tx.tx.from == account
-        {
-            return i as u64;
-        }
-    }
-    until
 }

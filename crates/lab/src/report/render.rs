@@ -210,9 +210,25 @@ fn tier(p: &Percentiles) -> String {
 
 /// The report's sections, in order; Markdown and HTML render the same.
 pub fn sections(r: &LabReport) -> Vec<Section> {
-    let mut out = Vec::new();
+    let mut out = vec![
+        designs_section(r),
+        latency_section(r),
+        throughput_section(r),
+        fees_section(r),
+    ];
+    out.extend(risks_section(r));
+    out.push(comparison_section(r));
+    out.push(claims_section(r));
+    out.extend(scenarios_section(r));
+    out.extend(wall_clock_section(r));
+    out.push(checks_section(r));
+    out.push(runs_section(r));
+    out
+}
+
+fn designs_section(r: &LabReport) -> Section {
     let designs = designs_table(r);
-    out.push(Section {
+    Section {
         id: "designs",
         title: "Designs",
         text: vec![format!(
@@ -226,8 +242,10 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         )],
         table: Some(designs),
         items: Vec::new(),
-    });
+    }
+}
 
+fn latency_section(r: &LabReport) -> Section {
     let mut latency = Table::new(&[
         "design",
         "load",
@@ -259,7 +277,7 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
             push("backlog past capacity".into(), t);
         }
     }
-    out.push(Section {
+    Section {
         id: "latency",
         title: "Latency",
         text: vec![
@@ -271,8 +289,10 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         ],
         table: Some(latency),
         items: Vec::new(),
-    });
+    }
+}
 
+fn throughput_section(r: &LabReport) -> Section {
     let mut thr = Table::new(&[
         "design",
         "block",
@@ -303,7 +323,7 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
             fig(d.node.cpu_us_per_tx),
         ]);
     }
-    out.push(Section {
+    Section {
         id: "throughput",
         title: "Throughput",
         text: vec![
@@ -314,8 +334,10 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         ],
         table: Some(thr),
         items: Vec::new(),
-    });
+    }
+}
 
+fn fees_section(r: &LabReport) -> Section {
     let mut fees = Table::new(&[
         "design",
         "L1 gas/tx",
@@ -337,7 +359,7 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
             f.l2_fee_per_tx_ater.map_or("—".into(), ter),
         ]);
     }
-    out.push(Section {
+    Section {
         id: "fees",
         title: "Fees",
         text: vec![
@@ -348,8 +370,10 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         ],
         table: Some(fees),
         items: Vec::new(),
-    });
+    }
+}
 
+fn risks_section(r: &LabReport) -> Option<Section> {
     let mut items = Vec::new();
     for d in &r.designs {
         if let Some(k) = &d.risks {
@@ -361,16 +385,20 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         }
     }
     if !items.is_empty() {
-        out.push(Section {
+        Some(Section {
             id: "risks",
             title: "Risks",
             text: vec!["L2BEAT-style, computed from each L2 design's actual configuration.".into()],
             table: None,
             items,
-        });
+        })
+    } else {
+        None
     }
+}
 
-    out.push(Section {
+fn comparison_section(r: &LabReport) -> Section {
+    Section {
         id: "comparison",
         title: "Comparison",
         text: vec![
@@ -380,19 +408,28 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         ],
         table: Some(crate::claims::comparison_table(&r.comparison)),
         items: Vec::new(),
-    });
+    }
+}
 
-    out.push(Section {
+fn claims_section(r: &LabReport) -> Section {
+    Section {
         id: "claims",
         title: "Claims",
-        text: vec!["The headline claims of `CLAIMS.md` the designs run here can answer.".into()],
+        text: vec![
+            "The headline claims of `CLAIMS.md` the designs run here can answer, each L2 claim \
+             once per L2 design. Every verdict is the rule beside it applied to the measured \
+             figures; a figure not measured here is a reference, with its source."
+                .into(),
+        ],
         table: Some(crate::claims::claims_table(&r.claims)),
         items: Vec::new(),
-    });
+    }
+}
 
+fn scenarios_section(r: &LabReport) -> Option<Section> {
     if !r.scenarios.is_empty() {
         let sc = crate::scenario::verdict_table(&r.scenarios);
-        out.push(Section {
+        Some(Section {
             id: "scenarios",
             title: "Scenarios",
             text: vec![
@@ -403,9 +440,13 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
             ],
             table: Some(sc),
             items: Vec::new(),
-        });
+        })
+    } else {
+        None
     }
+}
 
+fn wall_clock_section(r: &LabReport) -> Option<Section> {
     if !r.wall_clock.is_empty() {
         let mut wc = Table::new(&["run", "metric", "value"]);
         for w in &r.wall_clock {
@@ -415,7 +456,7 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
                 format!("{} {}", fig(w.value), w.unit),
             ]);
         }
-        out.push(Section {
+        Some(Section {
             id: "wall-clock",
             title: "Wall-clock",
             text: vec![
@@ -426,18 +467,24 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
             ],
             table: Some(wc),
             items: Vec::new(),
-        });
+        })
+    } else {
+        None
     }
+}
 
-    out.push(Section {
+fn checks_section(r: &LabReport) -> Section {
+    Section {
         id: "checks",
         title: "Checks",
         text: Vec::new(),
         table: None,
         items: r.checks.iter().map(ToString::to_string).collect(),
-    });
+    }
+}
 
-    out.push(Section {
+fn runs_section(r: &LabReport) -> Section {
+    Section {
         id: "runs",
         title: "Runs",
         text: Vec::new(),
@@ -468,8 +515,7 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
                 )
             })
             .collect(),
-    });
-    out
+    }
 }
 
 /// The whole report in Markdown.

@@ -9,7 +9,7 @@ use crate::{
     design::{Bound, bound},
     report::{DesignReport, Fee, Node, Throughput, Tiers, WorkloadInfo},
     sim::{CHAIN, SCHEDULER_CYCLE, genesis, start_network, timeouts, validator_keys},
-    util::{Percentiles, cpu_time, par_map},
+    util::{Percentiles, cpu_time, par_map, quantiles},
     workload::{Payments, Transfer, account_key},
 };
 use bytes::Bytes;
@@ -129,12 +129,81 @@ pub fn transfer_cost(params: &ChainParams) -> Result<(u64, u64), LabError> {
     Ok((bytes.len() as u64, checked.intrinsic_gas()))
 }
 
+/// How much a run sends, and when: derived from the run and the bound.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// The gas and bytes of one workload transfer.
+    tx_bytes: u64,
+    tx_gas: u64,
+    /// The parameter bound.
+    bound: Bound,
+    /// Transfers one block holds.
+    per_block: u64,
+    /// Offered rate of the paced phase (tx/s).
+    rate: f64,
+    /// Transfers of the paced phase, then of the saturated one.
+    paced: usize,
+    saturated: usize,
+    /// Time between two looks at the chain.
+    tick: Duration,
+    /// Virtual time the whole run may take.
+    limit: Duration,
+}
+
+impl Plan {
+    fn of(run: &L1Run) -> Result<Self, LabError> {
+        let params = &run.params;
+        let (tx_bytes, tx_gas) = transfer_cost(params)?;
+        let bound = bound(params, tx_bytes, tx_gas);
+        let per_block = bound.by_bytes_per_block.min(bound.by_gas_per_block).max(1);
+        let block_s = params.block_time_ms as f64 / 1000.0;
+        let rate = run
+            .rate
+            .unwrap_or(bound.limit_per_s * run.rate_share)
+            .max(0.1);
+        Ok(Self {
+            tx_bytes,
+            tx_gas,
+            bound,
+            per_block,
+            rate,
+            paced: ((rate * block_s * run.paced_blocks as f64).ceil() as usize).max(1),
+            saturated: if run.saturated_blocks > 0 {
+                usize::try_from(per_block * (run.saturated_blocks + 2)).unwrap_or(usize::MAX)
+            } else {
+                0
+            },
+            tick: Duration::from_millis((params.block_time_ms / 20).clamp(10, 5_000)),
+            limit: Duration::from_millis(
+                params
+                    .block_time_ms
+                    .saturating_mul(run.paced_blocks + run.saturated_blocks * 3 + 40),
+            ) + Duration::from_secs(120),
+        })
+    }
+}
+
+/// A transfer submitted: its place in the workload and when (virtual ms).
+#[derive(Debug, Clone, Copy)]
+struct Submitted {
+    index: usize,
+    at_ms: u64,
+}
+
+/// What the simulation observed.
+#[derive(Debug, Default)]
+struct Observed {
+    /// Every finalized block, as validator 0 saw it.
+    blocks: Vec<Seen>,
+    submitted: Vec<Submitted>,
+    /// Process CPU of the saturated phase (every validator).
+    cpu: Duration,
+    /// Whether everything submitted finalized within the limit.
+    done: bool,
+}
+
 /// Runs `run`; `progress` hears what it is doing.
 pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabError> {
-    let fail = |what: String| LabError::Run {
-        design: run.name.clone(),
-        what,
-    };
     if run.validators == 0 {
         return Err(LabError::Config(
             "a chain needs at least one validator".into(),
@@ -144,62 +213,58 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
         .validate()
         .map_err(|e| LabError::Config(e.to_string()))?;
     let wall = Instant::now();
-    let params = run.params.clone();
-    let (tx_bytes, tx_gas) = transfer_cost(&params)?;
-    let b: Bound = bound(&params, tx_bytes, tx_gas);
-    let per_block = b.by_bytes_per_block.min(b.by_gas_per_block).max(1);
-    let block_s = params.block_time_ms as f64 / 1000.0;
-    let rate = run.rate.unwrap_or(b.limit_per_s * run.rate_share).max(0.1);
-    let paced = ((rate * block_s * run.paced_blocks as f64).ceil() as usize).max(1);
-    let saturated = if run.saturated_blocks > 0 {
-        usize::try_from(per_block * (run.saturated_blocks + 2)).unwrap_or(usize::MAX)
-    } else {
-        0
-    };
+    let plan = Plan::of(run)?;
     progress(&format!(
-        "{}: signing {} transfers ({paced} paced at {rate:.1}/s, {saturated} saturated)",
+        "{}: signing {} transfers ({} paced at {:.1}/s, {} saturated)",
         run.name,
-        paced + saturated
+        plan.paced + plan.saturated,
+        plan.paced,
+        plan.rate,
+        plan.saturated
     ));
-    let transfers = run.workload.take(paced + saturated);
+    let transfers = run.workload.take(plan.paced + plan.saturated);
     let workload = WorkloadInfo::payments(&run.workload, &transfers);
-    let signed = Arc::new(sign(&transfers, &params));
-    let index: HashMap<String, usize> = signed
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.id.clone(), i))
-        .collect();
-
-    let keys = validator_keys(run.validators);
-    let members: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
-    let regions: Vec<usize> = (0..members.len()).map(sim::region_of).collect();
-    let genesis = genesis(&members, run.workload.accounts, &[], params.clone());
-    let tick = Duration::from_millis((params.block_time_ms / 20).clamp(10, 5_000));
-    let virtual_limit = Duration::from_millis(
-        params
-            .block_time_ms
-            .saturating_mul(run.paced_blocks + run.saturated_blocks * 3 + 40),
-    ) + Duration::from_secs(120);
-    let timeouts = timeouts(&params);
-    let runner = deterministic::Runner::new(
-        deterministic::Config::new()
-            .with_seed(run.seed)
-            .with_cycle(SCHEDULER_CYCLE)
-            .with_timeout(Some(virtual_limit + Duration::from_secs(3_600))),
-    );
+    let signed = Arc::new(sign(&transfers, &run.params));
     progress(&format!(
         "{}: {} validators over {} regions, simulated",
         run.name,
         run.validators,
-        regions.iter().max().map_or(0, |r| r + 1)
+        (0..run.validators as usize)
+            .map(sim::region_of)
+            .max()
+            .map_or(0, |r| r + 1)
     ));
-    let name = run.name.clone();
-    type Outcome = (Vec<Seen>, Vec<(usize, u64)>, Duration, bool);
-    let tx_len: HashMap<String, u64> = signed
-        .iter()
-        .map(|s| (s.id.clone(), s.bytes.len() as u64))
-        .collect();
-    let outcome: Result<Outcome, LabError> = runner.start(|context| async move {
+    let observed = simulate(run, &plan, signed.clone())?;
+    if !observed.done {
+        return Err(LabError::Run {
+            design: run.name.clone(),
+            what: format!(
+                "not every submitted transfer finalized within {} virtual",
+                crate::design::human_ms(plan.limit.as_millis() as u64)
+            ),
+        });
+    }
+    progress(&format!("{}: measuring", run.name));
+    Ok(measure(run, &plan, &signed, &observed, workload, wall))
+}
+
+/// Plays the run on the deterministic runtime: warm up, the paced phase,
+/// the saturated phase, until everything submitted is final.
+fn simulate(run: &L1Run, plan: &Plan, signed: Arc<Vec<Signed>>) -> Result<Observed, LabError> {
+    let params = &run.params;
+    let keys = validator_keys(run.validators);
+    let members: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
+    let regions: Vec<usize> = (0..members.len()).map(sim::region_of).collect();
+    let genesis = genesis(&members, run.workload.accounts, &[], params.clone());
+    let timeouts = timeouts(params);
+    let runner = deterministic::Runner::new(
+        deterministic::Config::new()
+            .with_seed(run.seed)
+            .with_cycle(SCHEDULER_CYCLE)
+            .with_timeout(Some(plan.limit + Duration::from_secs(3_600))),
+    );
+    let plan = *plan;
+    runner.start(|context| async move {
         let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
         let (_network, validators) = start_network(
             &context,
@@ -231,102 +296,114 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
         )
         .await?;
         let begun = context.current();
-        let elapsed = |context: &deterministic::Context| {
-            context.current().duration_since(begun).unwrap_or_default()
+        let over = |context: &deterministic::Context| {
+            context.current().duration_since(begun).unwrap_or_default() > plan.limit
         };
+        let mut observed = Observed::default();
         // Warm up: two blocks everywhere.
         while validators
             .iter()
             .any(|v| v.chain.tip().block.header().height < 2)
         {
-            if elapsed(&context) > virtual_limit {
-                return Ok((Vec::new(), Vec::new(), Duration::ZERO, false));
+            if over(&context) {
+                return Ok(observed);
             }
-            context.sleep(tick).await;
+            context.sleep(plan.tick).await;
         }
         let clients: Vec<_> = validators.iter().map(|v| v.client()).collect();
         let n = clients.len();
-        let mut submitted: Vec<(usize, u64)> = Vec::with_capacity(paced + saturated);
         // Paced: transfer k is due at k / rate seconds.
         let start_ms = now_ms(&context);
         let mut k = 0;
-        while k < paced {
+        while k < plan.paced {
             let now = now_ms(&context);
-            let due = |k: usize| start_ms + (k as f64 * 1000.0 / rate) as u64;
-            while k < paced && due(k) <= now {
+            let due = |k: usize| start_ms + (k as f64 * 1000.0 / plan.rate) as u64;
+            while k < plan.paced && due(k) <= now {
                 let s = &signed[k];
                 match clients[s.from as usize % n].submit(s.bytes.clone()).await {
                     Ok(_) => {
-                        submitted.push((k, now));
+                        observed.submitted.push(Submitted {
+                            index: k,
+                            at_ms: now,
+                        });
                         k += 1;
                     }
                     Err(_) => break, // a full pool: next tick
                 }
             }
-            if elapsed(&context) > virtual_limit {
+            if over(&context) {
                 break;
             }
-            context.sleep(tick).await;
+            context.sleep(plan.tick).await;
         }
         // Saturated: keep two blocks' worth pooled.
+        let total = plan.paced + plan.saturated;
         let cpu_before = cpu_time();
-        while k < paced + saturated {
+        while k < total {
             let now = now_ms(&context);
-            while k < paced + saturated && (clients[0].chain.pool_len() as u64) < 2 * per_block {
+            while k < total && (clients[0].chain.pool_len() as u64) < 2 * plan.per_block {
                 let s = &signed[k];
                 match clients[s.from as usize % n].submit(s.bytes.clone()).await {
                     Ok(_) => {
-                        submitted.push((k, now));
+                        observed.submitted.push(Submitted {
+                            index: k,
+                            at_ms: now,
+                        });
                         k += 1;
                     }
                     Err(_) => break,
                 }
             }
-            if elapsed(&context) > virtual_limit {
+            if over(&context) {
                 break;
             }
-            context.sleep(tick).await;
+            context.sleep(plan.tick).await;
         }
         // Everything submitted finalized (or the limit).
-        let mut done = false;
-        while !done && elapsed(&context) <= virtual_limit {
+        while !observed.done && !over(&context) {
             {
                 let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
                 let included: usize = seen.iter().map(|b| b.txs.len()).sum();
-                done = included >= submitted.len();
+                observed.done = included >= observed.submitted.len();
             }
-            context.sleep(tick).await;
+            context.sleep(plan.tick).await;
         }
-        let cpu = cpu_time().saturating_sub(cpu_before);
-        let seen = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        Ok((seen, submitted, cpu, done))
-    });
-    let (blocks, submitted, cpu, done) = outcome?;
-    if !done {
-        return Err(fail(format!(
-            "not every submitted transfer finalized within {} virtual",
-            crate::design::human_ms(virtual_limit.as_millis() as u64)
-        )));
-    }
-    progress(&format!("{name}: measuring"));
-    // Per transfer: (submitted, included = block timestamp, finalized).
-    let mut at: HashMap<usize, (u64, u64)> = HashMap::new();
-    let mut fee_of: HashMap<usize, u64> = HashMap::new();
-    for blk in &blocks {
-        for id in &blk.txs {
-            if let Some(&i) = index.get(id) {
-                at.insert(i, (blk.timestamp_ms, blk.finalized_ms));
-                fee_of.insert(i, blk.base_fee);
+        observed.cpu = cpu_time().saturating_sub(cpu_before);
+        observed.blocks = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(observed)
+    })
+}
+
+/// Where each submitted transfer landed: its block's timestamp, when it
+/// was seen final, and its block's base fee, by workload index.
+#[derive(Debug, Default)]
+struct Landed {
+    at: HashMap<usize, (u64, u64)>,
+    base_fee: HashMap<usize, u64>,
+}
+
+impl Landed {
+    fn of(o: &Observed, index: &HashMap<&str, usize>) -> Self {
+        let mut landed = Self::default();
+        for blk in &o.blocks {
+            for id in &blk.txs {
+                if let Some(&i) = index.get(id.as_str()) {
+                    landed.at.insert(i, (blk.timestamp_ms, blk.finalized_ms));
+                    landed.base_fee.insert(i, blk.base_fee);
+                }
             }
         }
+        landed
     }
-    let phase_tiers = |range: std::ops::Range<usize>| {
+
+    /// Latency tiers of the transfers whose workload index is in `range`.
+    fn tiers(&self, o: &Observed, range: std::ops::Range<usize>) -> Tiers {
         let mut inc = Vec::new();
         let mut fin = Vec::new();
-        for &(i, sub) in submitted.iter().filter(|(i, _)| range.contains(i)) {
-            if let Some(&(ts, f)) = at.get(&i) {
-                inc.push(ts.saturating_sub(sub) as f64);
-                fin.push(f.saturating_sub(sub) as f64);
+        for s in o.submitted.iter().filter(|s| range.contains(&s.index)) {
+            if let Some(&(ts, f)) = self.at.get(&s.index) {
+                inc.push(ts.saturating_sub(s.at_ms) as f64);
+                fin.push(f.saturating_sub(s.at_ms) as f64);
             }
         }
         let fin = Percentiles::of(fin);
@@ -338,68 +415,122 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
             final_l1: fin,
             withdrawable: fin,
         }
-    };
-    let latency = phase_tiers(0..paced);
-    let latency_saturated = (saturated > 0).then(|| phase_tiers(paced..paced + saturated));
+    }
+}
 
-    // Throughput: the blocks that carried saturated-phase transfers, but
-    // the last (the pools draining). The first is the time origin; the
-    // transfers of the others over the time since it.
-    let mut carrying: Vec<&Seen> = blocks
-        .iter()
-        .filter(|b| {
-            b.txs
+/// The saturated phase's blocks: those that carried its transfers, but
+/// the last (the pools draining); the first is the time origin.
+#[derive(Debug, Default)]
+struct Saturated {
+    /// Blocks measured (after the origin).
+    blocks: usize,
+    /// Their transfers, encoded bytes (block and transactions alone), gas.
+    txs: usize,
+    block_bytes: u64,
+    tx_bytes: u64,
+    gas: u64,
+    /// From the origin's timestamp to the last block's.
+    span_ms: u64,
+    /// The base fee of the last block measured.
+    base_fee_end: u64,
+}
+
+impl Saturated {
+    fn of(
+        o: &Observed,
+        index: &HashMap<&str, usize>,
+        tx_len: &HashMap<&str, u64>,
+        paced: usize,
+    ) -> Self {
+        let mut carrying: Vec<&Seen> = o
+            .blocks
+            .iter()
+            .filter(|b| {
+                b.txs
+                    .iter()
+                    .any(|id| index.get(id.as_str()).is_some_and(|i| *i >= paced))
+            })
+            .collect();
+        carrying.pop();
+        let measured = carrying.get(1..).unwrap_or_default();
+        Self {
+            blocks: measured.len(),
+            txs: measured.iter().map(|b| b.txs.len()).sum(),
+            block_bytes: measured.iter().map(|b| b.size).sum(),
+            // What the byte limit limits: the transactions' bytes, not the
+            // header and framing a stored block adds.
+            tx_bytes: measured
                 .iter()
-                .any(|id| index.get(id).is_some_and(|i| *i >= paced))
-        })
-        .collect();
-    carrying.pop();
-    let measured: Vec<&Seen> = carrying.iter().skip(1).copied().collect();
-    let span_ms = match (carrying.first(), carrying.last()) {
-        (Some(a), Some(z)) => z.timestamp_ms.saturating_sub(a.timestamp_ms),
-        _ => 0,
-    };
-    let (sum_size, sum_txs, sum_gas) = measured.iter().fold((0u64, 0usize, 0u64), |acc, b| {
-        (acc.0 + b.size, acc.1 + b.txs.len(), acc.2 + b.gas_used)
-    });
-    // What the byte limit limits: the transactions' bytes, not the header
-    // and framing a stored block adds.
-    let sum_tx_bytes: u64 = measured
+                .flat_map(|b| &b.txs)
+                .filter_map(|id| tx_len.get(id.as_str()))
+                .sum(),
+            gas: measured.iter().map(|b| b.gas_used).sum(),
+            span_ms: match (carrying.first(), carrying.last()) {
+                (Some(a), Some(z)) => z.timestamp_ms.saturating_sub(a.timestamp_ms),
+                _ => 0,
+            },
+            base_fee_end: measured.last().map_or(0, |b| b.base_fee),
+        }
+    }
+
+    /// `x` per measured block, or 0.
+    fn per_block(&self, x: f64) -> f64 {
+        if self.blocks == 0 {
+            0.0
+        } else {
+            x / self.blocks as f64
+        }
+    }
+}
+
+/// The design's report from what the simulation observed.
+fn measure(
+    run: &L1Run,
+    plan: &Plan,
+    signed: &[Signed],
+    o: &Observed,
+    workload: WorkloadInfo,
+    wall: Instant,
+) -> DesignReport {
+    let params = &run.params;
+    let index: HashMap<&str, usize> = signed
         .iter()
-        .flat_map(|b| &b.txs)
-        .filter_map(|id| tx_len.get(id))
-        .sum();
-    let (measured_tps, sat_blocks, txs_per_block) = if span_ms > 0 && !measured.is_empty() {
-        (
-            sum_txs as f64 * 1000.0 / span_ms as f64,
-            measured.len(),
-            sum_txs as f64 / measured.len() as f64,
-        )
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let tx_len: HashMap<&str, u64> = signed
+        .iter()
+        .map(|s| (s.id.as_str(), s.bytes.len() as u64))
+        .collect();
+    let landed = Landed::of(o, &index);
+    let latency = landed.tiers(o, 0..plan.paced);
+    let latency_saturated =
+        (plan.saturated > 0).then(|| landed.tiers(o, plan.paced..plan.paced + plan.saturated));
+    let sat = Saturated::of(o, &index, &tx_len, plan.paced);
+    let measured_tps = if sat.span_ms > 0 && sat.blocks > 0 {
+        sat.txs as f64 * 1000.0 / sat.span_ms as f64
     } else {
-        (0.0, 0, 0.0)
+        0.0
     };
     // Fees: what each paced transfer paid at its block's base fee.
     let tip = params.min_base_fee.max(1);
-    let paid: Vec<f64> = (0..paced)
-        .filter_map(|i| fee_of.get(&i))
-        .map(|base| (tx_gas as f64) * (*base + tip) as f64)
+    let paid: Vec<f64> = (0..plan.paced)
+        .filter_map(|i| landed.base_fee.get(&i))
+        .map(|base| (plan.tx_gas as f64) * (*base + tip) as f64)
         .collect();
-    let bases: Vec<f64> = (0..paced)
-        .filter_map(|i| fee_of.get(&i))
+    let bases: Vec<f64> = (0..plan.paced)
+        .filter_map(|i| landed.base_fee.get(&i))
         .map(|b| *b as f64)
         .collect();
-    let base_fee = crate::util::quantiles(bases).map_or(0.0, |q| q(0.5));
-    let fee_wei = crate::util::quantiles(paid).map_or(0.0, |q| q(0.5));
-    let sat_base_fee_end = measured.last().map_or(0, |b| b.base_fee);
-    let data_gas = params.gas.per_byte * tx_bytes;
-    let sat_submitted = submitted.iter().filter(|(i, _)| *i >= paced).count();
+    let sat_submitted = o.submitted.iter().filter(|s| s.index >= plan.paced).count();
     let cpu_us_per_tx = if sat_submitted > 0 {
-        cpu.as_secs_f64() * 1e6 / (sat_submitted as f64 * run.validators as f64)
+        o.cpu.as_secs_f64() * 1e6 / (sat_submitted as f64 * run.validators as f64)
     } else {
         0.0
     };
     let cpu_bound_tps =
         (cpu_us_per_tx > 0.0).then(|| f64::from(run.validator_cores) * 1e6 / cpu_us_per_tx);
+    let b = plan.bound;
     let bound_by = match cpu_bound_tps {
         Some(c) if c < b.limit_per_s => format!(
             "validator cpu ({} cores × {:.1} µs per transfer); {} allows {:.0}",
@@ -407,7 +538,7 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
         ),
         _ => b.bound_by.into(),
     };
-    Ok(DesignReport {
+    DesignReport {
         design: run.name.clone(),
         layer: "l1",
         family: "l1",
@@ -421,45 +552,37 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
         throughput: Throughput {
             measured_tps,
             clock: "simulated",
-            blocks_measured: sat_blocks,
-            txs_per_block,
+            blocks_measured: sat.blocks,
+            txs_per_block: sat.per_block(sat.txs as f64),
             limit_tps: b.limit_per_s,
             target_tps: b.target_per_s,
             bound_by,
             cpu_bound_tps,
             validator_cores: Some(run.validator_cores),
             wall_clock_tps: None,
-            block_bytes_used: if measured.is_empty() {
-                0.0
-            } else {
-                sum_tx_bytes as f64 / (measured.len() as f64 * params.block_bytes_max as f64)
-            },
-            block_gas_used: if measured.is_empty() {
-                0.0
-            } else {
-                sum_gas as f64 / (measured.len() as f64 * params.block_gas_limit as f64)
-            },
+            block_bytes_used: sat.per_block(sat.tx_bytes as f64) / params.block_bytes_max as f64,
+            block_gas_used: sat.per_block(sat.gas as f64) / params.block_gas_limit as f64,
         },
-        offered_tps: rate,
+        offered_tps: plan.rate,
         latency,
         latency_saturated,
-        l1_bytes_per_tx: tx_bytes as f64,
+        l1_bytes_per_tx: plan.tx_bytes as f64,
         fee: Fee {
-            l1_gas_per_tx: tx_gas as f64,
-            l1_data_gas_per_tx: data_gas as f64,
-            base_fee_ater: base_fee,
-            fee_per_tx_ater: fee_wei,
-            base_fee_after_saturation_ater: sat_base_fee_end as f64,
+            l1_gas_per_tx: plan.tx_gas as f64,
+            l1_data_gas_per_tx: (params.gas.per_byte * plan.tx_bytes) as f64,
+            base_fee_ater: quantiles(bases).map_or(0.0, |q| q(0.5)),
+            fee_per_tx_ater: quantiles(paid).map_or(0.0, |q| q(0.5)),
+            base_fee_after_saturation_ater: sat.base_fee_end as f64,
             l2_fee_per_tx_ater: None,
         },
         node: Node {
-            storage_bytes_per_tx: if sum_txs > 0 {
-                sum_size as f64 / sum_txs as f64
+            storage_bytes_per_tx: if sat.txs > 0 {
+                sat.block_bytes as f64 / sat.txs as f64
             } else {
                 0.0
             },
-            storage_bytes_per_s: if span_ms > 0 {
-                sum_size as f64 * 1000.0 / span_ms as f64
+            storage_bytes_per_s: if sat.span_ms > 0 {
+                sat.block_bytes as f64 * 1000.0 / sat.span_ms as f64
             } else {
                 0.0
             },
@@ -468,5 +591,5 @@ pub fn run(run: &L1Run, progress: &dyn Fn(&str)) -> Result<DesignReport, LabErro
         },
         risks: None,
         wall_s: wall.elapsed().as_secs_f64(),
-    })
+    }
 }
