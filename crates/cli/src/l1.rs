@@ -327,6 +327,9 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             println!("block time        {} ms", i.block_time_ms);
             println!("epoch             {}", i.epoch);
             println!("pending txs       {}", i.pending_transactions);
+            if let Some(h) = i.restored_height {
+                println!("restored          from its own store at finalized height {h}");
+            }
             println!("committee         {} validators", i.committee.len());
             for m in &i.committee {
                 println!("  {}  stake {}", m.address, format_tokens(m.stake));

@@ -224,6 +224,14 @@ fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
         assert_eq!(t["receipt"]["status"], "success", "{t}");
     }
 
+    // Node 3 finalizes a few blocks past `durable`, so its store holds
+    // at least that much when it is killed.
+    let durable = finalized_height(rpc, 3).unwrap();
+    wait_for(
+        "node 3 to finalize past what must be durable",
+        &nodes,
+        || finalized_height(rpc, 3).is_some_and(|h| h >= durable + 3),
+    );
     // SIGKILL node 3: three of four is still a quorum.
     nodes.kill(3);
     let before = finalized_height(rpc, 0).unwrap();
@@ -235,8 +243,16 @@ fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
         finalized_height(rpc, 0).is_some_and(|h| h >= before + 5)
     });
 
-    // Restart it from its data directory: it catches up.
+    // Restart it from its data directory: it reports the height it
+    // reopened its own store at (read before any peer is heard), then
+    // catches up.
     nodes.start(3);
+    wait_for("node 3 to answer", &nodes, || status(rpc, 3).is_some());
+    let restored = status(rpc, 3).unwrap()["restoredHeight"].as_u64();
+    assert!(
+        restored.is_some_and(|h| h >= durable),
+        "node 3 reopened its store at {restored:?}, below {durable} it had finalized"
+    );
     let target = finalized_height(rpc, 0).unwrap();
     wait_for("node 3 to catch up", &nodes, || {
         finalized_height(rpc, 3).is_some_and(|h| h >= target)

@@ -89,6 +89,9 @@ pub struct Chain {
     tx_index: tokio::sync::watch::Sender<Option<TxIndex>>,
     feed: broadcast::Sender<BlockInfo>,
     audit: Mutex<Option<Audit>>,
+    /// The finalized height this node reopened its own store at, when it
+    /// started on a store that had processed blocks.
+    restored: Mutex<Option<u64>>,
 }
 
 /// Invariant checks on every finalized block, for tests and the lab: the
@@ -202,6 +205,7 @@ impl Chain {
             tx_index: tokio::sync::watch::Sender::new(None),
             feed,
             audit: Mutex::new(None),
+            restored: Mutex::new(None),
         })
     }
 
@@ -433,6 +437,18 @@ impl Chain {
             receipts.push(location.receipt);
         }
         Some(receipts)
+    }
+
+    /// Records the finalized height the node's own store held at start,
+    /// read before consensus runs or any peer is heard.
+    pub fn set_restored(&self, height: u64) {
+        *lock(&self.restored) = Some(height);
+    }
+
+    /// The finalized height this node reopened its own store at (`None`
+    /// for a store that had processed nothing).
+    pub fn restored_height(&self) -> Option<u64> {
+        *lock(&self.restored)
     }
 
     /// Turns on the supply audit over `addresses` (tests and the lab).

@@ -433,6 +433,14 @@ where
             },
         )
         .await;
+    // What this node's own store holds, before consensus runs or any
+    // peer is heard: a restart shows it resumed from its data, not from
+    // its peers.
+    if let Some(processed) = floor.processed() {
+        let height = processed.height().get();
+        chain.set_restored(height);
+        info!(height, "reopened the store at its finalized height");
+    }
 
     let (epoch_changes, mut epoch_rx) = futures::channel::mpsc::unbounded();
     let app = App::new(chain.clone(), epoch_changes);

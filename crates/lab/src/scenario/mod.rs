@@ -87,6 +87,8 @@ pub struct Verdict {
     pub seed: u64,
     /// Whether the outcome is what the trust model promises.
     pub holds: bool,
+    /// Played with its honest side switched off (`--sabotage`).
+    pub sabotaged: bool,
     /// The promises that did not hold.
     pub broken: Vec<String>,
     /// Wall-clock seconds the run took.
@@ -112,17 +114,22 @@ impl Scenario {
 
     /// Plays the scenario with `seed` and judges it.
     pub fn run(&self, seed: u64) -> Verdict {
-        self.judge(seed, self.play)
+        self.judge(seed, self.play, false)
     }
 
     /// Plays the scenario with its honest side switched off (see
     /// [`Self::can_sabotage`]) and judges it against the same promises;
     /// `None` when it has no such variant.
     pub fn run_sabotaged(&self, seed: u64) -> Option<Verdict> {
-        self.sabotage.map(|play| self.judge(seed, play))
+        self.sabotage.map(|play| self.judge(seed, play, true))
     }
 
-    fn judge(&self, seed: u64, play: fn(u64) -> Result<Outcome, LabError>) -> Verdict {
+    fn judge(
+        &self,
+        seed: u64,
+        play: fn(u64) -> Result<Outcome, LabError>,
+        sabotaged: bool,
+    ) -> Verdict {
         let wall = std::time::Instant::now();
         let (outcome, holds) = match play(seed) {
             Ok(o) => {
@@ -150,6 +157,7 @@ impl Scenario {
             clock: "simulated",
             seed,
             holds,
+            sabotaged,
             broken: outcome.broken,
             wall_s: wall.elapsed().as_secs_f64(),
         }
@@ -236,8 +244,10 @@ pub fn broken(verdicts: &[Verdict]) -> String {
         }
         let _ = writeln!(
             out,
-            "  replay: terrace scenario run {} --seed {}",
-            v.scenario, v.seed
+            "  replay: terrace scenario run {} --seed {}{}",
+            v.scenario,
+            v.seed,
+            if v.sabotaged { " --sabotage" } else { "" }
         );
     }
     out

@@ -253,6 +253,7 @@ impl<E: Runtime> NodeBackend<E> {
             committee,
             block_time_ms: self.chain.params.block_time_ms,
             pending_transactions: u64::try_from(self.chain.pool_len()).unwrap_or(u64::MAX),
+            restored_height: self.chain.restored_height(),
         }
     }
 

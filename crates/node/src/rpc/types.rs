@@ -256,6 +256,10 @@ pub struct ChainInfo {
     pub block_time_ms: u64,
     /// Transactions waiting in this node's pool.
     pub pending_transactions: u64,
+    /// The finalized height this node reopened from its own store when it
+    /// started (absent for a fresh store).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restored_height: Option<u64>,
 }
 
 /// Fee suggestion for a transaction.
