@@ -10,7 +10,17 @@ use terrace_primitives::{ChainId, keys::KeyCache, par::Threads};
 fuzz_target!(|data: &[u8]| {
     let params = ChainParams::default();
     if let Ok(block) = Block::decode_bounded(data, &params) {
-        assert_eq!(block.encode().as_ref(), data, "decoded bytes must re-encode identically");
-        let _ = check_transactions(&block.transactions, ChainId(1337), &params, &KeyCache::new(16), Threads::ONE);
+        assert_eq!(
+            block.encode().as_ref(),
+            data,
+            "decoded bytes must re-encode identically"
+        );
+        let _ = check_transactions(
+            &block.transactions,
+            ChainId(1337),
+            &params,
+            &KeyCache::new(16),
+            Threads::ONE,
+        );
     }
 });

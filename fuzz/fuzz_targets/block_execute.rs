@@ -15,14 +15,14 @@ use bytes::Bytes;
 use commonware_codec::Encode as _;
 use libfuzzer_sys::fuzz_target;
 use terrace_l1::{
-    Payload,
+    Payload, StateReader as _,
     modules::{
         optimistic::{BatchSubmission, RollupOp, RollupRecords as _, testing::*},
         staking::{DoubleVote, StakingOp},
     },
     testing::{ETHER, addr, key, l1_transfer},
 };
-use terrace_l2::{InboxMessage, L2State as _};
+use terrace_l2::InboxMessage;
 use terrace_primitives::{Amount, Hash, hash};
 
 /// Reads fuzz bytes; runs dry as zeros.
@@ -52,6 +52,14 @@ impl Input<'_> {
     }
 }
 
+/// Whether `who` can pay `amount` besides the gas of a rollup operation
+/// (the harness sends those with a generous gas limit): an operation it
+/// cannot pay is refused before any block, which the harness does not
+/// model.
+fn affords(w: &World, who: &terrace_primitives::PrivateKey, amount: u128) -> bool {
+    w.c.state.account(&addr(who)).balance.0 >= amount + ETHER
+}
+
 /// The users of the rollup: keys 1, 2 and 4 (0 sequences, 3 challenges).
 const USERS: [u32; 3] = [1, 2, 4];
 
@@ -72,7 +80,8 @@ fn step(w: &mut World, input: &mut Input<'_>) {
     match input.byte() % 16 {
         0 => {
             let to = addr(&key(input.below(6) as u32));
-            let tx = w.c.tx(&user, l1_transfer(to, input.below(50) as u128 * ETHER));
+            let tx =
+                w.c.tx(&user, l1_transfer(to, input.below(50) as u128 * ETHER));
             let _ = w.c.block(vec![tx]);
         }
         1 => {
@@ -106,21 +115,39 @@ fn step(w: &mut World, input: &mut Input<'_>) {
             let _ = w.c.block(vec![tx]);
         }
         4 | 5 => {
-            let _ = w.deposit_with(&user, input.below(60) as u128 * ETHER, None);
+            let amount = input.below(60) as u128 * ETHER;
+            if affords(w, &user, amount) {
+                let _ = w.deposit_with(&user, amount, None);
+            }
         }
         6 => {
             // A forced transaction: a real L2 transfer, or garbage.
             let tx = if input.byte() % 2 == 0 {
                 let from = w.account_of(&user).unwrap_or(0);
                 let nonce = w.l2.account_at(from).map_or(0, |a| a.nonce);
-                transfer(&user, from, nonce, input.below(3) as u32, input.below(5) as u128 * ETHER)
-                    .encode()
-                    .to_vec()
+                transfer(
+                    &user,
+                    from,
+                    nonce,
+                    input.below(3) as u32,
+                    input.below(5) as u128 * ETHER,
+                )
+                .encode()
+                .to_vec()
             } else {
                 vec![input.byte(); input.below(64) as usize]
             };
-            if w.send(&user, RollupOp::ForceInclude { tx: Bytes::from(tx.clone()) }).is_none() {
-                w.inbox.push(InboxMessage::Forced { tx: Bytes::from(tx) });
+            if w.send(
+                &user,
+                RollupOp::ForceInclude {
+                    tx: Bytes::from(tx.clone()),
+                },
+            )
+            .is_none()
+            {
+                w.inbox.push(InboxMessage::Forced {
+                    tx: Bytes::from(tx),
+                });
             }
         }
         7 | 8 => {
@@ -132,7 +159,10 @@ fn step(w: &mut World, input: &mut Input<'_>) {
                     continue;
                 };
                 let nonce = w.l2.account_at(from).map_or(0, |a| a.nonce)
-                    + txs.iter().filter(|t: &&terrace_l2::SignedL2Transaction| t.tx.from == from).count() as u64;
+                    + txs
+                        .iter()
+                        .filter(|t: &&terrace_l2::SignedL2Transaction| t.tx.from == from)
+                        .count() as u64;
                 let amount = input.below(8) as u128 * ETHER;
                 txs.push(if input.byte() % 3 == 0 {
                     withdraw(&sender, from, nonce, amount)
@@ -141,8 +171,17 @@ fn step(w: &mut World, input: &mut Input<'_>) {
                 });
             }
             let batch = w.batch(txs);
+            if batch.steps(w.rollup().inbox_consumed).is_err() {
+                // Nothing to post: no transaction and the inbox consumed.
+                w.wait(1);
+                return;
+            }
             let lie = (input.byte() % 4 == 0).then(|| hash(&[&[input.byte()]]));
-            let poster = if input.byte() % 5 == 0 { key(3) } else { sequencer() };
+            let poster = if input.byte() % 5 == 0 {
+                key(3)
+            } else {
+                sequencer()
+            };
             let _ = w.post(&poster, &batch, lie);
         }
         9 => {
@@ -177,14 +216,20 @@ fn step(w: &mut World, input: &mut Input<'_>) {
                     } else {
                         w.honest_root(b, ch.mid())
                     };
-                    RollupOp::Bisect { challenge: id, root }
+                    RollupOp::Bisect {
+                        challenge: id,
+                        root,
+                    }
                 }
                 terrace_l1::modules::optimistic::Turn::Challenger => {
                     let agree = match (ch.mid_root, b < w.posted.len()) {
                         (Some(r), true) if input.byte() % 4 != 0 => r == w.honest_root(b, ch.mid()),
                         _ => input.byte() % 2 == 0,
                     };
-                    RollupOp::Choose { challenge: id, agree }
+                    RollupOp::Choose {
+                        challenge: id,
+                        agree,
+                    }
                 }
                 terrace_l1::modules::optimistic::Turn::OneStep => {
                     if b >= w.posted.len() || ch.lo as usize >= w.posted[b].1.len() {
@@ -197,7 +242,11 @@ fn step(w: &mut World, input: &mut Input<'_>) {
                     }
                 }
             };
-            let from = if matches!(op, RollupOp::Bisect { .. }) { sequencer() } else { challenger() };
+            let from = if matches!(op, RollupOp::Bisect { .. }) {
+                sequencer()
+            } else {
+                challenger()
+            };
             let _ = w.send(&from, op);
         }
         12 => {
@@ -219,19 +268,25 @@ fn step(w: &mut World, input: &mut Input<'_>) {
             }
             let paid = claim.withdrawal.amount;
             let recipient = key(0);
-            if w.send(&recipient, RollupOp::Claim(Box::new(claim))).is_none() {
+            // Recorded before the bridge is checked (after the step).
+            if w.send_unchecked(&recipient, RollupOp::Claim(Box::new(claim)))
+                .is_none()
+            {
                 w.claimed = Amount(w.claimed.0 + paid.0);
             }
         }
         14 => {
+            let amount = input.below(20) as u128 * ETHER;
             let op = if input.byte() % 2 == 0 {
                 RollupOp::Bond {
-                    amount: Amount(input.below(20) as u128 * ETHER),
+                    amount: Amount(amount),
                 }
             } else {
                 RollupOp::Unbond
             };
-            let _ = w.send(&sequencer(), op);
+            if affords(w, &sequencer(), amount) {
+                let _ = w.send(&sequencer(), op);
+            }
         }
         _ => w.wait(1 + input.below(4)),
     }

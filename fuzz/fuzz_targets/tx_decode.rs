@@ -15,9 +15,17 @@ fuzz_target!(|data: &[u8]| {
     let cached = SignedTransaction::decode_cached(data, &params, &KeyCache::new(4));
     assert_eq!(plain.is_ok(), cached.is_ok(), "the two decoders disagree");
     if let Ok(tx) = plain {
-        assert_eq!(tx.encode().as_ref(), data, "decoded bytes must re-encode identically");
+        assert_eq!(
+            tx.encode().as_ref(),
+            data,
+            "decoded bytes must re-encode identically"
+        );
         assert_eq!(Some(&tx), cached.as_ref().ok());
         let _ = check(tx.clone(), ChainId(1337), &params);
-        let _ = SignedTransaction::decode_and_check(Bytes::copy_from_slice(data), ChainId(1337), &params);
+        let _ = SignedTransaction::decode_and_check(
+            Bytes::copy_from_slice(data),
+            ChainId(1337),
+            &params,
+        );
     }
 });

@@ -107,6 +107,20 @@ impl Payments {
     }
 }
 
+/// Each transfer's nonce: its sender's count of transfers before it in
+/// the stream.
+pub fn nonces(transfers: &[Transfer]) -> Vec<u64> {
+    let mut next = std::collections::HashMap::<u32, u64>::new();
+    transfers
+        .iter()
+        .map(|t| {
+            let n = next.entry(t.from).or_default();
+            *n += 1;
+            *n - 1
+        })
+        .collect()
+}
+
 /// A hash of the stream, the same for every design that ran it.
 pub fn digest(transfers: &[Transfer]) -> Hash {
     let mut bytes = Vec::with_capacity(transfers.len() * 16);

@@ -64,15 +64,7 @@ struct Signed {
 
 /// Signs `transfers` as L1 transactions, nonces in stream order.
 fn sign(transfers: &[Transfer], params: &ChainParams) -> Vec<Signed> {
-    let mut next = HashMap::<u32, u64>::new();
-    let nonces: Vec<u64> = transfers
-        .iter()
-        .map(|t| {
-            let n = next.entry(t.from).or_default();
-            *n += 1;
-            *n - 1
-        })
-        .collect();
+    let nonces = crate::workload::nonces(transfers);
     let keys: HashMap<u32, PrivateKey> = transfers
         .iter()
         .flat_map(|t| [t.from, t.to])

@@ -113,15 +113,7 @@ impl Transfers {
     fn sign(run: &OptimisticRun, total: usize) -> (Self, WorkloadInfo) {
         let transfers = run.workload.take(total);
         let workload = WorkloadInfo::payments(&run.workload, &transfers);
-        let mut next = BTreeMap::<u32, u64>::new();
-        let nonces: Vec<u64> = transfers
-            .iter()
-            .map(|t| {
-                let n = next.entry(t.from).or_default();
-                *n += 1;
-                *n - 1
-            })
-            .collect();
+        let nonces = crate::workload::nonces(&transfers);
         let unsigned = |k: usize| {
             let t = transfers[k];
             L2Transaction {
