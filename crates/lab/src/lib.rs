@@ -3,17 +3,21 @@
 //! definitions.
 //!
 //! - [`workload`]: reproducible transaction streams (`payments`).
-//! - [`design`]: L1 parameter presets and L2 designs, their throughput
-//!   bounds from parameters, and the L2 risk summaries from their actual
-//!   configuration.
-//! - [`sim_l1`], [`sim_optimistic`]: runs on the deterministic runtime
-//!   with the WAN model and virtual time; every figure says which clock it
-//!   came from.
+//! - [`design`]: the [`design::Design`] trait every design implements, L1
+//!   parameter presets, throughput bounds from parameters, and the risk
+//!   summaries read from a design's actual configuration.
+//! - [`designs`]: one folder per design (its run and its scenarios) and the
+//!   two registries, [`designs::all`] and [`designs::scenarios`], that gain
+//!   one line per design.
+//! - [`sim`]: the deterministic runtime with the WAN model and virtual
+//!   time that every simulated run shares; every figure says its clock.
+//! - [`wall_clock`]: the figures measured on this machine's clock (STF,
+//!   L1 execution, sequencer and JSON-RPC soft confirmations).
 //! - [`report`]: the metrics of one run and their renderings (terminal
-//!   table, Markdown, JSON records).
-//! - [`claims`]: the comparison table and headline claims of
-//!   `CLAIMS.md`, answered with the run's figures.
-//! - [`html`]: the self-contained HTML report with SVG charts.
+//!   table, Markdown, JSON records, self-contained HTML with SVG charts).
+//! - [`claims`]: the comparison table and headline claims of `CLAIMS.md`,
+//!   each verdict a stated rule from [`claims::rules`] applied to measured
+//!   values.
 //! - [`scenario`]: adversarial scenarios played on the same components,
 //!   each judged against its design's trust model.
 //!
