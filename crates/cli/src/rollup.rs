@@ -81,7 +81,6 @@ impl RunningRollup {
 pub fn print_banner(r: &RunningRollup) {
     let c = &r.config;
     let secs = |blocks: u64| blocks * r.block_time_ms / 1_000;
-    let tokens = |a: Amount| a.0 / TOKEN;
     println!();
     println!("L2: optimistic rollup {} on this chain", r.id);
     println!(
@@ -108,9 +107,9 @@ pub fn print_banner(r: &RunningRollup) {
         secs(c.move_deadline_blocks)
     );
     println!(
-        "  bonds             poster {} tokens, challenge {} tokens",
-        tokens(c.poster_bond),
-        tokens(c.challenge_bond)
+        "  bonds             poster {}, challenge {}",
+        c.poster_bond.ter(),
+        c.challenge_bond.ter()
     );
     println!("Try:  terrace l2 deposit --from dev0 --amount 10 --wait");
     println!();

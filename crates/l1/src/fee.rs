@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn full_blocks_raise_the_base_fee_by_an_eighth() {
-        // EIP-1559 with 1 gwei start, every block full (2× target).
+        // EIP-1559 with 1 nTER start, every block full (2× target).
         let p = params();
         let mut fee = 1_000_000_000u64;
         let mut seq = vec![];

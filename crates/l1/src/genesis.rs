@@ -33,7 +33,7 @@ use terrace_primitives::{Address, Amount, ChainId, PublicKey, codec, keys};
 pub struct GenesisAccount {
     /// Address.
     pub address: Address,
-    /// Balance in base units.
+    /// Balance in aTER (10⁻¹⁸ TER).
     pub balance: Amount,
 }
 

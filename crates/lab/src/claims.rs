@@ -407,7 +407,7 @@ fn cheaper(l1: &DesignReport, d: &DesignReport) -> Claim {
         claim: "L2 fees are a fraction of L1 fees".into(),
         design: Some(d.design.clone()),
         measured: format!(
-            "an L1 transfer uses {} gas; the same transfer in a {} batch uses {} L1 gas: {:.1}× \
+            "an L1 transfer uses {} gas; the same transfer in a batch of {} uses {} L1 gas: {:.1}× \
              less at any L1 gas price",
             fig(l1.fee.l1_gas_per_tx),
             d.design,

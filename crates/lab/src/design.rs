@@ -115,11 +115,6 @@ pub struct RiskSummary {
     pub proposer_failure: String,
 }
 
-/// An amount in whole tokens (10¹⁸ base units).
-pub fn tokens(a: terrace_primitives::Amount) -> String {
-    format!("{} tokens", a.0 as f64 / 1e18)
-}
-
 /// `ms` as a short human duration.
 pub fn human_ms(ms: u64) -> String {
     crate::report::dur(ms as f64)

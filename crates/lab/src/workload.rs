@@ -59,14 +59,14 @@ pub fn account_key(i: usize) -> PrivateKey {
     private_key_from_seed(hash_tagged(b"terrace/bench/account", &[&(i as u64).to_le_bytes()]).0)
 }
 
-/// One payment: account `from` pays `to` an `amount` (base units).
+/// One payment: account `from` pays `to` an `amount` (aTER).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Transfer {
     /// Payer (account index).
     pub from: u32,
     /// Payee (account index, never the payer).
     pub to: u32,
-    /// Amount in base units.
+    /// Amount in aTER.
     pub amount: u64,
 }
 

@@ -39,6 +39,8 @@ pub fn fig(x: f64) -> String {
 pub fn dur(ms: f64) -> String {
     if ms < 1.0 {
         format!("{:.0} µs", ms * 1000.0)
+    } else if ms < 10.0 {
+        format!("{ms:.1} ms")
     } else if ms < 1_000.0 {
         format!("{ms:.0} ms")
     } else if ms < 120_000.0 {
@@ -100,11 +102,19 @@ pub fn designs_table(r: &LabReport) -> Table {
         };
         table.rows.push(vec![
             d.design.clone(),
-            format!(
-                "{} ({})",
-                fig(d.throughput.measured_tps),
-                d.throughput.clock
-            ),
+            match d.throughput.wall_clock_tps {
+                Some(w) => format!(
+                    "{} ({}) / {} (wall-clock, real nodes on loopback)",
+                    fig(d.throughput.measured_tps),
+                    d.throughput.clock,
+                    fig(w)
+                ),
+                None => format!(
+                    "{} ({})",
+                    fig(d.throughput.measured_tps),
+                    d.throughput.clock
+                ),
+            },
             format!(
                 "{}; L1 allows {}",
                 d.throughput.bound_by,

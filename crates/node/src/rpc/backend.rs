@@ -31,7 +31,7 @@ use terrace_l1::{
 };
 use terrace_primitives::{Address, Amount, Hash, codec::to_hex};
 
-/// Suggested tip per gas (1 gwei).
+/// Suggested tip per gas (1 nTER).
 pub const SUGGESTED_TIP: u64 = 1_000_000_000;
 
 /// The API over one validator.

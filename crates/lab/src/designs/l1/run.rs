@@ -525,8 +525,11 @@ fn measure(
     let b = plan.bound;
     let bound_by = match cpu_bound_tps {
         Some(c) if c < b.limit_per_s => format!(
-            "validator cpu ({} cores × {:.1} µs per transfer); {} allows {:.0}",
-            run.validator_cores, cpu_us_per_tx, b.bound_by, b.limit_per_s
+            "validator cpu: {} cores / {:.1} µs per transfer = {} tx/s, below {}",
+            run.validator_cores,
+            cpu_us_per_tx,
+            crate::report::render::fig(c),
+            b.bound_by
         ),
         _ => b.bound_by.into(),
     };

@@ -13,7 +13,7 @@ pub use run::OptimisticRun;
 
 use crate::{
     LabError,
-    design::{Design, Layer, RiskSummary, human_ms, tokens},
+    design::{Design, Layer, RiskSummary, human_ms},
     designs::l1::L1Preset,
     lab::{Check, LabConfig},
     report::DesignReport,
@@ -128,8 +128,8 @@ pub fn optimistic_risks(name: &str, config: &RollupConfig, l1: &ChainParams) -> 
             "fraud proofs: interactive bisection to a one-step proof run by L1 ({} per move), \
              and a one-transaction proof of a bad BLS aggregate; bonds {} (poster) and {} (challenger)",
             blocks(config.move_deadline_blocks),
-            tokens(config.poster_bond),
-            tokens(config.challenge_bond)
+            config.poster_bond.ter(),
+            config.challenge_bond.ter()
         ),
         data_availability: "L1: every batch's compressed data is in L1 calldata".into(),
         exit_window: format!(
