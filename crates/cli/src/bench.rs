@@ -10,8 +10,7 @@ fn print_latency(label: &str, l: &l1::Latency) {
     );
 }
 
-/// Runs a benchmark, with progress on stderr unless `json`, and prints its
-/// report as one JSON document or as a table.
+/// Prints `terrace bench l1`'s report as a table.
 pub fn print_l1(r: &l1::L1BenchReport) {
     if let Some(l) = &r.loopback {
         println!(
@@ -81,6 +80,7 @@ pub fn print_l1(r: &l1::L1BenchReport) {
     }
 }
 
+/// Prints `terrace bench stf`'s report as a table.
 pub fn print_stf(r: &stf::StfBenchReport) {
     println!("terrace bench stf ({} clock)", r.clock);
     println!(
@@ -108,7 +108,7 @@ pub fn print_stf(r: &stf::StfBenchReport) {
     );
 }
 
-/// Prints the report as a table.
+/// Prints `terrace bench sequencer`'s report as a table.
 pub fn print_sequencer(r: &sequencer::SequencerBenchReport) {
     println!(
         "terrace bench sequencer ({}): {} transfers among {} L2 accounts, {} per block",

@@ -414,6 +414,8 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
+/// Runs a benchmark, with progress on stderr unless `json`, and prints its
+/// report as one JSON document or as a table.
 fn run_bench<R: serde::Serialize>(
     json: bool,
     run: impl FnOnce(&dyn Fn(&str)) -> Result<R, terrace_lab::LabError>,

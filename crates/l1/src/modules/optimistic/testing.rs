@@ -304,6 +304,7 @@ impl World {
     }
 }
 
+/// An L2 transfer from account `index`, signed by `from`.
 pub fn transfer(
     from: &PrivateKey,
     index: u32,
@@ -311,6 +312,12 @@ pub fn transfer(
     to: u32,
     amount: u128,
 ) -> SignedL2Transaction {
+    unsigned_transfer(index, nonce, to, amount).sign(0, from)
+}
+
+/// An L2 transfer from account `index`, not yet signed (a BLS account's
+/// transfer is signed into the block's aggregate instead).
+pub fn unsigned_transfer(index: u32, nonce: u64, to: u32, amount: u128) -> L2Transaction {
     L2Transaction {
         from: index,
         nonce,
@@ -320,7 +327,6 @@ pub fn transfer(
             amount: Amount(amount),
         },
     }
-    .sign(0, from)
 }
 
 pub fn withdraw(from: &PrivateKey, index: u32, nonce: u64, amount: u128) -> SignedL2Transaction {

@@ -11,7 +11,7 @@ use super::{testing::*, *};
 use crate::{Payload, testing::*};
 use commonware_codec::{DecodeExt as _, Encode as _};
 use terrace_l2::{
-    Action, AggregateProof, Batch, BlockTx, BlsRegistration, InboxMessage, L2Transaction, Step,
+    AggregateProof, Batch, BlockTx, BlsRegistration, InboxMessage, L2Transaction, Step,
     batch::AGGREGATE_CHUNK,
 };
 use terrace_primitives::{Amount, BlsSignature, Hash, hash, keys::Signer as _};
@@ -509,7 +509,7 @@ fn settlement_payloads_roundtrip_through_the_codec() {
         RollupOp::ProveAggregate {
             batch: 2,
             proof: Box::new({
-                let tx = bls_transfer(0, 0, 1, 1);
+                let tx = unsigned_transfer(0, 0, 1, 1);
                 let sig = tx.sign_bls(0, &bls_key(&key(1))).signature;
                 let chunk = terrace_l2::AggregateChunk {
                     txs: vec![tx],
@@ -587,18 +587,6 @@ fn bls_world() -> World {
     w
 }
 
-fn bls_transfer(index: u32, nonce: u64, to: u32, amount: u128) -> L2Transaction {
-    L2Transaction {
-        from: index,
-        nonce,
-        max_fee: Amount(ETHER),
-        action: Action::Transfer {
-            to,
-            amount: Amount(amount),
-        },
-    }
-}
-
 #[test]
 fn deposits_with_a_bls_key_need_its_proof_of_possession() {
     let mut w = World::new();
@@ -630,7 +618,7 @@ fn a_forged_aggregate_is_proven_in_one_transaction_and_the_batch_reverted() {
     let users = [key(1), key(2), key(4)];
     // 40 honest aggregated transfers (two chunks) ...
     let mut txs: Vec<L2Transaction> = (0..40u64)
-        .map(|i| bls_transfer((i % 3) as u32, i / 3, ((i + 1) % 3) as u32, ETHER / 10))
+        .map(|i| unsigned_transfer((i % 3) as u32, i / 3, ((i + 1) % 3) as u32, ETHER / 10))
         .collect();
     let mut sigs: Vec<BlsSignature> = txs
         .iter()
@@ -642,7 +630,7 @@ fn a_forged_aggregate_is_proven_in_one_transaction_and_the_batch_reverted() {
     // ... and the sequencer's own addition: 30 ether from account 2 to
     // account 0, which user 4 never signed. The step function runs it like
     // any other, so every posted root is "true".
-    let theft = bls_transfer(2, 13, 0, 30 * ETHER);
+    let theft = unsigned_transfer(2, 13, 0, 30 * ETHER);
     txs.push(theft);
     sigs.push(bls_key(&users[0]).sign(b"anything", b"at all"));
     let aggregates: Vec<BlsSignature> = sigs
@@ -723,7 +711,7 @@ fn a_forged_aggregate_is_proven_in_one_transaction_and_the_batch_reverted() {
 fn an_aggregate_cannot_be_disputed_after_the_window() {
     let mut w = bls_world();
     let user = key(1);
-    let tx = bls_transfer(0, 0, 1, ETHER);
+    let tx = unsigned_transfer(0, 0, 1, ETHER);
     let sig = tx.sign_bls(w.id, &bls_key(&user)).signature;
     // A bad aggregate nobody proves in time stands.
     let forged = bls_key(&key(2)).sign(b"x", b"y");

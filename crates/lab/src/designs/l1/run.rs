@@ -23,6 +23,7 @@ use std::{
 use terrace_l1::{ChainParams, Payload, Transaction};
 use terrace_node::{
     app::now_ms,
+    engine::LocalClient,
     rpc::hex_hash,
     sim::{self},
 };
@@ -303,25 +304,17 @@ fn simulate(run: &L1Run, plan: &Plan, signed: Arc<Vec<Signed>>) -> Result<Observ
             context.sleep(plan.tick).await;
         }
         let clients: Vec<_> = validators.iter().map(|v| v.client()).collect();
-        let n = clients.len();
         // Paced: transfer k is due at k / rate seconds.
         let start_ms = now_ms(&context);
         let mut k = 0;
         while k < plan.paced {
             let now = now_ms(&context);
             let due = |k: usize| start_ms + (k as f64 * 1000.0 / plan.rate) as u64;
-            while k < plan.paced && due(k) <= now {
-                let s = &signed[k];
-                match clients[s.from as usize % n].submit(s.bytes.clone()).await {
-                    Ok(_) => {
-                        observed.submitted.push(Submitted {
-                            index: k,
-                            at_ms: now,
-                        });
-                        k += 1;
-                    }
-                    Err(_) => break, // a full pool: next tick
-                }
+            while k < plan.paced
+                && due(k) <= now
+                && submit(&clients, &signed, k, now, &mut observed).await
+            {
+                k += 1;
             }
             if over(&context) {
                 break;
@@ -333,18 +326,11 @@ fn simulate(run: &L1Run, plan: &Plan, signed: Arc<Vec<Signed>>) -> Result<Observ
         let cpu_before = cpu_time();
         while k < total {
             let now = now_ms(&context);
-            while k < total && (clients[0].chain.pool_len() as u64) < 2 * plan.per_block {
-                let s = &signed[k];
-                match clients[s.from as usize % n].submit(s.bytes.clone()).await {
-                    Ok(_) => {
-                        observed.submitted.push(Submitted {
-                            index: k,
-                            at_ms: now,
-                        });
-                        k += 1;
-                    }
-                    Err(_) => break,
-                }
+            while k < total
+                && (clients[0].chain.pool_len() as u64) < 2 * plan.per_block
+                && submit(&clients, &signed, k, now, &mut observed).await
+            {
+                k += 1;
             }
             if over(&context) {
                 break;
@@ -364,6 +350,24 @@ fn simulate(run: &L1Run, plan: &Plan, signed: Arc<Vec<Signed>>) -> Result<Observ
         observed.blocks = seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Ok(observed)
     })
+}
+
+/// Submits transfer `k` through its sender's validator and records it at
+/// `at_ms`; false when the pool is full (the caller tries next tick).
+async fn submit(
+    clients: &[LocalClient<deterministic::Context>],
+    signed: &[Signed],
+    k: usize,
+    at_ms: u64,
+    observed: &mut Observed,
+) -> bool {
+    let s = &signed[k];
+    let client = &clients[s.from as usize % clients.len()];
+    if client.submit(s.bytes.clone()).await.is_err() {
+        return false;
+    }
+    observed.submitted.push(Submitted { index: k, at_ms });
+    true
 }
 
 /// Where each submitted transfer landed: its block's timestamp, when it
