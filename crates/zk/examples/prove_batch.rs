@@ -1,0 +1,94 @@
+//! Measures the batch circuit on this machine: constraints, setup, proving
+//! and verification time, key size, for one shape.
+//!
+//! `cargo run --release -p terrace-zk --example prove_batch -- [DEPTH] [SLOTS]`
+//! (defaults 20 and 8). Wall-clock figures from one run; the batch is full
+//! of transfers between existing accounts, the common case.
+
+use ark_std::rand::{SeedableRng, rngs::StdRng};
+use std::time::Instant;
+use terrace_zk::{
+    Fr,
+    babyjubjub::SecretKey,
+    ops::{self, InboxEntry, Transfer},
+    prover,
+    state::{BatchBuilder, Op, State},
+};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let depth: u8 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
+    let slots: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
+    let domain = ops::domain(1, 1);
+    let keys: Vec<SecretKey> = (0..slots)
+        .map(|i| SecretKey::from_bytes(format!("user {i}").as_bytes()))
+        .collect();
+
+    // Batch 1 funds the accounts; batch 2 (measured) is all transfers.
+    let mut state = State::new(depth, domain);
+    let mut b = BatchBuilder::new(&state, slots, Fr::from(0u64));
+    for k in &keys {
+        let entry = InboxEntry::Deposit {
+            key: k.public(),
+            amount: 1_000_000,
+        };
+        b.push(&mut state, &Op::Inbox(entry)).expect("deposit");
+    }
+    let first = b.finish(&state).expect("batch");
+    let mut b = BatchBuilder::new(&state, slots, first.statement.inbox_to);
+    for (i, k) in keys.iter().enumerate() {
+        let from = i as u32;
+        let to = keys[(i + 1) % slots].public();
+        let message = Transfer::message(domain, from, &to, 1_000, 0);
+        let op = Op::Transfer(Transfer {
+            from,
+            to,
+            amount: 1_000,
+            nonce: 0,
+            signature: k.sign(message),
+        });
+        b.push(&mut state, &op).expect("transfer");
+    }
+    let batch = b.finish(&state).expect("batch");
+
+    let t = Instant::now();
+    let constraints = prover::constraint_count(depth, slots).expect("count");
+    let count_time = t.elapsed();
+    let mut rng = StdRng::seed_from_u64(42);
+    let t = Instant::now();
+    let pk = prover::setup(depth, slots, &mut rng).expect("setup");
+    let setup = t.elapsed();
+    let vk = pk.verifying_key();
+    let t = Instant::now();
+    let proof = prover::prove(&pk, &batch, &mut rng).expect("prove");
+    let prove = t.elapsed();
+    let inputs = batch.statement.inputs();
+    let t = Instant::now();
+    let runs = 20;
+    for _ in 0..runs {
+        vk.verify(&proof, &inputs).expect("verifies");
+    }
+    let verify = t.elapsed() / runs;
+    let data = batch.data.len();
+    println!("shape: depth {depth}, {slots} slots (all transfers)");
+    println!(
+        "constraints: {constraints} ({} per slot; counted in {count_time:.2?})",
+        constraints / slots
+    );
+    println!("setup: {setup:.2?} (wall clock)");
+    println!(
+        "prove: {prove:.2?} (wall clock) = {:.3} s per transfer, {:.2} transfers/s",
+        prove.as_secs_f64() / slots as f64,
+        slots as f64 / prove.as_secs_f64()
+    );
+    println!("verify: {verify:.2?} (wall clock, mean of {runs})");
+    println!(
+        "proving key: {:.1} MB (compressed points)",
+        pk.size_bytes() as f64 / 1e6
+    );
+    println!(
+        "proof: {} bytes; public data: {data} bytes = {:.1} per transfer",
+        proof.to_bytes().len(),
+        data as f64 / slots as f64
+    );
+}

@@ -1,0 +1,129 @@
+//! Setup and proving for the batch circuit (Groth16 over BN254).
+//!
+//! [`setup`] is circuit-specific: it draws the toxic waste (α, β, γ, δ, τ)
+//! from the caller's randomness and drops it when it returns. Whoever ran
+//! it could have kept it and forge proofs: that is the trust assumption a
+//! zk-rollup with this setup states in its risk summary.
+
+use crate::{
+    Fr,
+    circuit::BatchCircuit,
+    groth16::{Proof, VerifyingKey},
+    state::Batch,
+};
+use ark_bn254::Bn254;
+use ark_groth16::Groth16;
+use ark_relations::gr1cs::{
+    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode,
+};
+use ark_std::rand::{CryptoRng, RngCore};
+
+/// The randomness the prover takes (rand 0.8, as arkworks uses it).
+pub use ark_std::rand;
+
+/// Why setup or proving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    /// The witness does not satisfy the circuit (a bug or a tampered batch).
+    #[error("the batch's witness does not satisfy the circuit")]
+    Unsatisfied,
+    /// The batch does not have the key's shape.
+    #[error("batch of {got} slots for a key of {expected}")]
+    Shape {
+        /// The key's slots.
+        expected: usize,
+        /// The batch's.
+        got: usize,
+    },
+    /// Synthesis or proving failed.
+    #[error("synthesis: {0}")]
+    Synthesis(#[from] SynthesisError),
+}
+
+/// A proving key with the shape it was made for.
+#[derive(Debug, Clone)]
+pub struct ProvingKey {
+    /// Account-tree depth.
+    pub depth: u8,
+    /// Slots per batch.
+    pub slots: usize,
+    key: ark_groth16::ProvingKey<Bn254>,
+}
+
+impl ProvingKey {
+    /// The matching verification key.
+    pub fn verifying_key(&self) -> VerifyingKey {
+        let vk = &self.key.vk;
+        VerifyingKey {
+            alpha_g1: vk.alpha_g1,
+            beta_g2: vk.beta_g2,
+            gamma_g2: vk.gamma_g2,
+            delta_g2: vk.delta_g2,
+            ic: vk.gamma_abc_g1.clone(),
+        }
+    }
+
+    /// The key's size in memory, roughly (its points, compressed sizes).
+    pub fn size_bytes(&self) -> usize {
+        let k = &self.key;
+        32 * (k.a_query.len() + k.b_g1_query.len() + k.h_query.len() + k.l_query.len())
+            + 64 * k.b_g2_query.len()
+    }
+}
+
+/// A fresh setup for batches of `slots` slots (a power of two) over a
+/// depth-`depth` tree.
+pub fn setup<R: RngCore + CryptoRng>(
+    depth: u8,
+    slots: usize,
+    rng: &mut R,
+) -> Result<ProvingKey, ProveError> {
+    let circuit = BatchCircuit::blank(depth, slots);
+    let key = Groth16::<Bn254>::generate_random_parameters_with_reduction(circuit, rng)?;
+    Ok(ProvingKey { depth, slots, key })
+}
+
+/// Proves `batch` (built over a tree of the key's depth).
+pub fn prove<R: RngCore + CryptoRng>(
+    key: &ProvingKey,
+    batch: &Batch,
+    rng: &mut R,
+) -> Result<Proof, ProveError> {
+    if batch.witnesses.len() != key.slots {
+        return Err(ProveError::Shape {
+            expected: key.slots,
+            got: batch.witnesses.len(),
+        });
+    }
+    let circuit = BatchCircuit {
+        depth: key.depth,
+        statement: batch.statement,
+        slots: batch.witnesses.clone(),
+    };
+    let proof = Groth16::<Bn254>::create_random_proof_with_reduction(circuit, &key.key, rng)?;
+    Ok(Proof {
+        a: proof.a,
+        b: proof.b,
+        c: proof.c,
+    })
+}
+
+/// Synthesizes `circuit` with its witness and reports whether every
+/// constraint holds (for tests and diagnostics; the prover does not check).
+pub fn is_satisfied(circuit: BatchCircuit) -> Result<bool, ProveError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    circuit.generate_constraints(cs.clone())?;
+    cs.finalize();
+    Ok(cs.is_satisfied()?)
+}
+
+/// The number of constraints of a shape.
+pub fn constraint_count(depth: u8, slots: usize) -> Result<usize, ProveError> {
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    BatchCircuit::blank(depth, slots).generate_constraints(cs.clone())?;
+    cs.finalize();
+    Ok(cs.num_constraints())
+}
