@@ -29,7 +29,8 @@ use crate::{
     fee::{effective_gas_price, next_base_fee},
     module::{Effects, EndBlockHost, OpEnv},
     modules::{
-        dispatch, optimistic::OptimisticFailure, staking::EvidenceVerifier, staking::StakingFailure,
+        dispatch, optimistic::OptimisticFailure, staking::EvidenceVerifier,
+        staking::StakingFailure, validity::ValidityFailure,
     },
     params::ChainParams,
     state::{Account, Key, Overlay, StateReader, Totals, Value, Writes},
@@ -76,6 +77,8 @@ pub enum Failure {
     Staking(StakingFailure),
     /// An optimistic-rollup operation's failure.
     Optimistic(OptimisticFailure),
+    /// A zk-rollup operation's failure.
+    Validity(ValidityFailure),
 }
 
 impl Failure {
@@ -248,6 +251,7 @@ fn op_env<'a>(
     OpEnv {
         params,
         height,
+        chain_id: tx.tx().chain_id,
         sender: tx.sender,
         sender_key: &tx.signed.public_key,
         tx_hash: tx.hash,

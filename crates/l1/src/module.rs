@@ -31,7 +31,7 @@ use crate::{
     state::{Key, StateReader, Value},
 };
 use commonware_codec::{Buf, EncodeSize, Error as CodecError, Write};
-use terrace_primitives::{Address, Amount, Hash, PublicKey};
+use terrace_primitives::{Address, Amount, ChainId, Hash, PublicKey};
 
 /// A module's part of a shared encoding (its operations, keys or records):
 /// `write` starts with one of [`Self::TAGS`], and [`Self::read_tagged`]
@@ -136,6 +136,9 @@ pub struct OpEnv<'a> {
     pub params: &'a ChainParams,
     /// The block's height.
     pub height: u64,
+    /// The chain the transaction was signed for (rollups bind their
+    /// proofs and signatures to it).
+    pub chain_id: ChainId,
     /// The sender.
     pub sender: Address,
     /// The sender's key.

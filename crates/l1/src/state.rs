@@ -5,7 +5,11 @@
 //! the header commits to; tests and benches use [`MemoryState`]. Keys and
 //! values have a canonical encoding, which is what the store holds.
 
-use crate::modules::{dispatch, optimistic::OptimisticKey, optimistic::OptimisticRecord};
+use crate::modules::{
+    dispatch,
+    optimistic::{OptimisticKey, OptimisticRecord},
+    validity::{ValidityKey, ValidityRecord},
+};
 use crate::modules::{staking::StakingKey, staking::StakingRecord};
 use bytes::BufMut;
 use commonware_codec::{
@@ -26,6 +30,8 @@ pub enum Key {
     Staking(StakingKey),
     /// An optimistic rollup's record.
     Optimistic(OptimisticKey),
+    /// A zk-rollup's record.
+    Validity(ValidityKey),
 }
 
 /// The leading byte of [`Key::Account`] and [`Value::Account`].
@@ -62,6 +68,8 @@ pub enum Value {
     Staking(StakingRecord),
     /// Under [`Key::Optimistic`].
     Optimistic(OptimisticRecord),
+    /// Under [`Key::Validity`].
+    Validity(ValidityRecord),
 }
 
 impl Key {

@@ -4,7 +4,7 @@
 use crate::{
     error::TxError,
     module::OpSummary,
-    modules::{dispatch, optimistic::OptimisticOp, staking::StakingOp},
+    modules::{dispatch, optimistic::OptimisticOp, staking::StakingOp, validity::ValidityOp},
     params::ChainParams,
 };
 use bytes::{Buf as _, BufMut, Bytes};
@@ -46,6 +46,8 @@ pub enum Payload {
     /// Create or act on an optimistic rollup (see
     /// [`crate::modules::optimistic`]).
     Optimistic(OptimisticOp),
+    /// Create or act on a zk-rollup (see [`crate::modules::validity`]).
+    Validity(ValidityOp),
 }
 
 impl Payload {

@@ -11,15 +11,19 @@
 //! | core (transfers, accounts, totals) | 0 | 0, 4 | 7, 11, 35 |
 //! | [`staking`] | 1–3 | 1–3, 5, 6 | 1–6, 8 |
 //! | [`optimistic`] | 4, 5 | 7–13 | 9, 10, 12–34, 36, 37 |
+//! | [`validity`] | 6, 7 | 14–20 | 38–62 |
 
 pub mod optimistic;
 pub mod staking;
+pub mod validity;
 
 crate::module::registry! {
     /// Bonding, unbonding, slashing and committees.
     staking: Staking(staking::Staking),
     /// Optimistic rollups: batches, fraud proofs, the bridge.
     optimistic: Optimistic(optimistic::Optimistic),
+    /// zk-rollups: batches on validity proofs, withdrawals, exodus.
+    validity: Validity(validity::Validity),
 }
 
 #[cfg(test)]
@@ -61,6 +65,6 @@ mod tests {
                 claim(3, c, name);
             }
         }
-        assert_eq!(NAMES, ["staking", "optimistic"]);
+        assert_eq!(NAMES, ["staking", "optimistic", "validity"]);
     }
 }

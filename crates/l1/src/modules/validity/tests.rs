@@ -1,0 +1,695 @@
+//! zk-rollup settlement on L1 with real Groth16 proofs of a real L2 state:
+//! deposits, batches final at once, withdrawals claimed once, forced exits,
+//! exodus with exact exits and refunds, and forged input refused.
+//!
+//! Every block checks the supply invariant (in the common chain) and the
+//! bridge invariant: escrow = (L2 balances in the last proven root +
+//! withdrawals not yet claimed + deposits not yet processed) × UNIT.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use super::*;
+use crate::{Payload, Transaction, testing::*};
+use bytes::Bytes;
+use commonware_codec::{DecodeExt as _, Encode as _};
+use std::sync::OnceLock;
+use terrace_primitives::PrivateKey;
+use terrace_zk::{
+    Fr,
+    babyjubjub::{PublicKey, SecretKey},
+    fr_to_le,
+    ops::{self, InboxEntry, Transfer, Withdraw, code},
+    prover::{
+        self, ProvingKey,
+        rand::{SeedableRng, rngs::StdRng},
+    },
+    state::{Batch, BatchBuilder, Op, State},
+};
+
+const DEPTH: u8 = 4;
+const SLOTS: u32 = 2;
+const EXODUS: u64 = 8;
+const DEADLINE: u64 = 5;
+
+fn proving_key() -> &'static ProvingKey {
+    static KEY: OnceLock<ProvingKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        prover::setup(DEPTH, SLOTS as usize, &mut StdRng::seed_from_u64(21)).expect("setup")
+    })
+}
+
+fn operator() -> PrivateKey {
+    key(0)
+}
+
+fn l2_key(name: &str) -> SecretKey {
+    SecretKey::from_bytes(name.as_bytes())
+}
+
+fn config() -> ZkRollupConfig {
+    ZkRollupConfig {
+        operator: addr(&operator()),
+        depth: DEPTH,
+        verifiers: vec![Verifier {
+            slots: SLOTS,
+            key: Bytes::from(proving_key().verifying_key().to_bytes()),
+        }],
+        batch_bytes_max: 10_000,
+        exodus_after_blocks: EXODUS,
+        inbox_deadline_blocks: DEADLINE,
+        data: DataMode::OnChain,
+    }
+}
+
+/// L1 with one zk-rollup and the operator's L2 state beside it.
+struct World {
+    c: Chain,
+    /// The L2 state of the last proven batch.
+    l2: State,
+    /// Every inbox entry, by position.
+    inbox: Vec<InboxEntry>,
+    /// Withdrawals claimed so far, in units.
+    claimed: u128,
+    /// Withdrawals in proven batches, in units.
+    withdrawn: u128,
+    /// Proven batches.
+    batches: Vec<Batch>,
+}
+
+impl World {
+    fn new() -> Self {
+        let mut c = Chain::new(5, 1);
+        let tx = c.tx(
+            &operator(),
+            Payload::Validity(ValidityOp::Create(Box::new(config()))),
+        );
+        let out = c.block(vec![big(tx, &c, &operator())]).unwrap();
+        assert_eq!(out.receipts[0].failure, None);
+        let domain = ops::domain(CHAIN.0, 0);
+        Self {
+            c,
+            l2: State::new(DEPTH, domain),
+            inbox: Vec::new(),
+            claimed: 0,
+            withdrawn: 0,
+            batches: Vec::new(),
+        }
+    }
+
+    fn rollup(&self) -> ZkRollup {
+        self.c.state.zk_rollup(0).unwrap()
+    }
+
+    fn send(&mut self, from: &PrivateKey, op: ZkOp) -> Option<Failure> {
+        let failure = self.send_unchecked(from, op);
+        self.check_bridge();
+        failure
+    }
+
+    /// Sends without the bridge check (the caller books the effect first).
+    fn send_unchecked(&mut self, from: &PrivateKey, op: ZkOp) -> Option<Failure> {
+        let payload = Payload::Validity(ValidityOp::Rollup { rollup: 0, op });
+        let tx = self.c.tx(from, payload);
+        let tx = big(tx, &self.c, from);
+        let out = self.c.block(vec![tx]).unwrap();
+        out.receipts[0].failure
+    }
+
+    fn wait(&mut self, blocks: u64) {
+        for _ in 0..blocks {
+            self.c.block(vec![]).unwrap();
+            self.check_bridge();
+        }
+    }
+
+    fn check_bridge(&self) {
+        let r = self.rollup();
+        let pending: u128 = self.inbox[r.inbox_consumed as usize..]
+            .iter()
+            .map(|e| match e {
+                InboxEntry::Deposit { amount, .. } => u128::from(*amount),
+                InboxEntry::ForcedExit { .. } => 0,
+            })
+            .sum();
+        let exited: u128 = if r.frozen_at.is_some() {
+            // Exits and refunds have paid out of escrow what they proved.
+            0
+        } else {
+            self.l2.supply()
+        };
+        if r.frozen_at.is_none() {
+            assert_eq!(
+                r.escrow.0,
+                (exited + self.withdrawn - self.claimed + pending) * UNIT,
+                "bridge invariant at height {}",
+                self.c.height
+            );
+        }
+    }
+
+    fn deposit(&mut self, from: &PrivateKey, to: &PublicKey, units: u64) -> Option<Failure> {
+        let failure = self.send_unchecked(
+            from,
+            ZkOp::Deposit {
+                key: to.pack(),
+                amount: Amount(u128::from(units) * UNIT),
+            },
+        );
+        if failure.is_none() {
+            self.inbox.push(InboxEntry::Deposit {
+                key: *to,
+                amount: units,
+            });
+        }
+        self.check_bridge();
+        failure
+    }
+
+    /// Builds the next batch from the proven state: `ops` in order (inbox
+    /// entries must be the next unconsumed ones), padded.
+    fn build(&self, ops: &[Op]) -> (State, Batch) {
+        let mut state = self.l2.clone();
+        let r = self.rollup();
+        let chain = self.inbox[..r.inbox_consumed as usize]
+            .iter()
+            .fold(Fr::from(0u64), |h, e| e.chain(h));
+        let mut b = BatchBuilder::new(&state, SLOTS as usize, chain);
+        for op in ops {
+            b.push(&mut state, op).unwrap();
+        }
+        let batch = b.finish(&state).unwrap();
+        (state, batch)
+    }
+
+    fn submission(&self, batch: &Batch, seed: u64) -> ZkBatchSubmission {
+        let proof = prover::prove(proving_key(), batch, &mut StdRng::seed_from_u64(seed)).unwrap();
+        ZkBatchSubmission {
+            index: self.rollup().batch_count,
+            slots: SLOTS,
+            new_root: fr_to_le(&batch.statement.new_root),
+            withdrawals_root: fr_to_le(&batch.statement.withdrawals),
+            inbox_end: self.rollup().inbox_consumed + batch.consumed,
+            data: Bytes::from(batch.data.clone()),
+            proof: proof.to_bytes(),
+        }
+    }
+
+    /// Proves and posts the next batch; keeps the L2 state if it lands.
+    fn prove(&mut self, ops: &[Op]) -> Option<Failure> {
+        let (state, batch) = self.build(ops);
+        let sub = self.submission(&batch, self.batches.len() as u64);
+        let failure = self.send_unchecked(&operator(), ZkOp::SubmitBatch(Box::new(sub)));
+        if failure.is_none() {
+            self.withdrawn += batch
+                .witnesses
+                .iter()
+                .filter(|w| {
+                    matches!(
+                        w.kind,
+                        terrace_zk::state::SlotKind::Withdraw
+                            | terrace_zk::state::SlotKind::ForcedExit
+                    )
+                })
+                .map(|w| u128::from(w.amount))
+                .sum::<u128>();
+            self.l2 = state;
+            self.batches.push(batch);
+        }
+        self.check_bridge();
+        failure
+    }
+
+    fn transfer(&self, from: &SecretKey, to: &PublicKey, amount: u64) -> Op {
+        self.transfer_after(from, to, amount, 0)
+    }
+
+    /// A transfer signed after `earlier` others of the sender in the batch.
+    fn transfer_after(&self, from: &SecretKey, to: &PublicKey, amount: u64, earlier: u64) -> Op {
+        let index = self.l2.find(&from.public()).unwrap();
+        let nonce = self.l2.account(index).unwrap().nonce + earlier;
+        let message = Transfer::message(self.l2.domain(), index, to, amount, nonce);
+        Op::Transfer(Transfer {
+            from: index,
+            to: *to,
+            amount,
+            nonce,
+            signature: from.sign(message),
+        })
+    }
+
+    fn withdraw(&self, from: &SecretKey, to: Address, amount: u64) -> Op {
+        let index = self.l2.find(&from.public()).unwrap();
+        let nonce = self.l2.account(index).unwrap().nonce;
+        let message = Withdraw::message(self.l2.domain(), index, &to.0, amount, nonce);
+        Op::Withdraw(Withdraw {
+            from: index,
+            to: to.0,
+            amount,
+            nonce,
+            signature: from.sign(message),
+        })
+    }
+
+    /// The claim of slot `slot` of proven batch `b`.
+    fn claim_of(&self, b: usize, slot: u32, to: Address, amount: u64) -> ZkClaim {
+        let leaves = &self.batches[b].withdrawal_leaves;
+        ZkClaim {
+            batch: b as u64,
+            slot,
+            to,
+            amount,
+            path: ops::withdrawals_path(leaves, slot as usize)
+                .iter()
+                .map(fr_to_le)
+                .collect(),
+        }
+    }
+
+    fn exit_of(&self, user: &SecretKey, to: Address) -> ZkExit {
+        let account = self.l2.find(&user.public()).unwrap();
+        let (acc, path) = self.l2.exit_proof(account).unwrap();
+        let message = ops::exit_message(self.l2.domain(), code::EXODUS, account, &to.0);
+        ZkExit {
+            account,
+            key: acc.key.pack(),
+            balance: acc.balance,
+            nonce: acc.nonce,
+            path: path.iter().map(fr_to_le).collect(),
+            to,
+            signature: user.sign(message).pack(),
+        }
+    }
+}
+
+/// A transaction re-signed with room for a proof's gas.
+fn big(
+    tx: crate::tx::SignedTransaction,
+    c: &Chain,
+    from: &PrivateKey,
+) -> crate::tx::SignedTransaction {
+    let t = tx.tx.clone();
+    Transaction {
+        gas_limit: 2_000_000,
+        max_fee_per_gas: c.base_fee * 2,
+        ..t
+    }
+    .sign(from)
+}
+
+fn f(failure: ValidityFailure) -> Option<Failure> {
+    Some(Failure::Validity(failure))
+}
+
+/// Alice and Bob deposited and their deposits are proven.
+fn funded() -> World {
+    let mut w = World::new();
+    let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+    assert_eq!(w.deposit(&key(1), &alice.public(), 1_000), None);
+    assert_eq!(w.deposit(&key(2), &bob.public(), 500), None);
+    let entries = [Op::Inbox(w.inbox[0]), Op::Inbox(w.inbox[1])];
+    assert_eq!(w.prove(&entries), None);
+    w
+}
+
+#[test]
+fn deposit_transfer_withdraw_claim_final_at_once() {
+    let mut w = funded();
+    let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+    let carol = l2_key("carol");
+    // A transfer to an existing account and one that creates carol's.
+    let ops = [
+        w.transfer(&alice, &bob.public(), 100),
+        w.transfer_after(&alice, &carol.public(), 50, 1),
+    ];
+    assert_eq!(w.prove(&ops), None);
+    let to = addr(&key(3));
+    let ops = [
+        w.withdraw(&bob, to, 200),
+        w.transfer(&carol, &alice.public(), 5),
+    ];
+    assert_eq!(w.prove(&ops), None);
+    assert_eq!(w.rollup().batch_count, 3);
+    let balances: Vec<u64> = w.l2.accounts().iter().map(|a| a.balance).collect();
+    assert_eq!(balances, [855, 400, 45]);
+
+    // Final at once: the claim lands in the very next block, paid by anyone.
+    let before = w.c.state.account(&to).balance;
+    let claim = w.claim_of(2, 0, to, 200);
+    w.claimed += 200;
+    assert_eq!(w.send(&key(4), ZkOp::Claim(Box::new(claim.clone()))), None);
+    assert_eq!(w.c.state.account(&to).balance.0, before.0 + 200 * UNIT);
+    assert_eq!(
+        w.send(&key(4), ZkOp::Claim(Box::new(claim))),
+        f(ValidityFailure::AlreadyClaimed)
+    );
+}
+
+#[test]
+fn forged_claims_change_nothing() {
+    let mut w = funded();
+    let bob = l2_key("bob");
+    let to = addr(&key(3));
+    let ops = [w.withdraw(&bob, to, 200)];
+    assert_eq!(w.prove(&ops), None);
+    let honest = w.claim_of(1, 0, to, 200);
+    let escrow = w.rollup().escrow;
+    let mut more = honest.clone();
+    more.amount = 201;
+    let mut thief = honest.clone();
+    thief.to = addr(&key(4));
+    let mut other_slot = honest.clone();
+    other_slot.slot = 1;
+    let mut short = honest.clone();
+    short.path.pop();
+    let mut non_canonical = honest.clone();
+    non_canonical.path[0] = [0xff; 32];
+    let mut unknown = honest.clone();
+    unknown.batch = 9;
+    for (claim, want) in [
+        (more, ValidityFailure::InvalidWithdrawalProof),
+        (thief, ValidityFailure::InvalidWithdrawalProof),
+        (other_slot, ValidityFailure::InvalidWithdrawalProof),
+        (short, ValidityFailure::InvalidWithdrawalProof),
+        (non_canonical, ValidityFailure::NonCanonical),
+        (unknown, ValidityFailure::NoSuchBatch),
+    ] {
+        assert_eq!(w.send(&key(4), ZkOp::Claim(Box::new(claim))), f(want));
+        assert_eq!(w.rollup().escrow, escrow);
+    }
+}
+
+#[test]
+fn forged_proofs_and_statements_are_refused() {
+    let mut w = funded();
+    let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+    let (_, honest) = w.build(&[w.transfer(&alice, &bob.public(), 100)]);
+    let good = w.submission(&honest, 77);
+    let before = w.rollup();
+
+    // A false new root, with the proof of the honest statement.
+    let mut false_root = good.clone();
+    false_root.new_root = fr_to_le(&(honest.statement.new_root + Fr::from(1u64)));
+    // A proof made for another statement (a different transfer).
+    let (_, other) = w.build(&[w.transfer(&alice, &bob.public(), 99)]);
+    let mut other_proof = good.clone();
+    other_proof.proof = w.submission(&other, 78).proof;
+    // The honest proof with altered withdrawals root or data.
+    let mut altered_withdrawals = good.clone();
+    altered_withdrawals.withdrawals_root = fr_to_le(&Fr::from(5u64));
+    let mut altered_data = good.clone();
+    let mut data = altered_data.data.to_vec();
+    data[11] ^= 1; // the amount's low byte
+    altered_data.data = Bytes::from(data);
+    // A replayed proof: batch 0's, for batch 1.
+    let mut replayed = good.clone();
+    replayed.proof = w.submission(&w.batches[0], 79).proof;
+    // Garbage, a non-canonical root, an unknown size, too many inbox ops.
+    let mut garbage = good.clone();
+    garbage.proof = [0x42; 128];
+    let mut non_canonical = good.clone();
+    non_canonical.new_root = [0xff; 32];
+    let mut unknown_size = good.clone();
+    unknown_size.slots = 8;
+    let mut inbox_mismatch = good.clone();
+    inbox_mismatch.inbox_end = 1;
+    let mut bad_data = good.clone();
+    bad_data.data = Bytes::from_static(&[9, 9, 9]);
+    for (sub, want) in [
+        (false_root, ValidityFailure::InvalidProof),
+        (other_proof, ValidityFailure::InvalidProof),
+        (altered_withdrawals, ValidityFailure::InvalidProof),
+        (altered_data, ValidityFailure::InvalidProof),
+        (replayed, ValidityFailure::InvalidProof),
+        (garbage, ValidityFailure::InvalidProof),
+        (non_canonical, ValidityFailure::NonCanonical),
+        (unknown_size, ValidityFailure::UnknownBatchSize),
+        (inbox_mismatch, ValidityFailure::InboxBeyondEnd),
+        (bad_data, ValidityFailure::BadBatchData),
+    ] {
+        assert_eq!(
+            w.send(&operator(), ZkOp::SubmitBatch(Box::new(sub))),
+            f(want)
+        );
+        assert_eq!(w.rollup(), before, "a refused batch changes nothing");
+    }
+    // The honest batch from someone else than the operator.
+    assert_eq!(
+        w.send(&key(4), ZkOp::SubmitBatch(Box::new(good.clone()))),
+        f(ValidityFailure::NotOperator)
+    );
+    // And from the operator it lands; posting it again cannot land twice.
+    assert_eq!(
+        w.send(&operator(), ZkOp::SubmitBatch(Box::new(good.clone()))),
+        None
+    );
+    assert_eq!(
+        w.send(&operator(), ZkOp::SubmitBatch(Box::new(good))),
+        f(ValidityFailure::WrongBatchIndex)
+    );
+}
+
+#[test]
+fn exodus_every_user_exits_with_their_last_proven_balance() {
+    let mut w = funded();
+    let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+    let ops = [w.transfer(&alice, &bob.public(), 300)];
+    assert_eq!(w.prove(&ops), None);
+    // Carol deposits; the operator stops before processing it.
+    let carol = l2_key("carol");
+    assert_eq!(w.deposit(&key(3), &carol.public(), 70), None);
+    let exit = w.exit_of(&alice, addr(&key(1)));
+    assert_eq!(
+        w.send(&key(4), ZkOp::Exit(Box::new(exit))),
+        f(ValidityFailure::NotFrozen)
+    );
+    assert_eq!(
+        w.send(&key(4), ZkOp::Freeze),
+        f(ValidityFailure::NotStalled)
+    );
+    w.wait(EXODUS);
+    assert_eq!(w.send(&key(4), ZkOp::Freeze), None);
+    assert!(w.rollup().frozen_at.is_some());
+    // No batch lands on a frozen rollup.
+    let (_, late) = w.build(&[Op::Inbox(w.inbox[2])]);
+    let sub = w.submission(&late, 5);
+    assert_eq!(
+        w.send(&operator(), ZkOp::SubmitBatch(Box::new(sub))),
+        f(ValidityFailure::Frozen)
+    );
+
+    let escrow = w.rollup().escrow;
+    let (a1, a2) = (addr(&key(1)), addr(&key(2)));
+    let (b1, b2) = (
+        w.c.state.account(&a1).balance,
+        w.c.state.account(&a2).balance,
+    );
+    // An inflated balance, a stranger's signature, then the honest exits.
+    let mut inflated = w.exit_of(&alice, a1);
+    inflated.balance += 1;
+    assert_eq!(
+        w.send(&key(4), ZkOp::Exit(Box::new(inflated))),
+        f(ValidityFailure::InvalidExitProof)
+    );
+    let mut stolen = w.exit_of(&alice, a1);
+    stolen.to = addr(&key(4));
+    assert_eq!(
+        w.send(&key(4), ZkOp::Exit(Box::new(stolen))),
+        f(ValidityFailure::InvalidSignature)
+    );
+    let exit = w.exit_of(&alice, a1);
+    assert_eq!(w.send(&key(4), ZkOp::Exit(Box::new(exit.clone()))), None);
+    assert_eq!(
+        w.send(&key(4), ZkOp::Exit(Box::new(exit))),
+        f(ValidityFailure::AlreadyExited)
+    );
+    assert_eq!(
+        w.send(&key(4), ZkOp::Exit(Box::new(w.exit_of(&bob, a2)))),
+        None
+    );
+    assert_eq!(w.c.state.account(&a1).balance.0, b1.0 + 700 * UNIT);
+    assert_eq!(w.c.state.account(&a2).balance.0, b2.0 + 800 * UNIT);
+    // Carol's unprocessed deposit goes back to its depositor, once.
+    let depositor = w.c.state.account(&addr(&key(3))).balance;
+    assert_eq!(w.send(&key(4), ZkOp::Refund { position: 2 }), None);
+    assert_eq!(
+        w.send(&key(4), ZkOp::Refund { position: 2 }),
+        f(ValidityFailure::NotRefundable)
+    );
+    assert_eq!(
+        w.send(&key(4), ZkOp::Refund { position: 0 }),
+        f(ValidityFailure::NotRefundable)
+    );
+    assert_eq!(
+        w.c.state.account(&addr(&key(3))).balance.0,
+        depositor.0 + 70 * UNIT
+    );
+    // Funds lost: none. The escrow paid out exactly what it held.
+    assert_eq!(escrow.0, (700 + 800 + 70) * UNIT);
+    assert_eq!(w.rollup().escrow, Amount::ZERO);
+}
+
+#[test]
+fn an_ignored_forced_exit_freezes_the_rollup_past_its_deadline() {
+    let mut w = funded();
+    let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+    let to = addr(&key(2));
+    let message = ops::exit_message(w.l2.domain(), code::FORCED_EXIT, 1, &to.0);
+    let forced = |signature: [u8; 64]| ZkOp::ForcedExit {
+        account: 1,
+        key: bob.public().pack(),
+        to,
+        signature,
+    };
+    // Signed by someone else, or out of range: refused.
+    assert_eq!(
+        w.send(&key(2), forced(alice.sign(message).pack())),
+        f(ValidityFailure::InvalidSignature)
+    );
+    let mut out_of_range = forced(bob.sign(message).pack());
+    if let ZkOp::ForcedExit { account, .. } = &mut out_of_range {
+        *account = 1 << DEPTH;
+    }
+    assert_eq!(
+        w.send(&key(2), out_of_range),
+        f(ValidityFailure::AccountOutOfRange)
+    );
+    assert_eq!(w.send(&key(2), forced(bob.sign(message).pack())), None);
+    w.inbox.push(InboxEntry::ForcedExit {
+        account: 1,
+        key: bob.public(),
+        to: to.0,
+    });
+    // The operator keeps proving batches but never consumes the exit.
+    for _ in 0..3 {
+        let ops = [w.transfer(&alice, &bob.public(), 1)];
+        assert_eq!(w.prove(&ops), None);
+        if w.send(&key(4), ZkOp::Freeze).is_none() {
+            break;
+        }
+    }
+    assert!(w.rollup().frozen_at.is_some(), "frozen past the deadline");
+    let before = w.c.state.account(&to).balance;
+    let exit = w.exit_of(&bob, to);
+    assert_eq!(exit.balance, 503);
+    assert_eq!(w.send(&key(4), ZkOp::Exit(Box::new(exit))), None);
+    assert_eq!(w.c.state.account(&to).balance.0, before.0 + 503 * UNIT);
+}
+
+#[test]
+fn a_processed_forced_exit_is_claimed() {
+    let mut w = funded();
+    let bob = l2_key("bob");
+    let to = addr(&key(2));
+    let message = ops::exit_message(w.l2.domain(), code::FORCED_EXIT, 1, &to.0);
+    let op = ZkOp::ForcedExit {
+        account: 1,
+        key: bob.public().pack(),
+        to,
+        signature: bob.sign(message).pack(),
+    };
+    assert_eq!(w.send(&key(2), op), None);
+    w.inbox.push(InboxEntry::ForcedExit {
+        account: 1,
+        key: bob.public(),
+        to: to.0,
+    });
+    assert_eq!(w.prove(&[Op::Inbox(w.inbox[2])]), None);
+    assert_eq!(w.l2.account(1).unwrap().balance, 0);
+    let claim = w.claim_of(1, 0, to, 500);
+    w.claimed += 500;
+    assert_eq!(w.send(&key(4), ZkOp::Claim(Box::new(claim))), None);
+}
+
+#[test]
+fn bad_deposits_and_configs_are_refused() {
+    let mut w = World::new();
+    let alice = l2_key("alice").public();
+    let bad_key = ZkOp::Deposit {
+        key: [0xff; 32],
+        amount: Amount(UNIT),
+    };
+    assert_eq!(w.send(&key(1), bad_key), f(ValidityFailure::InvalidKey));
+    let fraction = ZkOp::Deposit {
+        key: alice.pack(),
+        amount: Amount(UNIT + 1),
+    };
+    assert_eq!(w.send(&key(1), fraction), f(ValidityFailure::NotInUnits));
+    let zero = ZkOp::Deposit {
+        key: alice.pack(),
+        amount: Amount::ZERO,
+    };
+    assert_eq!(w.send(&key(1), zero), Some(Failure::ZeroAmount));
+    assert_eq!(
+        w.send(&key(1), ZkOp::Refund { position: 0 }),
+        f(ValidityFailure::NotFrozen)
+    );
+    assert_eq!(w.rollup().inbox_count, 0);
+
+    for broken in [
+        ZkRollupConfig {
+            depth: 25,
+            ..config()
+        },
+        ZkRollupConfig {
+            verifiers: vec![],
+            ..config()
+        },
+        ZkRollupConfig {
+            verifiers: vec![Verifier {
+                slots: 3,
+                key: config().verifiers[0].key.clone(),
+            }],
+            ..config()
+        },
+        ZkRollupConfig {
+            verifiers: vec![Verifier {
+                slots: 2,
+                key: Bytes::from_static(&[1, 2, 3]),
+            }],
+            ..config()
+        },
+        ZkRollupConfig {
+            exodus_after_blocks: 0,
+            ..config()
+        },
+    ] {
+        let tx = w.c.tx(
+            &key(1),
+            Payload::Validity(ValidityOp::Create(Box::new(broken))),
+        );
+        let tx = big(tx, &w.c, &key(1));
+        let out = w.c.block(vec![tx]).unwrap();
+        assert_eq!(out.receipts[0].failure, f(ValidityFailure::InvalidConfig));
+    }
+}
+
+#[test]
+fn operations_and_records_round_trip() {
+    let w = funded();
+    let sub = w.submission(&w.batches[0], 1);
+    let ops = [
+        ValidityOp::Create(Box::new(config())),
+        ValidityOp::Rollup {
+            rollup: 3,
+            op: ZkOp::SubmitBatch(Box::new(sub)),
+        },
+        ValidityOp::Rollup {
+            rollup: 0,
+            op: ZkOp::Exit(Box::new(w.exit_of(&l2_key("bob"), addr(&key(2))))),
+        },
+        ValidityOp::Rollup {
+            rollup: 0,
+            op: ZkOp::Freeze,
+        },
+    ];
+    for op in ops {
+        let payload = Payload::Validity(op);
+        let bytes = payload.encode();
+        assert_eq!(Payload::decode(bytes.clone()).unwrap(), payload);
+        for cut in [1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Payload::decode(bytes.slice(..cut)).is_err());
+        }
+    }
+    let record = crate::Value::Validity(ValidityRecord::Rollup(Box::new(w.rollup())));
+    assert_eq!(crate::Value::decode(record.encode()).unwrap(), record);
+}
