@@ -3,17 +3,22 @@
 //! unstake, slashes real and forged), and on the optimistic rollup
 //! deposits, forced transactions, batches with true or false roots and
 //! garbage ones, challenges and every move of the game (honest or not),
-//! timeouts, claims true and forged, bonds and unbonds.
+//! timeouts, claims true and forged, bonds and unbonds; and on a zk-rollup
+//! deposits (valid and not), forced exits signed and forged, batches with
+//! garbage proofs, roots and data, forged claims and exits, freezes and
+//! refunds.
 //!
 //! After every block the test chain asserts the supply invariant
 //! (minted − burned = balances + what every module holds), and the rollup
 //! harness the bridge invariant (escrow = L2 supply + unclaimed
-//! withdrawals + unconsumed deposits).
+//! withdrawals + unconsumed deposits); the zk-rollup's escrow equals its
+//! deposits not refunded (no forged batch ever lands).
 #![no_main]
 
 use bytes::Bytes;
 use commonware_codec::Encode as _;
 use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
 use terrace_l1::{
     Payload, StateReader as _,
     modules::{
@@ -22,8 +27,23 @@ use terrace_l1::{
     },
     testing::{ETHER, addr, key, l1_transfer},
 };
+use terrace_l1::{
+    Transaction,
+    modules::validity::{
+        DataMode, InboxItem, UNIT, ValidityKey, ValidityOp, Verifier, ZkBatchSubmission, ZkClaim,
+        ZkExit, ZkOp, ZkRecords as _, ZkRollupConfig,
+    },
+};
 use terrace_l2::InboxMessage;
-use terrace_primitives::{Amount, Hash, hash};
+use terrace_primitives::{Amount, Hash, PrivateKey, hash};
+use terrace_zk::{
+    babyjubjub::SecretKey,
+    ops::{self as zkops, code},
+    prover::{
+        self,
+        rand::{SeedableRng, rngs::StdRng},
+    },
+};
 
 /// Reads fuzz bytes; runs dry as zeros.
 struct Input<'a>(&'a [u8]);
@@ -77,7 +97,8 @@ fuzz_target!(|data: &[u8]| {
 
 fn step(w: &mut World, input: &mut Input<'_>) {
     let user = key(USERS[input.below(USERS.len() as u64) as usize]);
-    match input.byte() % 16 {
+    match input.byte() % 20 {
+        16..=19 => zk_step(w, input, &user),
         0 => {
             let to = addr(&key(input.below(6) as u32));
             let tx =
@@ -296,4 +317,137 @@ fn step(w: &mut World, input: &mut Input<'_>) {
         w.revert_to(standing);
     }
     assert!(w.c.state.rollup(w.id).is_some());
+}
+
+const ZK_DEPTH: u8 = 4;
+
+/// The zk-rollup's verification key (one setup per fuzz process).
+fn zk_key() -> &'static [u8] {
+    static KEY: OnceLock<Vec<u8>> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let pk = prover::setup(ZK_DEPTH, 2, &mut StdRng::seed_from_u64(5)).expect("setup");
+        pk.verifying_key().to_bytes()
+    })
+}
+
+fn zk_send(w: &mut World, from: &PrivateKey, payload: Payload) {
+    let tx = Transaction {
+        gas_limit: 2_000_000,
+        ..w.c.tx(from, payload).tx
+    }
+    .sign(from);
+    let _ = w.c.block(vec![tx]);
+}
+
+fn bytes32(input: &mut Input<'_>) -> [u8; 32] {
+    std::array::from_fn(|_| input.byte())
+}
+
+/// One operation on the zk-rollup (created on first use), then its bridge:
+/// with no batch ever proven, escrow = deposits not refunded.
+fn zk_step(w: &mut World, input: &mut Input<'_>, user: &PrivateKey) {
+    if w.c.state.zk_rollup_count() == 0 {
+        let config = ZkRollupConfig {
+            operator: addr(&sequencer()),
+            depth: ZK_DEPTH,
+            verifiers: vec![Verifier {
+                slots: 2,
+                key: Bytes::from(zk_key().to_vec()),
+            }],
+            batch_bytes_max: 1_000,
+            exodus_after_blocks: 6,
+            inbox_deadline_blocks: 4,
+            data: DataMode::OnChain,
+        };
+        zk_send(
+            w,
+            &sequencer(),
+            Payload::Validity(ValidityOp::Create(Box::new(config))),
+        );
+    }
+    let l2 = SecretKey::from_bytes(&[input.byte() % 4]);
+    let domain = zkops::domain(terrace_l1::testing::CHAIN.0, 0);
+    let to = addr(&key(input.below(6) as u32));
+    let op = match input.byte() % 7 {
+        0 => {
+            let key = if input.byte() % 5 == 0 {
+                bytes32(input)
+            } else {
+                l2.public().pack()
+            };
+            let units = input.below(50) as u128;
+            let amount = Amount(units * UNIT + u128::from(input.byte() % 7 == 0));
+            if !affords(w, user, amount.0) {
+                return;
+            }
+            ZkOp::Deposit { key, amount }
+        }
+        1 => {
+            let account = input.below(20) as u32;
+            let message = zkops::exit_message(domain, code::FORCED_EXIT, account, &to.0);
+            let mut signature = l2.sign(message).pack();
+            if input.byte() % 3 == 0 {
+                signature[input.below(64) as usize] ^= 1;
+            }
+            ZkOp::ForcedExit {
+                account,
+                key: l2.public().pack(),
+                to,
+                signature,
+            }
+        }
+        2 => {
+            let len = input.below(40) as usize;
+            ZkOp::SubmitBatch(Box::new(ZkBatchSubmission {
+                index: input.below(3),
+                slots: if input.byte() % 2 == 0 { 2 } else { 4 },
+                new_root: bytes32(input),
+                withdrawals_root: bytes32(input),
+                inbox_end: input.below(3),
+                data: Bytes::from((0..len).map(|_| input.byte() % 8).collect::<Vec<u8>>()),
+                proof: std::array::from_fn(|_| input.byte()),
+            }))
+        }
+        3 => ZkOp::Claim(Box::new(ZkClaim {
+            batch: input.below(2),
+            slot: input.below(3) as u32,
+            to,
+            amount: input.below(100),
+            path: vec![bytes32(input)],
+        })),
+        4 => ZkOp::Freeze,
+        5 => {
+            let account = input.below(4) as u32;
+            let message = zkops::exit_message(domain, code::EXODUS, account, &to.0);
+            ZkOp::Exit(Box::new(ZkExit {
+                account,
+                key: l2.public().pack(),
+                balance: input.below(100),
+                nonce: 0,
+                path: (0..ZK_DEPTH).map(|_| bytes32(input)).collect(),
+                to,
+                signature: l2.sign(message).pack(),
+            }))
+        }
+        _ => ZkOp::Refund {
+            position: input.below(4),
+        },
+    };
+    zk_send(
+        w,
+        user,
+        Payload::Validity(ValidityOp::Rollup { rollup: 0, op }),
+    );
+
+    let state = &w.c.state;
+    let rollup = state.zk_rollup(0).expect("created");
+    assert_eq!(rollup.batch_count, 0, "a forged batch landed");
+    let pending: u128 = (0..rollup.inbox_count)
+        .filter(|p| !state.zk_spent(ValidityKey::Refund(0, *p)))
+        .filter_map(|p| match state.zk_inbox(0, p).map(|e| e.entry) {
+            Some(InboxItem::Deposit { amount, .. }) => Some(u128::from(amount) * UNIT),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(rollup.escrow.0, pending, "zk bridge invariant");
 }

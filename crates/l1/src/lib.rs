@@ -1,5 +1,5 @@
 //! Terrace L1 state-transition function: accounts, EIP-1559 fees, and the
-//! settlement modules — staking and slashing, optimistic rollups — each a
+//! settlement modules — staking and slashing, optimistic rollups, zk-rollups — each a
 //! folder under [`modules`] behind one trait, [`module::Module`] (pure,
 //! deterministic).
 //!
