@@ -355,6 +355,7 @@ fn zk_step(w: &mut World, input: &mut Input<'_>, user: &PrivateKey) {
                 key: Bytes::from(zk_key().to_vec()),
             }],
             batch_bytes_max: 1_000,
+            inbox_fee: Amount(UNIT),
             exodus_after_blocks: 6,
             inbox_deadline_blocks: 4,
             data: DataMode::OnChain,
@@ -384,13 +385,15 @@ fn zk_step(w: &mut World, input: &mut Input<'_>, user: &PrivateKey) {
         }
         1 => {
             let account = input.below(20) as u32;
-            let message = zkops::exit_message(domain, code::FORCED_EXIT, account, &to.0);
+            let serial = input.below(3);
+            let message = zkops::exit_message(domain, code::FORCED_EXIT, account, serial, &to.0);
             let mut signature = l2.sign(message).pack();
             if input.byte() % 3 == 0 {
                 signature[input.below(64) as usize] ^= 1;
             }
             ZkOp::ForcedExit {
                 account,
+                serial,
                 key: l2.public().pack(),
                 to,
                 signature,
@@ -418,7 +421,7 @@ fn zk_step(w: &mut World, input: &mut Input<'_>, user: &PrivateKey) {
         4 => ZkOp::Freeze,
         5 => {
             let account = input.below(4) as u32;
-            let message = zkops::exit_message(domain, code::EXODUS, account, &to.0);
+            let message = zkops::exit_message(domain, code::EXODUS, account, 0, &to.0);
             ZkOp::Exit(Box::new(ZkExit {
                 account,
                 key: l2.public().pack(),

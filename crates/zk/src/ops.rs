@@ -411,7 +411,7 @@ impl Reader<'_> {
 
     fn account(&mut self) -> Result<u32, DataError> {
         let index = self.uint(3)? as u32;
-        if u64::from(index) >= 1u64 << self.depth {
+        if u64::from(index) >> self.depth.min(MAX_DEPTH) != 0 {
             return Err(DataError::AccountOutOfRange {
                 index,
                 depth: self.depth,
@@ -540,12 +540,14 @@ impl Withdraw {
 }
 
 /// What a key signs to force an exit through the inbox, or to exit in
-/// exodus: its account, the L1 recipient, and the domain.
-pub fn exit_message(domain: Fr, kind: u8, account: u32, to: &L1Address) -> Fr {
+/// exodus: its account, the L1 recipient, the domain, and a serial number
+/// L1 spends (so a forced-exit signature is used once; exodus exits are
+/// once per account anyway and sign serial 0).
+pub fn exit_message(domain: Fr, kind: u8, account: u32, serial: u64, to: &L1Address) -> Fr {
     poseidon::hash(&[
         domain,
         word(kind, account, 0, 0),
-        Fr::zero(),
+        Fr::from(serial),
         Fr::zero(),
         address_to_fr(to),
         Fr::zero(),

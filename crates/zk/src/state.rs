@@ -1,7 +1,9 @@
 //! The zk-rollup's account state and its state-transition function.
 //!
 //! Accounts live in a fixed-depth Poseidon Merkle tree (slot `i` holds
-//! account `i`, numbered from 0 as they are created; an empty slot is 0).
+//! account `i`; an honest operator numbers them from 0 as they are created,
+//! but a full node accepts any empty slot the proofs allow; an empty slot
+//! is 0).
 //! [`State::apply`] runs one operation exactly as the circuit checks it and
 //! returns the slot's [`SlotWitness`] — the leaves and paths the prover
 //! needs — with its public data. An operation that fails changes nothing.
@@ -17,34 +19,76 @@ use crate::{
     },
     poseidon,
 };
-use ark_ff::{PrimeField, Zero};
-use std::collections::HashMap;
-use terrace_merkle::{IndexedTree, MerkleHasher, SlotError};
+use ark_ff::Zero;
+use std::collections::{BTreeMap, HashMap};
 
-/// Poseidon over field elements: `hash_node` is circomlib's `Poseidon(2)`;
-/// the empty leaf is 0 (the tree only ever hashes `b""` as a leaf, and
-/// account leaves are set as field elements).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct PoseidonHasher;
+/// A fixed-depth Poseidon Merkle tree that stores only the nodes written
+/// (empty leaf 0, node `Poseidon(left, right)`). Any slot may be written:
+/// the circuit lets an operator create an account in any empty slot, so a
+/// full node replaying L1 data must accept gaps.
+#[derive(Debug, Clone)]
+struct SparseTree {
+    depth: u8,
+    /// `zeros[h]`: the root of an empty subtree of height `h`.
+    zeros: Vec<Fr>,
+    nodes: HashMap<(u8, u64), Fr>,
+}
 
-impl MerkleHasher for PoseidonHasher {
-    type Digest = Fr;
-
-    fn hash_leaf(data: &[u8]) -> Fr {
-        if data.is_empty() {
-            Fr::zero()
-        } else {
-            poseidon::hash(&[Fr::from_le_bytes_mod_order(data)])
+impl SparseTree {
+    fn new(depth: u8) -> Self {
+        Self {
+            depth,
+            zeros: empty_subtrees(depth),
+            nodes: HashMap::new(),
         }
     }
 
-    fn hash_node(left: &Fr, right: &Fr) -> Fr {
-        poseidon::hash2(*left, *right)
+    fn node(&self, height: u8, index: u64) -> Fr {
+        self.nodes
+            .get(&(height, index))
+            .copied()
+            .unwrap_or(self.zeros[height as usize])
     }
 
-    fn hash_root(_leaf_count: u64, top: Option<&Fr>) -> Fr {
-        top.copied().unwrap_or_else(Fr::zero)
+    fn root(&self) -> Fr {
+        self.node(self.depth, 0)
     }
+
+    /// Writes `leaf` into slot `index` (below 2^depth: callers check).
+    fn set(&mut self, index: u64, leaf: Fr) {
+        let mut i = index;
+        let mut node = leaf;
+        for h in 0..self.depth {
+            self.nodes.insert((h, i), node);
+            let sibling = self.node(h, i ^ 1);
+            node = if i.is_multiple_of(2) {
+                poseidon::hash2(node, sibling)
+            } else {
+                poseidon::hash2(sibling, node)
+            };
+            i /= 2;
+        }
+        self.nodes.insert((self.depth, 0), node);
+    }
+
+    fn siblings(&self, index: u64) -> Vec<Fr> {
+        (0..self.depth)
+            .map(|h| self.node(h, (index >> h) ^ 1))
+            .collect()
+    }
+}
+
+fn empty_subtrees(depth: u8) -> Vec<Fr> {
+    let mut zeros = vec![Fr::zero()];
+    for h in 0..depth as usize {
+        zeros.push(poseidon::hash2(zeros[h], zeros[h]));
+    }
+    zeros
+}
+
+/// The root of an empty account tree of `depth` levels: a new rollup's.
+pub fn empty_root(depth: u8) -> Fr {
+    empty_subtrees(depth.min(MAX_DEPTH))[usize::from(depth.min(MAX_DEPTH))]
 }
 
 /// An L2 account.
@@ -164,19 +208,15 @@ pub enum StfError {
     TreeFull,
 }
 
-impl From<SlotError> for StfError {
-    fn from(_: SlotError) -> Self {
-        Self::TreeFull
-    }
-}
-
 /// The account state.
 #[derive(Debug, Clone)]
 pub struct State {
     depth: u8,
     domain: Fr,
-    tree: IndexedTree<PoseidonHasher>,
-    accounts: Vec<Account>,
+    tree: SparseTree,
+    accounts: BTreeMap<u32, Account>,
+    /// The next slot an honest operator creates an account in.
+    next: u64,
     by_key: HashMap<[u8; 32], u32>,
 }
 
@@ -188,8 +228,9 @@ impl State {
         Self {
             depth,
             domain,
-            tree: IndexedTree::new(depth),
-            accounts: Vec::new(),
+            tree: SparseTree::new(depth),
+            accounts: BTreeMap::new(),
+            next: 0,
             by_key: HashMap::new(),
         }
     }
@@ -211,12 +252,12 @@ impl State {
 
     /// Account `index`, if created.
     pub fn account(&self, index: u32) -> Option<&Account> {
-        self.accounts.get(index as usize)
+        self.accounts.get(&index)
     }
 
     /// All accounts, by index.
-    pub fn accounts(&self) -> &[Account] {
-        &self.accounts
+    pub fn accounts(&self) -> impl Iterator<Item = (u32, &Account)> {
+        self.accounts.iter().map(|(i, a)| (*i, a))
     }
 
     /// The first account of `key`.
@@ -226,36 +267,31 @@ impl State {
 
     /// The sum of all balances (the L2 supply).
     pub fn supply(&self) -> u128 {
-        self.accounts.iter().map(|a| u128::from(a.balance)).sum()
+        self.accounts.values().map(|a| u128::from(a.balance)).sum()
     }
 
     /// The proof that slot `index` holds its current leaf.
     pub fn exit_proof(&self, index: u32) -> Option<(Account, Vec<Fr>)> {
         let account = *self.account(index)?;
-        let proof = self.tree.proof(u64::from(index))?;
-        Some((account, proof.siblings))
+        Some((account, self.tree.siblings(u64::from(index))))
     }
 
     fn witness(&self, index: u32) -> LeafWitness {
         LeafWitness {
             index,
             account: self.account(index).copied(),
-            siblings: self
-                .tree
-                .proof(u64::from(index))
-                .map(|p| p.siblings)
-                .unwrap_or_default(),
+            siblings: self.tree.siblings(u64::from(index)),
         }
     }
 
     fn set(&mut self, index: u32, account: Account) -> Result<(), StfError> {
-        self.tree.set(u64::from(index), account.leaf())?;
-        let i = index as usize;
-        if i == self.accounts.len() {
-            self.accounts.push(account);
+        if u64::from(index) >> self.depth != 0 {
+            return Err(StfError::TreeFull);
+        }
+        self.tree.set(u64::from(index), account.leaf());
+        if self.accounts.insert(index, account).is_none() {
             self.by_key.entry(account.key.pack()).or_insert(index);
-        } else {
-            self.accounts[i] = account;
+            self.next = self.next.max(u64::from(index) + 1);
         }
         Ok(())
     }
@@ -265,8 +301,8 @@ impl State {
         if let Some(i) = self.find(key) {
             return Ok(i);
         }
-        let next = self.accounts.len() as u64;
-        if next >= 1u64 << self.depth {
+        let next = self.next;
+        if next >> self.depth != 0 {
             return Err(StfError::TreeFull);
         }
         Ok(next as u32)
@@ -412,6 +448,10 @@ impl State {
                 ))
             }
             Op::Inbox(InboxEntry::ForcedExit { account, key, to }) => {
+                // L1 queues only exits of slots inside the tree.
+                if u64::from(*account) >> self.depth != 0 {
+                    return Err(StfError::NoAccount(*account));
+                }
                 let a = self.witness(*account);
                 let owned = a.account.filter(|acc| acc.key == *key);
                 let amount = owned.map_or(0, |acc| acc.balance);

@@ -146,7 +146,7 @@ fn native_transition_has_the_expected_effects() {
             },
         ]
     );
-    let balances: Vec<u64> = state.accounts().iter().map(|a| a.balance).collect();
+    let balances: Vec<u64> = state.accounts().map(|(_, a)| a.balance).collect();
     assert_eq!(balances, [850, 400, 0]);
     // Supply: 1,500 deposited = 1,250 on L2 + 200 + 50 withdrawn.
     assert_eq!(state.supply(), 1_250);
@@ -361,4 +361,38 @@ fn shape_mismatch_is_an_error() {
         Err(prover::ProveError::Shape { .. })
     ));
     assert_eq!(b1.witnesses.len(), SLOTS);
+}
+
+#[test]
+fn full_nodes_accept_accounts_in_any_empty_slot() {
+    // The circuit lets an operator create an account in any empty slot;
+    // a full node replaying the data must follow, and still prove exits.
+    let mut node = State::new(DEPTH, domain());
+    let alice = key("alice").public();
+    let inbox = [InboxEntry::Deposit {
+        key: alice,
+        amount: 40,
+    }];
+    let far = (1u32 << DEPTH) - 1;
+    node.replay(&[PubOp::Deposit { to: far }], &inbox)
+        .expect("a deposit into the last slot");
+    let (account, path) = node.exit_proof(far).expect("an exit proof");
+    assert_eq!(account.balance, 40);
+    let leaf = ops::account_leaf(alice.x(), alice.y(), 40, 0);
+    assert_eq!(
+        ops::root_from_path(leaf, u64::from(far), &path),
+        node.root()
+    );
+    // Honest creation continues after the highest slot in use: the tree
+    // is full now, and a new key's deposit is refused rather than lost.
+    let bob = InboxEntry::Deposit {
+        key: key("bob").public(),
+        amount: 1,
+    };
+    let root = node.root();
+    assert_eq!(
+        node.apply(&Op::Inbox(bob)).map(|_| ()),
+        Err(StfError::TreeFull)
+    );
+    assert_eq!(node.root(), root);
 }

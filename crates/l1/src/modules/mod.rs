@@ -11,7 +11,7 @@
 //! | core (transfers, accounts, totals) | 0 | 0, 4 | 7, 11, 35 |
 //! | [`staking`] | 1–3 | 1–3, 5, 6 | 1–6, 8 |
 //! | [`optimistic`] | 4, 5 | 7–13 | 9, 10, 12–34, 36, 37 |
-//! | [`validity`] | 6, 7 | 14–20 | 38–62 |
+//! | [`validity`] | 6, 7 | 14–21 | 38–63 |
 
 pub mod optimistic;
 pub mod staking;

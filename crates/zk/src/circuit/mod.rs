@@ -229,12 +229,13 @@ fn slot(
     b.key_y.conditional_enforce_equal(&target_y, &existing)?;
     let credit = credits.select(&amount, &zero)?;
     let b_base = b.empty.select(&zero, &b.balance)?;
-    let b_balance_value = w.b.account.map_or(0, |acc| acc.balance)
-        + if matches!(w.kind, SlotKind::Transfer | SlotKind::Deposit) {
+    let b_balance_value = w.b.account.map_or(0, |acc| acc.balance).wrapping_add(
+        if matches!(w.kind, SlotKind::Transfer | SlotKind::Deposit) {
             w.amount
         } else {
             0
-        };
+        },
+    );
     let (_, b_balance) = alloc_bits(cs, b_balance_value, 64)?;
     b_balance.enforce_equal(&(b_base + &credit))?;
     let b_hash = poseidon(&[

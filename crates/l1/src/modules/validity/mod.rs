@@ -8,9 +8,10 @@
 //!   setup the creator ran (whoever ran it could forge proofs: the risk
 //!   summary says so). It starts at the empty tree's root.
 //! - **Deposit / ForcedExit**: lock funds in escrow for an L2 key, or ask,
-//!   signed by an account's key, for its whole balance to be withdrawn;
-//!   either appends an entry to the inbox, whose Poseidon chain the proofs
-//!   consume in order.
+//!   signed by an account's key (over a serial L1 spends, so the signature
+//!   works once), for its whole balance to be withdrawn; either appends an
+//!   entry to the inbox, whose Poseidon chain the proofs consume in order,
+//!   and pays the operator the rollup's `inbox_fee` for the slot it takes.
 //! - **SubmitBatch**: the operator posts the public data and a proof. L1
 //!   decodes the data, recomputes its commitment, reads the inbox chain
 //!   before and after the entries the batch consumes, and verifies the
@@ -114,6 +115,8 @@ crate::failure_codes! {
         AmountTooLarge = 61 => "zk_amount_too_large",
         /// The deposit is not a whole number of L2 units.
         NotInUnits = 62 => "zk_not_in_units",
+        /// This forced-exit serial was used for the account already.
+        SerialUsed = 63 => "zk_serial_used",
     }
 }
 

@@ -96,6 +96,9 @@ pub enum ZkOp {
     ForcedExit {
         /// The account.
         account: u32,
+        /// A number the signer never used for this account before: L1
+        /// spends it, so the signature cannot be replayed.
+        serial: u64,
         /// Its packed key.
         key: [u8; 32],
         /// The L1 recipient.
@@ -138,12 +141,14 @@ impl Write for ZkOp {
             }
             ZkOp::ForcedExit {
                 account,
+                serial,
                 key,
                 to,
                 signature,
             } => {
                 1u8.write(buf);
                 UInt(*account).write(buf);
+                UInt(*serial).write(buf);
                 key.write(buf);
                 to.write(buf);
                 signature.write(buf);
@@ -189,8 +194,10 @@ impl EncodeSize for ZkOp {
     fn encode_size(&self) -> usize {
         1 + match self {
             ZkOp::Deposit { amount, .. } => 32 + amount.encode_size(),
-            ZkOp::ForcedExit { account, .. } => {
-                UInt(*account).encode_size() + 32 + Address::LEN + 64
+            ZkOp::ForcedExit {
+                account, serial, ..
+            } => {
+                UInt(*account).encode_size() + UInt(*serial).encode_size() + 32 + Address::LEN + 64
             }
             ZkOp::SubmitBatch(b) => {
                 UInt(b.index).encode_size()
@@ -232,6 +239,7 @@ impl Read for ZkOp {
             },
             1 => ZkOp::ForcedExit {
                 account: UInt::<u32>::read(buf)?.0,
+                serial: UInt::<u64>::read(buf)?.0,
                 key: <[u8; 32]>::read(buf)?,
                 to: Address::read(buf)?,
                 signature: <[u8; 64]>::read(buf)?,

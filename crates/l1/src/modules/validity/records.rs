@@ -33,6 +33,8 @@ pub enum ValidityKey {
     Exit(u64, u32),
     /// A refunded deposit, by inbox position.
     Refund(u64, u64),
+    /// A forced exit's serial, spent: account and serial.
+    Forced(u64, u32, u64),
 }
 
 /// A zk-rollup record.
@@ -84,6 +86,10 @@ pub struct ZkRollupConfig {
     pub verifiers: Vec<Verifier>,
     /// Most bytes of public data per batch.
     pub batch_bytes_max: u64,
+    /// Paid to the operator by every deposit and forced exit: each takes a
+    /// slot of its proving, and a free inbox could be flooded until an
+    /// entry misses its deadline and the rollup freezes.
+    pub inbox_fee: Amount,
     /// When no batch has been proven for this many L1 blocks, anyone may
     /// freeze the rollup (exodus).
     pub exodus_after_blocks: u64,
@@ -254,6 +260,7 @@ impl Write for ZkRollupConfig {
         self.depth.write(buf);
         self.verifiers.write(buf);
         UInt(self.batch_bytes_max).write(buf);
+        self.inbox_fee.write(buf);
         UInt(self.exodus_after_blocks).write(buf);
         UInt(self.inbox_deadline_blocks).write(buf);
         match self.data {
@@ -268,6 +275,7 @@ impl EncodeSize for ZkRollupConfig {
             + 1
             + self.verifiers.encode_size()
             + UInt(self.batch_bytes_max).encode_size()
+            + self.inbox_fee.encode_size()
             + UInt(self.exodus_after_blocks).encode_size()
             + UInt(self.inbox_deadline_blocks).encode_size()
             + 1
@@ -282,6 +290,7 @@ impl Read for ZkRollupConfig {
             depth: u8::read(buf)?,
             verifiers: Vec::<Verifier>::read_cfg(buf, &(RangeCfg::new(0..=VERIFIERS_MAX), ()))?,
             batch_bytes_max: UInt::<u64>::read(buf)?.0,
+            inbox_fee: Amount::read(buf)?,
             exodus_after_blocks: UInt::<u64>::read(buf)?.0,
             inbox_deadline_blocks: UInt::<u64>::read(buf)?.0,
             data: match u8::read(buf)? {
@@ -454,6 +463,7 @@ const INBOX: u8 = 17;
 const CLAIM: u8 = 18;
 const EXIT: u8 = 19;
 const REFUND: u8 = 20;
+const FORCED: u8 = 21;
 /// The record under every nullifier key.
 const SPENT: u8 = 18;
 
@@ -491,6 +501,12 @@ impl Write for ValidityKey {
                 buf.put_u64(*id);
                 buf.put_u64(*i);
             }
+            ValidityKey::Forced(id, a, s) => {
+                FORCED.write(buf);
+                buf.put_u64(*id);
+                buf.put_u32(*a);
+                buf.put_u64(*s);
+            }
         }
     }
 }
@@ -501,14 +517,23 @@ impl EncodeSize for ValidityKey {
             ValidityKey::RollupCount => 0,
             ValidityKey::Rollup(_) => 8,
             ValidityKey::Batch(..) | ValidityKey::Inbox(..) | ValidityKey::Refund(..) => 16,
-            ValidityKey::Claim(..) => 20,
+            ValidityKey::Claim(..) | ValidityKey::Forced(..) => 20,
             ValidityKey::Exit(..) => 12,
         }
     }
 }
 
 impl Tagged for ValidityKey {
-    const TAGS: &'static [u8] = &[ROLLUP_COUNT, ROLLUP, BATCH, INBOX, CLAIM, EXIT, REFUND];
+    const TAGS: &'static [u8] = &[
+        ROLLUP_COUNT,
+        ROLLUP,
+        BATCH,
+        INBOX,
+        CLAIM,
+        EXIT,
+        REFUND,
+        FORCED,
+    ];
 
     fn read_tagged(tag: u8, buf: &mut impl Buf) -> Result<Self, CodecError> {
         Ok(match tag {
@@ -519,6 +544,7 @@ impl Tagged for ValidityKey {
             CLAIM => ValidityKey::Claim(read_u64_be(buf)?, read_u64_be(buf)?, read_u32_be(buf)?),
             EXIT => ValidityKey::Exit(read_u64_be(buf)?, read_u32_be(buf)?),
             REFUND => ValidityKey::Refund(read_u64_be(buf)?, read_u64_be(buf)?),
+            FORCED => ValidityKey::Forced(read_u64_be(buf)?, read_u32_be(buf)?, read_u64_be(buf)?),
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }

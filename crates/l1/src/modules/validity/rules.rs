@@ -15,7 +15,6 @@ use crate::{
     params::ChainParams,
     state::{Key, StateReader},
 };
-use terrace_merkle::IndexedTree;
 use terrace_primitives::{Address, Amount};
 use terrace_zk::{
     Fr,
@@ -23,7 +22,7 @@ use terrace_zk::{
     fr_from_le, fr_to_le,
     groth16::{Proof, VerifyingKey},
     ops::{self as zkops, InboxEntry, MAX_DEPTH, PubOp, Statement, code},
-    state::PoseidonHasher,
+    state::empty_root,
 };
 
 fn felt(bytes: &Felt) -> Result<Fr, Failure> {
@@ -126,10 +125,11 @@ pub(super) fn apply<S: StateReader + ?Sized>(
                 ZkOp::Deposit { key, amount } => run.deposit(key, *amount)?,
                 ZkOp::ForcedExit {
                     account,
+                    serial,
                     key,
                     to,
                     signature,
-                } => run.forced_exit(*account, key, *to, signature)?,
+                } => run.forced_exit(*account, *serial, key, *to, signature)?,
                 ZkOp::SubmitBatch(b) => run.submit(b)?,
                 ZkOp::Claim(c) => run.claim(c)?,
                 ZkOp::Freeze => run.freeze()?,
@@ -157,7 +157,7 @@ fn create<S: StateReader + ?Sized>(
         config: config.clone(),
         domain: fr_to_le(&zkops::domain(env.chain_id.0, id)),
         escrow: Amount::ZERO,
-        root: fr_to_le(&IndexedTree::<PoseidonHasher>::empty_root(config.depth)),
+        root: fr_to_le(&empty_root(config.depth)),
         batch_count: 0,
         inbox_count: 0,
         inbox_consumed: 0,
@@ -241,6 +241,16 @@ impl<S: StateReader + ?Sized> Run<'_, S> {
         Ok(())
     }
 
+    /// Debits `amount` plus the inbox fee, the fee to the operator.
+    fn pay_inbox_fee(&mut self, amount: Amount) -> Result<(), Failure> {
+        let fee = self.r.config.inbox_fee;
+        self.effects.debit = amount.checked_add(fee).ok_or(Failure::Overflow)?;
+        if !fee.is_zero() {
+            self.effects.credit(self.r.config.operator, fee);
+        }
+        Ok(())
+    }
+
     fn spend(&mut self, key: ValidityKey, already: F) -> Result<(), Failure> {
         if self.state.zk_spent(key.clone()) {
             return Err(already.into());
@@ -265,7 +275,7 @@ impl<S: StateReader + ?Sized> Run<'_, S> {
             return Err(F::AmountTooLarge.into());
         }
         let pk = PublicKey::unpack(key).map_err(|_| F::InvalidKey)?;
-        self.effects.debit = amount;
+        self.pay_inbox_fee(amount)?;
         self.r.escrow = escrow;
         self.append_inbox(
             InboxItem::Deposit {
@@ -283,6 +293,7 @@ impl<S: StateReader + ?Sized> Run<'_, S> {
     fn forced_exit(
         &mut self,
         account: u32,
+        serial: u64,
         key: &[u8; 32],
         to: Address,
         signature: &[u8; 64],
@@ -291,8 +302,11 @@ impl<S: StateReader + ?Sized> Run<'_, S> {
         self.account_in_range(account)?;
         let pk = PublicKey::unpack(key).map_err(|_| F::InvalidKey)?;
         let sig = Signature::unpack(signature).map_err(|_| F::InvalidSignature)?;
-        let message = zkops::exit_message(self.domain()?, code::FORCED_EXIT, account, &to.0);
+        let message =
+            zkops::exit_message(self.domain()?, code::FORCED_EXIT, account, serial, &to.0);
         pk.verify(message, &sig).map_err(|_| F::InvalidSignature)?;
+        self.spend(ValidityKey::Forced(self.id, account, serial), F::SerialUsed)?;
+        self.pay_inbox_fee(Amount::ZERO)?;
         self.append_inbox(
             InboxItem::ForcedExit {
                 account,
@@ -419,7 +433,7 @@ impl<S: StateReader + ?Sized> Run<'_, S> {
             return Err(F::InvalidExitProof.into());
         }
         let sig = Signature::unpack(&e.signature).map_err(|_| F::InvalidSignature)?;
-        let message = zkops::exit_message(self.domain()?, code::EXODUS, e.account, &e.to.0);
+        let message = zkops::exit_message(self.domain()?, code::EXODUS, e.account, 0, &e.to.0);
         pk.verify(message, &sig).map_err(|_| F::InvalidSignature)?;
         self.spend(ValidityKey::Exit(self.id, e.account), F::AlreadyExited)?;
         self.pay(e.to, e.balance)

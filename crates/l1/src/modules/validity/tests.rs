@@ -30,6 +30,8 @@ const DEPTH: u8 = 4;
 const SLOTS: u32 = 2;
 const EXODUS: u64 = 8;
 const DEADLINE: u64 = 5;
+/// The inbox fee, paid to the operator per deposit and forced exit.
+const FEE: u128 = 3 * UNIT;
 
 fn proving_key() -> &'static ProvingKey {
     static KEY: OnceLock<ProvingKey> = OnceLock::new();
@@ -55,6 +57,7 @@ fn config() -> ZkRollupConfig {
             key: Bytes::from(proving_key().verifying_key().to_bytes()),
         }],
         batch_bytes_max: 10_000,
+        inbox_fee: Amount(FEE),
         exodus_after_blocks: EXODUS,
         inbox_deadline_blocks: DEADLINE,
         data: DataMode::OnChain,
@@ -268,7 +271,7 @@ impl World {
     fn exit_of(&self, user: &SecretKey, to: Address) -> ZkExit {
         let account = self.l2.find(&user.public()).unwrap();
         let (acc, path) = self.l2.exit_proof(account).unwrap();
-        let message = ops::exit_message(self.l2.domain(), code::EXODUS, account, &to.0);
+        let message = ops::exit_message(self.l2.domain(), code::EXODUS, account, 0, &to.0);
         ZkExit {
             account,
             key: acc.key.pack(),
@@ -329,7 +332,7 @@ fn deposit_transfer_withdraw_claim_final_at_once() {
     ];
     assert_eq!(w.prove(&ops), None);
     assert_eq!(w.rollup().batch_count, 3);
-    let balances: Vec<u64> = w.l2.accounts().iter().map(|a| a.balance).collect();
+    let balances: Vec<u64> = w.l2.accounts().map(|(_, a)| a.balance).collect();
     assert_eq!(balances, [855, 400, 45]);
 
     // Final at once: the claim lands in the very next block, paid by anyone.
@@ -533,9 +536,10 @@ fn an_ignored_forced_exit_freezes_the_rollup_past_its_deadline() {
     let mut w = funded();
     let (alice, bob) = (l2_key("alice"), l2_key("bob"));
     let to = addr(&key(2));
-    let message = ops::exit_message(w.l2.domain(), code::FORCED_EXIT, 1, &to.0);
+    let message = ops::exit_message(w.l2.domain(), code::FORCED_EXIT, 1, 0, &to.0);
     let forced = |signature: [u8; 64]| ZkOp::ForcedExit {
         account: 1,
+        serial: 0,
         key: bob.public().pack(),
         to,
         signature,
@@ -580,14 +584,23 @@ fn a_processed_forced_exit_is_claimed() {
     let mut w = funded();
     let bob = l2_key("bob");
     let to = addr(&key(2));
-    let message = ops::exit_message(w.l2.domain(), code::FORCED_EXIT, 1, &to.0);
+    let message = ops::exit_message(w.l2.domain(), code::FORCED_EXIT, 1, 0, &to.0);
     let op = ZkOp::ForcedExit {
         account: 1,
+        serial: 0,
         key: bob.public().pack(),
         to,
         signature: bob.sign(message).pack(),
     };
-    assert_eq!(w.send(&key(2), op), None);
+    let operator_before = w.c.state.account(&addr(&operator())).balance;
+    assert_eq!(w.send(&key(2), op.clone()), None);
+    // The operator earned the inbox fee; the same signature cannot queue
+    // a second exit.
+    assert_eq!(
+        w.c.state.account(&addr(&operator())).balance.0,
+        operator_before.0 + FEE
+    );
+    assert_eq!(w.send(&key(4), op), f(ValidityFailure::SerialUsed));
     w.inbox.push(InboxEntry::ForcedExit {
         account: 1,
         key: bob.public(),
