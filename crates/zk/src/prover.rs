@@ -12,9 +12,11 @@ use crate::{
     state::Batch,
 };
 use ark_bn254::Bn254;
+use ark_ff::UniformRand;
 use ark_groth16::Groth16;
 use ark_relations::gr1cs::{
-    ConstraintSynthesizer, ConstraintSystem, OptimizationGoal, SynthesisError, SynthesisMode,
+    ConstraintSynthesizer, ConstraintSystem, Matrix, OptimizationGoal, R1CS_PREDICATE_LABEL,
+    SynthesisError, SynthesisMode,
 };
 use ark_std::rand::{CryptoRng, RngCore};
 
@@ -40,7 +42,10 @@ pub enum ProveError {
     Synthesis(#[from] SynthesisError),
 }
 
-/// A proving key with the shape it was made for.
+/// A proving key with the shape it was made for, and the circuit's
+/// constraint matrices: built once at setup, so a proof only computes the
+/// witness (no linear-combination inlining or matrix construction per
+/// batch).
 #[derive(Debug, Clone)]
 pub struct ProvingKey {
     /// Account-tree depth.
@@ -48,6 +53,9 @@ pub struct ProvingKey {
     /// Slots per batch.
     pub slots: usize,
     key: ark_groth16::ProvingKey<Bn254>,
+    matrices: Vec<Matrix<Fr>>,
+    num_inputs: usize,
+    num_constraints: usize,
 }
 
 impl ProvingKey {
@@ -80,7 +88,23 @@ pub fn setup<R: RngCore + CryptoRng>(
 ) -> Result<ProvingKey, ProveError> {
     let circuit = BatchCircuit::blank(depth, slots);
     let key = Groth16::<Bn254>::generate_random_parameters_with_reduction(circuit, rng)?;
-    Ok(ProvingKey { depth, slots, key })
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Setup);
+    BatchCircuit::blank(depth, slots).generate_constraints(cs.clone())?;
+    cs.finalize();
+    let matrices = cs
+        .to_matrices()?
+        .remove(R1CS_PREDICATE_LABEL)
+        .ok_or(SynthesisError::MissingCS)?;
+    Ok(ProvingKey {
+        depth,
+        slots,
+        key,
+        matrices,
+        num_inputs: cs.num_instance_variables(),
+        num_constraints: cs.num_constraints(),
+    })
 }
 
 /// Proves `batch` (built over a tree of the key's depth).
@@ -100,7 +124,26 @@ pub fn prove<R: RngCore + CryptoRng>(
         statement: batch.statement,
         slots: batch.witnesses.clone(),
     };
-    let proof = Groth16::<Bn254>::create_random_proof_with_reduction(circuit, &key.key, rng)?;
+    // Witness only: the matrices are the key's.
+    let cs = ConstraintSystem::<Fr>::new_ref();
+    cs.set_optimization_goal(OptimizationGoal::Constraints);
+    cs.set_mode(SynthesisMode::Prove {
+        construct_matrices: false,
+        generate_lc_assignments: false,
+    });
+    circuit.generate_constraints(cs.clone())?;
+    let mut full = cs.instance_assignment()?;
+    full.extend(cs.witness_assignment()?);
+    let (r, s) = (Fr::rand(rng), Fr::rand(rng));
+    let proof = Groth16::<Bn254>::create_proof_with_reduction_and_matrices(
+        &key.key,
+        r,
+        s,
+        &key.matrices,
+        key.num_inputs,
+        key.num_constraints,
+        &full,
+    )?;
     Ok(Proof {
         a: proof.a,
         b: proof.b,
