@@ -39,14 +39,7 @@ fn main() {
     for (i, k) in keys.iter().enumerate() {
         let from = i as u32;
         let to = keys[(i + 1) % slots].public();
-        let message = Transfer::message(domain, from, &to, 1_000, 0);
-        let op = Op::Transfer(Transfer {
-            from,
-            to,
-            amount: 1_000,
-            nonce: 0,
-            signature: k.sign(message),
-        });
+        let op = Op::Transfer(Transfer::sign(k, domain, from, to, 1_000, 0));
         b.push(&mut state, &op).expect("transfer");
     }
     let batch = b.finish(&state).expect("batch");

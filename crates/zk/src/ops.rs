@@ -13,7 +13,7 @@
 
 use crate::{
     Fr,
-    babyjubjub::{KeyError, PublicKey, Signature},
+    babyjubjub::{KeyError, PublicKey, SecretKey, Signature},
     poseidon,
 };
 use ark_ff::Zero;
@@ -497,6 +497,25 @@ pub struct Transfer {
 }
 
 impl Transfer {
+    /// A transfer signed by `secret`, the key of account `from`.
+    pub fn sign(
+        secret: &SecretKey,
+        domain: Fr,
+        from: u32,
+        to: PublicKey,
+        amount: u64,
+        nonce: u64,
+    ) -> Self {
+        let signature = secret.sign(Self::message(domain, from, &to, amount, nonce));
+        Self {
+            from,
+            to,
+            amount,
+            nonce,
+            signature,
+        }
+    }
+
     /// What the sender signs.
     pub fn message(domain: Fr, from: u32, to: &PublicKey, amount: u64, nonce: u64) -> Fr {
         poseidon::hash(&[
@@ -526,6 +545,25 @@ pub struct Withdraw {
 }
 
 impl Withdraw {
+    /// A withdrawal signed by `secret`, the key of account `from`.
+    pub fn sign(
+        secret: &SecretKey,
+        domain: Fr,
+        from: u32,
+        to: L1Address,
+        amount: u64,
+        nonce: u64,
+    ) -> Self {
+        let signature = secret.sign(Self::message(domain, from, &to, amount, nonce));
+        Self {
+            from,
+            to,
+            amount,
+            nonce,
+            signature,
+        }
+    }
+
     /// What the account's key signs.
     pub fn message(domain: Fr, from: u32, to: &L1Address, amount: u64, nonce: u64) -> Fr {
         poseidon::hash(&[
@@ -643,7 +681,6 @@ impl Statement {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::babyjubjub::SecretKey;
     use proptest::prelude::*;
 
     #[test]

@@ -332,15 +332,7 @@ impl State {
                         .checked_add(t.amount)
                         .ok_or(StfError::Overflow(to))?;
                 }
-                let a = self.witness(t.from);
-                self.set(
-                    t.from,
-                    Account {
-                        balance: sender.balance - t.amount,
-                        nonce: sender.nonce + 1,
-                        ..sender
-                    },
-                )?;
+                let a = self.debit(t.from, sender, t.amount)?;
                 let b = self.witness(to);
                 let recipient = self.account(to).copied().unwrap_or(Account {
                     key: t.to,
@@ -391,15 +383,7 @@ impl State {
                     &w.signature,
                 )?;
                 amount::pack(w.amount)?;
-                let a = self.witness(w.from);
-                self.set(
-                    w.from,
-                    Account {
-                        balance: sender.balance - w.amount,
-                        nonce: sender.nonce + 1,
-                        ..sender
-                    },
-                )?;
+                let a = self.debit(w.from, sender, w.amount)?;
                 let b = self.witness(0);
                 Ok((
                     SlotWitness {
@@ -506,6 +490,21 @@ impl State {
             });
         }
         Ok(sender)
+    }
+
+    /// Takes `amount` from the checked `sender` (account `from`) and bumps
+    /// its nonce; returns the account's witness from before.
+    fn debit(&mut self, from: u32, sender: Account, amount: u64) -> Result<LeafWitness, StfError> {
+        let before = self.witness(from);
+        self.set(
+            from,
+            Account {
+                balance: sender.balance - amount,
+                nonce: sender.nonce + 1,
+                ..sender
+            },
+        )?;
+        Ok(before)
     }
 
     /// A padding slot: nothing changes (A and B are slot 0, unchanged).

@@ -30,27 +30,27 @@ fn domain() -> Fr {
 fn transfer(state: &State, from: &SecretKey, to: &PublicKey, amount: u64) -> Op {
     let index = state.find(&from.public()).expect("sender has an account");
     let nonce = state.account(index).expect("account").nonce;
-    let message = Transfer::message(state.domain(), index, to, amount, nonce);
-    Op::Transfer(Transfer {
-        from: index,
-        to: *to,
+    Op::Transfer(Transfer::sign(
+        from,
+        state.domain(),
+        index,
+        *to,
         amount,
         nonce,
-        signature: from.sign(message),
-    })
+    ))
 }
 
 fn withdraw(state: &State, from: &SecretKey, to: [u8; 20], amount: u64) -> Op {
     let index = state.find(&from.public()).expect("account");
     let nonce = state.account(index).expect("account").nonce;
-    let message = Withdraw::message(state.domain(), index, &to, amount, nonce);
-    Op::Withdraw(Withdraw {
-        from: index,
+    Op::Withdraw(Withdraw::sign(
+        from,
+        state.domain(),
+        index,
         to,
         amount,
         nonce,
-        signature: from.sign(message),
-    })
+    ))
 }
 
 /// Two batches covering every kind: deposits (new and existing), a

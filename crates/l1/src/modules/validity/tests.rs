@@ -230,27 +230,27 @@ impl World {
     fn transfer_after(&self, from: &SecretKey, to: &PublicKey, amount: u64, earlier: u64) -> Op {
         let index = self.l2.find(&from.public()).unwrap();
         let nonce = self.l2.account(index).unwrap().nonce + earlier;
-        let message = Transfer::message(self.l2.domain(), index, to, amount, nonce);
-        Op::Transfer(Transfer {
-            from: index,
-            to: *to,
+        Op::Transfer(Transfer::sign(
+            from,
+            self.l2.domain(),
+            index,
+            *to,
             amount,
             nonce,
-            signature: from.sign(message),
-        })
+        ))
     }
 
     fn withdraw(&self, from: &SecretKey, to: Address, amount: u64) -> Op {
         let index = self.l2.find(&from.public()).unwrap();
         let nonce = self.l2.account(index).unwrap().nonce;
-        let message = Withdraw::message(self.l2.domain(), index, &to.0, amount, nonce);
-        Op::Withdraw(Withdraw {
-            from: index,
-            to: to.0,
+        Op::Withdraw(Withdraw::sign(
+            from,
+            self.l2.domain(),
+            index,
+            to.0,
             amount,
             nonce,
-            signature: from.sign(message),
-        })
+        ))
     }
 
     /// The claim of slot `slot` of proven batch `b`.
