@@ -160,11 +160,3 @@ impl VerifyingKey {
         }
     }
 }
-
-/// L1 gas for one verification with `inputs` public inputs, priced as
-/// Ethereum's precompiles (EIP-1108): a pairing check of 4 pairs
-/// (45,000 + 34,000 each), one G1 multiplication (6,000) and addition (150)
-/// per input.
-pub fn verify_gas(inputs: usize) -> u64 {
-    45_000 + 34_000 * 4 + 6_150 * inputs as u64
-}

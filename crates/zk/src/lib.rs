@@ -72,21 +72,11 @@ pub fn fr_from_decimal(s: &str) -> Option<Fr> {
         return None;
     }
     // Horner in 256-bit limbs; anything at or past the modulus is refused.
-    let mut acc = BigInt::<4>::zero_value();
+    let mut acc = BigInt::<4>::new([0; 4]);
     for b in s.bytes() {
         acc = mul_small_add(acc, 10, u64::from(b - b'0'))?;
     }
     Fr::from_bigint(acc)
-}
-
-trait ZeroValue {
-    fn zero_value() -> Self;
-}
-
-impl ZeroValue for BigInt<4> {
-    fn zero_value() -> Self {
-        BigInt::new([0; 4])
-    }
 }
 
 /// `acc·m + a` in 256 bits, `None` on overflow.

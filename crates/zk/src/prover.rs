@@ -26,9 +26,6 @@ pub use ark_std::rand;
 /// Why setup or proving failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError {
-    /// The witness does not satisfy the circuit (a bug or a tampered batch).
-    #[error("the batch's witness does not satisfy the circuit")]
-    Unsatisfied,
     /// The batch does not have the key's shape.
     #[error("batch of {got} slots for a key of {expected}")]
     Shape {
