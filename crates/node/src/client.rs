@@ -185,3 +185,148 @@ pub fn sign_l1(
 pub fn address_of(key: &PrivateKey) -> Address {
     Address::from_public_key(&key.public_key())
 }
+
+/// How often and how long a client waits for L1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    /// Time between two looks.
+    pub poll: std::time::Duration,
+    /// Longest wait for one transaction.
+    pub limit: std::time::Duration,
+}
+
+/// Why sending a transaction and waiting for it failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeployError {
+    /// L1 could not be read or refused the transaction.
+    #[error(transparent)]
+    L1(#[from] L1Error),
+    /// The transaction was included but had no effect.
+    #[error("{what} failed on L1: {failure}")]
+    Failed {
+        /// The step.
+        what: &'static str,
+        /// Why.
+        failure: terrace_l1::Failure,
+    },
+    /// The transaction was not final in time.
+    #[error("{what}: not final within {limit:?}")]
+    Timeout {
+        /// The step.
+        what: &'static str,
+        /// How long it waited.
+        limit: std::time::Duration,
+    },
+    /// The registration is final but no rollup has its configuration.
+    #[error("the registered rollup is not on L1")]
+    NotFound,
+}
+
+/// Signs `payload` from `key` with `nonce`, submits it, and waits until
+/// it is final, looking every `wait.poll`; returns why it failed on L1,
+/// if it did.
+pub async fn send_and_wait<C: commonware_runtime::Clock, L: L1>(
+    clock: &C,
+    l1: &L,
+    key: &PrivateKey,
+    nonce: u64,
+    payload: Payload,
+    what: &'static str,
+    wait: Waiting,
+) -> Result<Option<terrace_l1::Failure>, DeployError> {
+    let bytes = sign_l1(l1, key, nonce, payload)?;
+    let hash = l1.submit(bytes).await?;
+    let start = clock.current();
+    loop {
+        if let Some(receipt) = l1.receipt(hash).await {
+            return Ok(receipt.failure);
+        }
+        let waited = clock.current().duration_since(start).unwrap_or_default();
+        if waited > wait.limit {
+            return Err(DeployError::Timeout {
+                what,
+                limit: wait.limit,
+            });
+        }
+        clock.sleep(wait.poll).await;
+    }
+}
+
+/// The next nonce of `key`'s L1 account at the finalized tip.
+pub async fn next_nonce<L: L1>(l1: &L, key: &PrivateKey) -> Result<u64, L1Error> {
+    use terrace_l1::StateReader as _;
+    let me = address_of(key);
+    Ok(l1.records(vec![Key::Account(me)]).await?.account(&me).nonce)
+}
+
+/// How many blocks a sent transaction may take to land before an
+/// [`Outbox`] forgets it and its owner decides afresh.
+pub const RESEND_AFTER_BLOCKS: u64 = 8;
+
+/// What an L2 node has sent to L1 and not yet seen land, by purpose
+/// (`"batch:7"`), so each tick decides from L1's view without sending the
+/// same thing twice, and numbers its transactions past those in flight.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    sent: Vec<Sent>,
+}
+
+#[derive(Debug)]
+struct Sent {
+    purpose: String,
+    nonce: u64,
+    at: u64,
+}
+
+impl Outbox {
+    /// Forgets what landed (nonces below the account's `nonce` at the
+    /// finalized `height`), and everything when something has waited past
+    /// [`RESEND_AFTER_BLOCKS`] (the pool dropped it; decide afresh).
+    pub fn update(&mut self, nonce: u64, height: u64) {
+        self.sent.retain(|s| s.nonce >= nonce);
+        if self
+            .sent
+            .iter()
+            .any(|s| s.at + RESEND_AFTER_BLOCKS < height)
+        {
+            self.sent.clear();
+        }
+    }
+
+    /// Whether a transaction for `purpose` is in flight.
+    pub fn contains(&self, purpose: &str) -> bool {
+        self.sent.iter().any(|s| s.purpose == purpose)
+    }
+
+    /// Signs and submits `payload` for `purpose` unless one is in flight;
+    /// `nonce` is the account's next at the finalized tip. Returns whether
+    /// it was sent, or why L1 refused it.
+    pub async fn send<L: L1>(
+        &mut self,
+        l1: &L,
+        key: &PrivateKey,
+        purpose: String,
+        payload: Payload,
+        nonce: u64,
+        height: u64,
+    ) -> Result<bool, L1Error> {
+        if self.contains(&purpose) {
+            return Ok(false);
+        }
+        let nonce = self
+            .sent
+            .iter()
+            .map(|s| s.nonce + 1)
+            .max()
+            .unwrap_or(0)
+            .max(nonce);
+        let bytes = sign_l1(l1, key, nonce, payload)?;
+        l1.submit(bytes).await?;
+        self.sent.push(Sent {
+            purpose,
+            nonce,
+            at: height,
+        });
+        Ok(true)
+    }
+}

@@ -14,41 +14,15 @@ use crate::{
 use commonware_runtime::{Clock, Handle, Spawner, Supervisor};
 use std::time::Duration;
 use terrace_l1::{
-    Failure, Key, Payload, StateReader as _,
+    Key, Payload,
     modules::optimistic::{
         OptimisticKey, OptimisticOp, RollupConfig, RollupOp, RollupRecords as _,
     },
 };
 use terrace_l2::Deposit;
-use terrace_node::client::{L1, L1Error, address_of, sign_l1};
+pub use terrace_node::client::{DeployError, Waiting, next_nonce, send_and_wait};
+use terrace_node::client::{L1, L1Error};
 use terrace_primitives::{Amount, PrivateKey, keys::Signer as _};
-
-/// Why a deployment step failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DeployError {
-    /// L1 could not be read or refused the transaction.
-    #[error(transparent)]
-    L1(#[from] L1Error),
-    /// The transaction was included but had no effect.
-    #[error("{what} failed on L1: {failure}")]
-    Failed {
-        /// The step.
-        what: &'static str,
-        /// Why.
-        failure: Failure,
-    },
-    /// The transaction was not final in time.
-    #[error("{what}: not final within {limit:?}")]
-    Timeout {
-        /// The step.
-        what: &'static str,
-        /// How long it waited.
-        limit: Duration,
-    },
-    /// The registration is final but no rollup has its configuration.
-    #[error("the registered rollup is not on L1")]
-    NotFound,
-}
 
 /// A rollup on L1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,45 +31,6 @@ pub struct Deployment {
     pub rollup: u64,
     /// The L1 height it was created at: its nodes derive from there.
     pub created_at: u64,
-}
-
-/// How often and how long a deployment waits for L1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Waiting {
-    /// Time between two looks.
-    pub poll: Duration,
-    /// Longest wait for one transaction.
-    pub limit: Duration,
-}
-
-/// Signs `payload` from `key` with `nonce`, submits it, and waits until
-/// it is final, looking every `wait.poll`; returns why it failed on L1,
-/// if it did.
-pub async fn send_and_wait<C: Clock, L: L1>(
-    clock: &C,
-    l1: &L,
-    key: &PrivateKey,
-    nonce: u64,
-    payload: Payload,
-    what: &'static str,
-    wait: Waiting,
-) -> Result<Option<Failure>, DeployError> {
-    let bytes = sign_l1(l1, key, nonce, payload)?;
-    let hash = l1.submit(bytes).await?;
-    let start = clock.current();
-    loop {
-        if let Some(receipt) = l1.receipt(hash).await {
-            return Ok(receipt.failure);
-        }
-        let waited = clock.current().duration_since(start).unwrap_or_default();
-        if waited > wait.limit {
-            return Err(DeployError::Timeout {
-                what,
-                limit: wait.limit,
-            });
-        }
-        clock.sleep(wait.poll).await;
-    }
 }
 
 /// Registers a rollup with `config` from `key` (whose next nonce is
@@ -165,12 +100,6 @@ pub fn deposit(recipient: &PrivateKey, amount: Amount) -> RollupOp {
         amount,
         bls: None,
     })
-}
-
-/// The next nonce of `key`'s L1 account at the finalized tip.
-pub async fn next_nonce<L: L1>(l1: &L, key: &PrivateKey) -> Result<u64, L1Error> {
-    let me = address_of(key);
-    Ok(l1.records(vec![Key::Account(me)]).await?.account(&me).nonce)
 }
 
 impl NodeConfig {

@@ -12,7 +12,7 @@ use crate::faults::{Fault, Faults};
 use crate::{
     derive::{BatchSummary, Derivation},
     game,
-    l1::{L1, L1Error, RollupRecords as _, RollupTx, address_of, sign_l1},
+    l1::{L1, L1Error, RollupRecords as _, RollupTx, address_of},
     sequencer::{Sequencer, SoftReceipt, SubmitError},
 };
 use commonware_runtime::Clock;
@@ -28,6 +28,7 @@ use terrace_l1::{
 use terrace_l2::{
     Account, AggregatedL2Transaction, Batch, BlockContext, L2Block, SignedL2Transaction,
 };
+use terrace_node::client::Outbox;
 use terrace_primitives::{Address, Amount, Hash, PrivateKey};
 use tracing::{debug, info, warn};
 
@@ -432,17 +433,8 @@ impl Shared {
     }
 }
 
-/// How many blocks a sent transaction may take to land before the node
-/// forgets it and decides afresh.
-const RESEND_AFTER_BLOCKS: u64 = 8;
 /// Most challenge records read per tick.
 const CHALLENGES_PER_TICK: u64 = 64;
-
-struct Sent {
-    key: String,
-    nonce: u64,
-    at: u64,
-}
 
 /// The running node.
 pub struct Node<C: Clock, L: L1> {
@@ -451,7 +443,7 @@ pub struct Node<C: Clock, L: L1> {
     config: NodeConfig,
     me: Address,
     shared: Shared,
-    sent: Vec<Sent>,
+    outbox: Outbox,
     first_open: u64,
     last_seal: u64,
     oldest_sealed: Option<u64>,
@@ -514,7 +506,7 @@ impl<C: Clock, L: L1> Node<C, L> {
                 shared
             },
             config,
-            sent: Vec::new(),
+            outbox: Outbox::default(),
             first_open: 0,
             last_seal: now,
             oldest_sealed: None,
@@ -563,14 +555,7 @@ impl<C: Clock, L: L1> Node<C, L> {
         let nonce = records.account(&self.me).nonce;
         let bond = crate::l1::bond_amount(&records, id, self.me);
         let challenges = self.open_challenges(&rollup).await?;
-        self.sent.retain(|s| s.nonce >= nonce);
-        if self
-            .sent
-            .iter()
-            .any(|s| s.at + RESEND_AFTER_BLOCKS < height)
-        {
-            self.sent.clear();
-        }
+        self.outbox.update(nonce, height);
 
         let mut ops: Vec<(String, RollupOp)> = Vec::new();
         {
@@ -764,7 +749,7 @@ impl<C: Clock, L: L1> Node<C, L> {
             .is_some_and(|t| now.saturating_sub(t) >= config.batch_interval.as_millis() as u64);
         let index = inner.derivation.batch_count();
         let key = format!("batch:{index}");
-        if !synced || !due || self.sent.iter().any(|s| s.key == key) {
+        if !synced || !due || self.outbox.contains(&key) {
             return;
         }
         if inner.derivation.first_invalid().is_some() {
@@ -873,37 +858,24 @@ impl<C: Clock, L: L1> Node<C, L> {
     }
 
     async fn send(&mut self, key: String, op: RollupOp, account_nonce: u64, height: u64) {
-        if self.sent.iter().any(|s| s.key == key) {
-            return;
-        }
-        let nonce = self
-            .sent
-            .iter()
-            .map(|s| s.nonce + 1)
-            .max()
-            .unwrap_or(0)
-            .max(account_nonce);
         let name = op_name(&op);
         let payload = Payload::Optimistic(OptimisticOp::Rollup {
             rollup: self.config.rollup,
             op,
         });
-        let bytes = match sign_l1(&self.l1, &self.config.key, nonce, payload) {
-            Ok(b) => b,
-            Err(e) => {
-                self.event(Event::Refused(format!("{name}: {e}")));
-                return;
-            }
-        };
-        match self.l1.submit(bytes).await {
-            Ok(_) => {
-                self.event(Event::Sent(name));
-                self.sent.push(Sent {
-                    key,
-                    nonce,
-                    at: height,
-                });
-            }
+        match (self.outbox)
+            .send(
+                &self.l1,
+                &self.config.key,
+                key,
+                payload,
+                account_nonce,
+                height,
+            )
+            .await
+        {
+            Ok(true) => self.event(Event::Sent(name)),
+            Ok(false) => {}
             Err(e) => self.event(Event::Refused(format!("{name}: {e}"))),
         }
     }
