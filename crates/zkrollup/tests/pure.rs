@@ -1,0 +1,289 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The operator and the follower without L1: blocks built by hand, real
+//! proofs of a small tree.
+
+use std::sync::OnceLock;
+use terrace_l1::modules::validity::{UNIT, ZkOp, ZkRollup};
+use terrace_primitives::{
+    Address, Amount, Hash,
+    keys::{Signer as _, private_key_from_seed},
+};
+use terrace_zk::{
+    Fr,
+    babyjubjub::SecretKey,
+    fr_from_le, fr_to_le,
+    ops::{self as zkops, Transfer, Withdraw, domain},
+    prover::{
+        ProvingKey,
+        rand::{SeedableRng as _, rngs::StdRng},
+    },
+    state::{StfError, empty_root},
+};
+use terrace_zkrollup::{
+    FollowError, Follower, L2Op, Operator, Stage, SubmitError,
+    deploy::{self, Settings},
+    l1::{L1Block, ZkTx},
+};
+
+const ROLLUP: u64 = 0;
+const DEPTH: u8 = 4;
+const SLOTS: usize = 2;
+
+fn key() -> &'static ProvingKey {
+    static KEY: OnceLock<ProvingKey> = OnceLock::new();
+    KEY.get_or_init(|| deploy::setup(DEPTH, SLOTS, [3; 32]).unwrap())
+}
+
+fn operator_addr() -> Address {
+    Address::from_public_key(&private_key_from_seed([1; 32]).public_key())
+}
+
+fn record() -> ZkRollup {
+    ZkRollup {
+        config: deploy::config(
+            &[key()],
+            Settings {
+                operator: operator_addr(),
+                batch_bytes_max: 4_096,
+                inbox_fee: Amount::ZERO,
+                exodus_after_blocks: 100,
+                inbox_deadline_blocks: 50,
+            },
+        ),
+        domain: fr_to_le(&domain(7, ROLLUP)),
+        escrow: Amount::ZERO,
+        root: fr_to_le(&empty_root(DEPTH)),
+        batch_count: 0,
+        inbox_count: 0,
+        inbox_consumed: 0,
+        last_batch_height: 0,
+        frozen_at: None,
+    }
+}
+
+fn block(height: u64, ops: Vec<(ZkOp, Option<terrace_l1::Failure>)>) -> L1Block {
+    L1Block {
+        height,
+        timestamp_ms: height * 250,
+        txs: ops
+            .into_iter()
+            .enumerate()
+            .map(|(i, (op, failure))| {
+                ZkTx {
+                    hash: Hash::from([height as u8 ^ (i as u8) << 4; 32]),
+                    sender: operator_addr(),
+                    rollup: ROLLUP,
+                    op,
+                    failure,
+                }
+                .finalized()
+            })
+            .collect(),
+    }
+}
+
+fn deposit(key: &SecretKey, units: u64) -> ZkOp {
+    ZkOp::Deposit {
+        key: key.public().pack(),
+        amount: Amount(u128::from(units) * UNIT),
+    }
+}
+
+/// Proves every batch the operator has cut, in order.
+fn prove_all(op: &mut Operator) {
+    let mut rng = StdRng::seed_from_u64(5);
+    while let Some((index, batch)) = op.unproven() {
+        let proof = terrace_zk::prover::prove(key(), &batch, &mut rng).unwrap();
+        assert!(op.set_proof(index, &batch.statement, proof));
+    }
+}
+
+fn submit_block(height: u64, op: &Operator, from: u64) -> L1Block {
+    block(
+        height,
+        op.submissions(from)
+            .into_iter()
+            .map(|s| (ZkOp::SubmitBatch(Box::new(s)), None))
+            .collect(),
+    )
+}
+
+struct Setup {
+    follower: Follower,
+    op: Operator,
+    alice: SecretKey,
+    bob: SecretKey,
+    domain: Fr,
+}
+
+/// Alice (100) and Bob (5) deposited and proven in batch 0.
+fn setup() -> Setup {
+    let (alice, bob) = (
+        SecretKey::from_bytes(b"alice"),
+        SecretKey::from_bytes(b"bob"),
+    );
+    let mut follower = Follower::new(ROLLUP, &record(), 0);
+    follower
+        .apply_block(&block(
+            0,
+            vec![(deposit(&alice, 100), None), (deposit(&bob, 5), None)],
+        ))
+        .unwrap();
+    let mut op = Operator::new(&follower, SLOTS, 8);
+    op.take_inbox(follower.inbox(), 2, 0).unwrap();
+    assert_eq!(op.cut(), Some(0));
+    prove_all(&mut op);
+    follower.apply_block(&submit_block(1, &op, 0)).unwrap();
+    assert_eq!(op.landed(&follower), 0);
+    assert_eq!(follower.batch_count(), 1);
+    Setup {
+        follower,
+        op,
+        alice,
+        bob,
+        domain: domain(7, ROLLUP),
+    }
+}
+
+#[test]
+fn a_soft_confirmation_becomes_final_when_its_proof_lands_and_the_follower_agrees() {
+    let mut s = setup();
+    let a = s.follower.state().find(&s.alice.public()).unwrap();
+    let b = s.follower.state().find(&s.bob.public()).unwrap();
+    let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 30, 0));
+    let w = L2Op::Withdraw(Withdraw::sign(&s.bob, s.domain, b, [9; 20], 20, 0));
+    let rt = s.op.submit(&t, 10).unwrap();
+    let rw = s.op.submit(&w, 10).unwrap();
+    assert_eq!(s.op.stage(&rt.id), Some(Stage::Queued));
+    // Soft at once, proven state untouched.
+    assert_eq!(s.op.soft().account(b).unwrap().balance, 15);
+    assert_eq!(s.follower.state().account(b).unwrap().balance, 5);
+    assert!(s.op.due(10, 1_000), "a full batch is due at once");
+    assert_eq!(s.op.cut(), Some(1));
+    assert_eq!(s.op.stage(&rw.id), Some(Stage::Batched(1)));
+    prove_all(&mut s.op);
+    s.follower.apply_block(&submit_block(2, &s.op, 1)).unwrap();
+    assert_eq!(s.op.landed(&s.follower), 0);
+    assert_eq!(s.op.stage(&rt.id), Some(Stage::Final(1)));
+    assert_eq!(s.op.stage(&rw.id), Some(Stage::Final(1)));
+    assert_eq!(s.follower.state().root(), s.op.soft().root());
+    assert_eq!(s.follower.state().account(a).unwrap().balance, 70);
+    // The withdrawal's claim proves into the batch's withdrawals root.
+    let withdrawal = s.follower.withdrawals()[0];
+    assert_eq!((withdrawal.to, withdrawal.amount), (Address([9; 20]), 20));
+    let claim = s.follower.claim(1, withdrawal.slot).unwrap();
+    let path: Vec<Fr> = claim.path.iter().map(|p| fr_from_le(p).unwrap()).collect();
+    let leaf = zkops::withdrawal_leaf(zkops::address_to_fr(&claim.to.0), claim.amount);
+    assert_eq!(
+        zkops::root_from_path(leaf, u64::from(claim.slot), &path),
+        s.follower.batches()[1].statement.withdrawals
+    );
+}
+
+#[test]
+fn bad_operations_are_refused_and_change_nothing() {
+    let mut s = setup();
+    let a = s.follower.state().find(&s.alice.public()).unwrap();
+    let root = s.op.soft().root();
+    let mallory = SecretKey::from_bytes(b"mallory");
+    let forged = L2Op::Transfer(Transfer::sign(
+        &mallory,
+        s.domain,
+        a,
+        mallory.public(),
+        1,
+        0,
+    ));
+    assert!(matches!(
+        s.op.submit(&forged, 0),
+        Err(SubmitError::Invalid(StfError::Signature(_)))
+    ));
+    let too_much = L2Op::Transfer(Transfer::sign(
+        &s.alice,
+        s.domain,
+        a,
+        s.bob.public(),
+        101,
+        0,
+    ));
+    assert!(matches!(
+        s.op.submit(&too_much, 0),
+        Err(SubmitError::Invalid(StfError::Insufficient { .. }))
+    ));
+    let other_domain = L2Op::Transfer(Transfer::sign(
+        &s.alice,
+        domain(8, ROLLUP),
+        a,
+        s.bob.public(),
+        1,
+        0,
+    ));
+    assert!(s.op.submit(&other_domain, 0).is_err());
+    let ok = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 1, 0));
+    s.op.submit(&ok, 0).unwrap();
+    assert!(matches!(
+        s.op.submit(&ok, 0),
+        Err(SubmitError::Invalid(StfError::Nonce { .. }))
+    ));
+    assert_ne!(s.op.soft().root(), root);
+    // A full queue refuses with Busy and keeps what it has.
+    for n in 1..8 {
+        let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 1, n));
+        s.op.submit(&t, 0).unwrap();
+    }
+    let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 1, 8));
+    assert_eq!(s.op.submit(&t, 0), Err(SubmitError::Busy(8)));
+    assert_eq!(s.op.queued(), 8);
+}
+
+#[test]
+fn a_batch_that_fails_on_l1_goes_back_to_the_queue_and_is_cut_again() {
+    let mut s = setup();
+    let a = s.follower.state().find(&s.alice.public()).unwrap();
+    let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 7, 0));
+    let r = s.op.submit(&t, 0).unwrap();
+    assert_eq!(s.op.cut(), Some(1));
+    prove_all(&mut s.op);
+    let first = s.op.submissions(1);
+    // L1 refused it (say, the operator's fee ran out): nothing landed.
+    let failed = block(
+        2,
+        vec![(
+            ZkOp::SubmitBatch(Box::new(first[0].clone())),
+            Some(terrace_l1::Failure::InsufficientFunds),
+        )],
+    );
+    s.follower.apply_block(&failed).unwrap();
+    assert_eq!(s.follower.batch_count(), 1);
+    assert_eq!(s.op.rebase(&s.follower), 0);
+    assert_eq!(s.op.stage(&r.id), Some(Stage::Queued));
+    assert_eq!(s.op.pending(), 0);
+    assert_eq!(s.op.cut(), Some(1));
+    prove_all(&mut s.op);
+    let again = s.op.submissions(1);
+    assert_eq!(again[0].new_root, first[0].new_root);
+    s.follower.apply_block(&submit_block(3, &s.op, 1)).unwrap();
+    s.op.landed(&s.follower);
+    assert_eq!(s.op.stage(&r.id), Some(Stage::Final(1)));
+}
+
+#[test]
+fn the_follower_stops_on_a_batch_it_cannot_verify_instead_of_guessing() {
+    let mut s = setup();
+    let a = s.follower.state().find(&s.alice.public()).unwrap();
+    let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 7, 0));
+    s.op.submit(&t, 0).unwrap();
+    s.op.cut();
+    prove_all(&mut s.op);
+    let mut sub = s.op.submissions(1).remove(0);
+    // An L1 node that lies (a batch "accepted" with another proof).
+    sub.proof[40] ^= 1;
+    let before = s.follower.state().root();
+    let err = s
+        .follower
+        .apply_block(&block(2, vec![(ZkOp::SubmitBatch(Box::new(sub)), None)]))
+        .unwrap_err();
+    assert!(matches!(err, FollowError::Replay { index: 1, .. }), "{err}");
+    assert_eq!(s.follower.state().root(), before);
+    assert_eq!(s.follower.batch_count(), 1);
+}
