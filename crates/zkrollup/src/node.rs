@@ -25,7 +25,7 @@ use terrace_node::client::Outbox;
 use terrace_primitives::{Address, Hash, PrivateKey, hash_tagged};
 use terrace_zk::{
     groth16::{Proof, VerifyingKey},
-    ops::Statement,
+    ops::{InboxEntry, Statement},
     prover::{
         self, ProvingKey,
         rand::{SeedableRng as _, rngs::StdRng},
@@ -39,8 +39,9 @@ pub enum Fault {
     /// Honest.
     #[default]
     None,
-    /// Refuses this account's operations and never takes inbox entries
-    /// (so its forced exit waits until the rollup can be frozen).
+    /// Refuses this account's operations, and stops taking inbox entries
+    /// at its forced exit (the inbox is consumed in order, so everything
+    /// behind it waits too, until the rollup can be frozen).
     Censor(u32),
     /// Posts batches whose proof is for another root.
     ForgeProof,
@@ -167,6 +168,18 @@ impl Shared {
             rollup: None,
             rebase: false,
         })))
+    }
+
+    /// A node's state without its loop, from a follower and an operator
+    /// built by hand (RPC tests, tools that serve a snapshot).
+    pub fn detached(follower: Follower, operator: Option<Operator>, rollup: ZkRollup) -> Self {
+        let shared = Self::new(follower, operator.is_some(), None);
+        {
+            let mut inner = shared.lock();
+            inner.operator = operator;
+            inner.rollup = Some(rollup);
+        }
+        shared
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -343,9 +356,17 @@ impl<C: Clock, L: L1> Node<C, L> {
                 if let Some(n) = dropped {
                     inner.events.push(Event::Rebased(n));
                 }
+                let inbox = inner.follower.inbox();
                 let until = match self.config.fault {
-                    Fault::Censor(_) => op.built_inbox().max(inner.follower.consumed()),
-                    _ => inner.follower.inbox().len() as u64,
+                    Fault::Censor(censored) => inbox
+                        .iter()
+                        .enumerate()
+                        .skip(op.inbox_taken() as usize)
+                        .find(|(_, q)| {
+                            matches!(q.entry, InboxEntry::ForcedExit { account, .. } if account == censored)
+                        })
+                        .map_or(inbox.len(), |(i, _)| i) as u64,
+                    _ => inbox.len() as u64,
                 };
                 if let Err(e) = op.take_inbox(inner.follower.inbox(), until, now) {
                     let stuck = Event::Stuck(format!("inbox: {e}"));

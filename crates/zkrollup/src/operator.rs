@@ -425,8 +425,8 @@ impl Operator {
         self.stages.get(id).copied()
     }
 
-    /// The inbox position after the last batch cut.
-    pub fn built_inbox(&self) -> u64 {
-        self.built_inbox
+    /// Inbox entries taken into the queue (a position).
+    pub fn inbox_taken(&self) -> u64 {
+        self.inbox_taken
     }
 }

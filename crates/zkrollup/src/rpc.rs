@@ -12,7 +12,6 @@ use crate::{
     node::Shared,
     operator::{L2Op, SoftReceipt, Stage, SubmitError},
 };
-use commonware_runtime::Clock;
 use jsonrpsee::{
     core::RpcResult,
     proc_macros::rpc,
@@ -350,14 +349,18 @@ impl TryFrom<&WithdrawRequest> for Withdraw {
     }
 }
 
-/// Serves the API over a node's state; `clock` stamps operations as they
-/// arrive (their batch is cut when the oldest has waited long enough).
-pub struct Api<C> {
+/// The time operations are stamped with as they arrive, in milliseconds
+/// of the node's clock (their batch is cut when the oldest has waited
+/// long enough).
+pub type Now = Box<dyn Fn() -> u64 + Send + Sync>;
+
+/// Serves the API over a node's state.
+pub struct Api {
     shared: Shared,
-    clock: C,
+    now: Now,
 }
 
-impl<C> std::fmt::Debug for Api<C> {
+impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Api")
     }
@@ -378,15 +381,15 @@ fn refusal(e: SubmitError) -> RpcError {
     }
 }
 
-impl<C: Clock> Api<C> {
+impl Api {
     fn submit(&self, op: L2Op) -> RpcResult<SoftConfirmation> {
-        let now = crate::node::now_ms(&self.clock);
+        let now = (self.now)();
         Ok(confirmation(self.shared.submit(&op, now).map_err(refusal)?))
     }
 }
 
 #[jsonrpsee::core::async_trait]
-impl<C: Clock> ZkApiServer for Api<C> {
+impl ZkApiServer for Api {
     async fn send_transfer(&self, tx: TransferRequest) -> RpcResult<SoftConfirmation> {
         self.submit(L2Op::Transfer(Transfer::try_from(&tx)?))
     }
@@ -553,7 +556,7 @@ impl<C: Clock> ZkApiServer for Api<C> {
     }
 }
 
-impl<C> Api<C> {
+impl Api {
     fn verification_key(&self, slots: u32) -> Result<serde_json::Value, RpcError> {
         let r = self
             .shared
@@ -569,12 +572,13 @@ impl<C> Api<C> {
     }
 }
 
-/// Starts the API server on `addr` (port 0 picks one); returns the bound
-/// address and a handle that stops it.
-pub async fn serve<C: Clock>(
+/// Starts the API server on `addr` (port 0 picks one), stamping
+/// operations with `now`; returns the bound address and a handle that
+/// stops it.
+pub async fn serve(
     addr: SocketAddr,
     shared: Shared,
-    clock: C,
+    now: Now,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let config = ServerConfig::builder()
         .max_request_body_size(MAX_REQUEST_BYTES)
@@ -584,6 +588,6 @@ pub async fn serve<C: Clock>(
         .build();
     let server = Server::builder().set_config(config).build(addr).await?;
     let bound = server.local_addr()?;
-    let handle = server.start(Api { shared, clock }.into_rpc());
+    let handle = server.start(Api { shared, now }.into_rpc());
     Ok((bound, handle))
 }

@@ -2,148 +2,19 @@
 //! The operator and the follower without L1: blocks built by hand, real
 //! proofs of a small tree.
 
-use std::sync::OnceLock;
-use terrace_l1::modules::validity::{UNIT, ZkOp, ZkRollup};
-use terrace_primitives::{
-    Address, Amount, Hash,
-    keys::{Signer as _, private_key_from_seed},
-};
+mod common;
+
+use common::*;
+use terrace_l1::modules::validity::ZkOp;
+use terrace_primitives::Address;
 use terrace_zk::{
     Fr,
     babyjubjub::SecretKey,
-    fr_from_le, fr_to_le,
+    fr_from_le,
     ops::{self as zkops, Transfer, Withdraw, domain},
-    prover::{
-        ProvingKey,
-        rand::{SeedableRng as _, rngs::StdRng},
-    },
-    state::{StfError, empty_root},
+    state::StfError,
 };
-use terrace_zkrollup::{
-    FollowError, Follower, L2Op, Operator, Stage, SubmitError,
-    deploy::{self, Settings},
-    l1::{L1Block, ZkTx},
-};
-
-const ROLLUP: u64 = 0;
-const DEPTH: u8 = 4;
-const SLOTS: usize = 2;
-
-fn key() -> &'static ProvingKey {
-    static KEY: OnceLock<ProvingKey> = OnceLock::new();
-    KEY.get_or_init(|| deploy::setup(DEPTH, SLOTS, [3; 32]).unwrap())
-}
-
-fn operator_addr() -> Address {
-    Address::from_public_key(&private_key_from_seed([1; 32]).public_key())
-}
-
-fn record() -> ZkRollup {
-    ZkRollup {
-        config: deploy::config(
-            &[key()],
-            Settings {
-                operator: operator_addr(),
-                batch_bytes_max: 4_096,
-                inbox_fee: Amount::ZERO,
-                exodus_after_blocks: 100,
-                inbox_deadline_blocks: 50,
-            },
-        ),
-        domain: fr_to_le(&domain(7, ROLLUP)),
-        escrow: Amount::ZERO,
-        root: fr_to_le(&empty_root(DEPTH)),
-        batch_count: 0,
-        inbox_count: 0,
-        inbox_consumed: 0,
-        last_batch_height: 0,
-        frozen_at: None,
-    }
-}
-
-fn block(height: u64, ops: Vec<(ZkOp, Option<terrace_l1::Failure>)>) -> L1Block {
-    L1Block {
-        height,
-        timestamp_ms: height * 250,
-        txs: ops
-            .into_iter()
-            .enumerate()
-            .map(|(i, (op, failure))| {
-                ZkTx {
-                    hash: Hash::from([height as u8 ^ (i as u8) << 4; 32]),
-                    sender: operator_addr(),
-                    rollup: ROLLUP,
-                    op,
-                    failure,
-                }
-                .finalized()
-            })
-            .collect(),
-    }
-}
-
-fn deposit(key: &SecretKey, units: u64) -> ZkOp {
-    ZkOp::Deposit {
-        key: key.public().pack(),
-        amount: Amount(u128::from(units) * UNIT),
-    }
-}
-
-/// Proves every batch the operator has cut, in order.
-fn prove_all(op: &mut Operator) {
-    let mut rng = StdRng::seed_from_u64(5);
-    while let Some((index, batch)) = op.unproven() {
-        let proof = terrace_zk::prover::prove(key(), &batch, &mut rng).unwrap();
-        assert!(op.set_proof(index, &batch.statement, proof));
-    }
-}
-
-fn submit_block(height: u64, op: &Operator, from: u64) -> L1Block {
-    block(
-        height,
-        op.submissions(from)
-            .into_iter()
-            .map(|s| (ZkOp::SubmitBatch(Box::new(s)), None))
-            .collect(),
-    )
-}
-
-struct Setup {
-    follower: Follower,
-    op: Operator,
-    alice: SecretKey,
-    bob: SecretKey,
-    domain: Fr,
-}
-
-/// Alice (100) and Bob (5) deposited and proven in batch 0.
-fn setup() -> Setup {
-    let (alice, bob) = (
-        SecretKey::from_bytes(b"alice"),
-        SecretKey::from_bytes(b"bob"),
-    );
-    let mut follower = Follower::new(ROLLUP, &record(), 0);
-    follower
-        .apply_block(&block(
-            0,
-            vec![(deposit(&alice, 100), None), (deposit(&bob, 5), None)],
-        ))
-        .unwrap();
-    let mut op = Operator::new(&follower, SLOTS, 8);
-    op.take_inbox(follower.inbox(), 2, 0).unwrap();
-    assert_eq!(op.cut(), Some(0));
-    prove_all(&mut op);
-    follower.apply_block(&submit_block(1, &op, 0)).unwrap();
-    assert_eq!(op.landed(&follower), 0);
-    assert_eq!(follower.batch_count(), 1);
-    Setup {
-        follower,
-        op,
-        alice,
-        bob,
-        domain: domain(7, ROLLUP),
-    }
-}
+use terrace_zkrollup::{FollowError, L2Op, Stage, SubmitError};
 
 #[test]
 fn a_soft_confirmation_becomes_final_when_its_proof_lands_and_the_follower_agrees() {
