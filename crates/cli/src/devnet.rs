@@ -62,6 +62,20 @@ pub struct DevnetArgs {
     /// Run the L1 only, without the optimistic rollup.
     #[arg(long)]
     pub no_rollup: bool,
+    /// `zk_*` JSON-RPC port of the zk-rollup's operator (its watcher
+    /// listens on port + 1).
+    #[arg(long, default_value_t = 9547)]
+    pub zk_rpc_port: u16,
+    /// Run without the zk-rollup (its setup takes several seconds at start).
+    #[arg(long)]
+    pub no_zk: bool,
+}
+
+/// Every dev service key funded at genesis (they pay L1 gas and bonds).
+fn operator_roles() -> impl Iterator<Item = &'static str> {
+    ["sequencer", "challenger"]
+        .into_iter()
+        .chain(crate::zkrollup::ROLES)
 }
 
 /// What the CLI needs to find a running devnet; written to
@@ -84,6 +98,12 @@ pub struct DevnetInfo {
     /// L2 JSON-RPC URL of the rollup's verifier.
     #[serde(default)]
     pub l2_verifier_rpc: Option<String>,
+    /// `zk_*` JSON-RPC URL of the zk-rollup's operator.
+    #[serde(default)]
+    pub zk_rpc: Option<String>,
+    /// `zk_*` JSON-RPC URL of the zk-rollup's watcher.
+    #[serde(default)]
+    pub zk_watcher_rpc: Option<String>,
 }
 
 /// The default devnet directory.
@@ -147,8 +167,8 @@ fn load_or_create_genesis(args: &DevnetArgs, dir: &Path) -> Result<Genesis> {
         force: true,
     })?;
     genesis.timestamp_ms = now_ms();
-    // The rollup's operators: they pay L1 gas and bonds.
-    for role in ["sequencer", "challenger"] {
+    // The rollups' operators: they pay L1 gas and bonds.
+    for role in operator_roles() {
         genesis.accounts.push(terrace_l1::genesis::GenesisAccount {
             address: Address::from_public_key(&dev_operator_key(role).public_key()),
             balance: terrace_primitives::Amount(10_000 * 1_000_000_000_000_000_000),
@@ -198,13 +218,16 @@ pub fn run(args: DevnetArgs) -> Result<()> {
         localhost(args.l2_rpc_port, 0)?,
         localhost(args.l2_rpc_port, 1)?,
     ];
+    let zk_addrs = [
+        localhost(args.zk_rpc_port, 0)?,
+        localhost(args.zk_rpc_port, 1)?,
+    ];
     let info = DevnetInfo {
         chain_id: genesis.chain_id.0,
         rpc: format!("http://{}", rpc_addrs[0]),
         rpcs: rpc_addrs.iter().map(|a| format!("http://{a}")).collect(),
         accounts: {
-            let operators: Vec<Address> = ["sequencer", "challenger"]
-                .iter()
+            let operators: Vec<Address> = operator_roles()
                 .map(|r| Address::from_public_key(&dev_operator_key(r).public_key()))
                 .collect();
             genesis
@@ -220,6 +243,8 @@ pub fn run(args: DevnetArgs) -> Result<()> {
             .collect(),
         l2_rpc: (!args.no_rollup).then(|| format!("http://{}", l2_addrs[0])),
         l2_verifier_rpc: (!args.no_rollup).then(|| format!("http://{}", l2_addrs[1])),
+        zk_rpc: (!args.no_zk).then(|| format!("http://{}", zk_addrs[0])),
+        zk_watcher_rpc: (!args.no_zk).then(|| format!("http://{}", zk_addrs[1])),
     };
     std::fs::write(
         dir.join("devnet.json"),
@@ -307,6 +332,34 @@ pub fn run(args: DevnetArgs) -> Result<()> {
                 }
             });
         }
+        if !args.no_zk {
+            let operator_l1 = nodes[0].client.clone();
+            let watcher_l1 = nodes[nodes.len().min(2) - 1].client.clone();
+            let dir = dir.clone();
+            // The setup holds a thread for seconds: give it its own.
+            context
+                .child("zkrollup")
+                .dedicated()
+                .spawn(move |context| async move {
+                    match crate::zkrollup::start(
+                        &context,
+                        &dir,
+                        operator_l1,
+                        watcher_l1,
+                        zk_addrs[0],
+                        zk_addrs[1],
+                    )
+                    .await
+                    {
+                        Ok(running) => {
+                            crate::zkrollup::print_banner(&running);
+                            futures::future::pending::<()>().await;
+                            running.stop();
+                        }
+                        Err(e) => eprintln!("the zk-rollup did not start: {e:#}"),
+                    }
+                });
+        }
         println!("running; Ctrl-C stops (the chain resumes on the next start)");
         node::shutdown_signal().await?;
         println!("stopping");
@@ -349,6 +402,11 @@ fn print_banner(genesis: &Genesis, info: &DevnetInfo, dir: &Path, resumed: bool)
     println!("Try:  terrace l1 send --from dev0 --to dev1 --amount 5 --wait");
     if let Some(l2) = &info.l2_rpc {
         println!("L2:   an optimistic rollup starts on this chain; its sequencer will serve {l2}");
+    }
+    if let Some(zk) = &info.zk_rpc {
+        println!(
+            "L2:   a zk-rollup starts on this chain after its setup; its operator will serve {zk}"
+        );
     }
     println!();
 }

@@ -253,6 +253,8 @@ pub fn network(args: &NetworkArgs) -> Result<Vec<PathBuf>> {
             .collect(),
         l2_rpc: None,
         l2_verifier_rpc: None,
+        zk_rpc: None,
+        zk_watcher_rpc: None,
     };
     std::fs::write(
         args.out.join("devnet.json"),

@@ -11,6 +11,8 @@ mod lab;
 mod node;
 mod rollup;
 mod scenario;
+mod zk;
+mod zkrollup;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -41,6 +43,10 @@ enum Command {
     /// Use the devnet's optimistic rollup: deposit, transfer, withdraw, claim.
     #[command(subcommand)]
     L2(l2::L2Command),
+    /// Use the devnet's zk-rollup: deposit, send, withdraw, claim, exit,
+    /// and export its proofs for snarkjs.
+    #[command(subcommand)]
+    Zk(zk::ZkCommand),
     /// Manage encrypted keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -272,6 +278,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Genesis(GenesisCommand::Network(args)) => genesis::network_command(&args)?,
         Command::L1(cmd) => l1::run(cmd)?,
         Command::L2(cmd) => l2::run(cmd)?,
+        Command::Zk(cmd) => zk::run(cmd)?,
         Command::Keys(KeysCommand::New {
             store,
             insecure_fast_kdf,

@@ -165,6 +165,21 @@ fn a_sabotaged_scenario_is_judged_broken_and_the_command_fails() {
     assert!(!v["broken"].as_array().unwrap().is_empty(), "{v}");
 }
 
+/// The zk-rollup's censorship scenario with no watcher and no exit comes
+/// out BROKEN, with the censored user's balance as the loss.
+#[test]
+fn a_censored_zk_user_with_nobody_to_freeze_the_rollup_is_judged_a_loss() {
+    let out = Command::new(TERRACE)
+        .args(["scenario", "run", "zk-censorship", "--sabotage", "--json"])
+        .output()
+        .expect("run terrace scenario");
+    assert!(!out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let v = &doc["verdicts"][0];
+    assert_eq!(v["holds"], false, "{v}");
+    assert_eq!(v["funds_lost_ater"], "100000000000000000000", "{v}");
+}
+
 /// Every metric the lab reports is documented in the README.
 #[test]
 fn the_readme_documents_every_metric() {

@@ -331,6 +331,7 @@ fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
         .args(["--p2p-port", &(base + 4).to_string()])
         .args(["--l2-rpc-port", &(base + 8).to_string()])
         .args(["--metrics-port", &(base + 10).to_string()])
+        .arg("--no-zk")
         .stdout(log("devnet.out"))
         .stderr(log("devnet.err"))
         .stdin(Stdio::null())
@@ -434,4 +435,104 @@ fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
             .all(|b| b["valid"] == true),
         "{batches}"
     );
+}
+
+#[test]
+fn the_devnet_zk_rollup_proves_transfers_pays_a_claim_and_exports_what_snarkjs_checks() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let base = free_ports(11);
+    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
+    let child = Command::new(TERRACE)
+        .args(["devnet", "--log-level", "warn", "--no-rollup"])
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["--rpc-port", &base.to_string()])
+        .args(["--p2p-port", &(base + 4).to_string()])
+        .args(["--zk-rpc-port", &(base + 8).to_string()])
+        .args(["--metrics-port", &(base + 10).to_string()])
+        .stdout(log("devnet.out"))
+        .stderr(log("devnet.err"))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn terrace devnet");
+    let devnet = Devnet {
+        dir: dir.clone(),
+        child,
+    };
+    let d = dir.to_str().unwrap();
+    let zk = |args: &[&str]| {
+        let mut all = vec!["zk"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--json", "--data-dir", d]);
+        terrace(&all)
+    };
+    wait_for("the zk-rollup to be registered", &devnet, || {
+        zk(&["status"]).is_ok_and(|s| s["depth"] == 16)
+    });
+    let nano = |v: &Value| -> u128 {
+        v.as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not an amount: {v}"))
+    };
+
+    let deposit = zk(&["deposit", "--from", "dev0", "--amount", "10", "--wait"]).unwrap();
+    assert_eq!(nano(&deposit["account"]["balance"]), 10_000_000_000);
+    // To a key that never deposited: its account is created by the transfer.
+    let sent = zk(&[
+        "send", "--from", "dev0", "--to", "dev2", "--amount", "1", "--wait",
+    ])
+    .unwrap();
+    let batch = sent["batch"].as_u64().unwrap();
+    let dev2 = zk(&["balance", "dev2"]).unwrap();
+    assert_eq!(nano(&dev2["provenBalance"]), 1_000_000_000, "{dev2}");
+    // Refused with the reason, nothing changed.
+    let too_much = zk(&["send", "--from", "dev2", "--to", "dev0", "--amount", "5"]).unwrap_err();
+    assert!(too_much.contains("cannot send"), "{too_much}");
+
+    let l1_balance = || {
+        tokens(&terrace(&["l1", "balance", "dev2", "--json", "--data-dir", d]).unwrap()["balance"])
+    };
+    let before = l1_balance();
+    let w = zk(&["withdraw", "--from", "dev2", "--amount", "0.5", "--wait"]).unwrap();
+    assert_eq!(w["claimed"], 1, "{w}");
+    let gained = l1_balance() - before;
+    // Half a TER, less the claim's L1 fee (well under a thousandth).
+    assert!(
+        gained > TOKEN / 2 - TOKEN / 1_000 && gained < TOKEN / 2,
+        "{gained}"
+    );
+    assert_eq!(zk(&["claim", "--from", "dev2"]).unwrap()["claimed"], 0);
+
+    // The batch's proof and the key registered on L1, for snarkjs.
+    let out = dir.join("proof");
+    let status = Command::new(TERRACE)
+        .args(["zk", "proof", &batch.to_string(), "--data-dir", d, "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for f in ["proof.json", "public.json", "verification_key.json"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let snarkjs = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../zk/fixtures/node_modules/snarkjs/cli.js");
+    if snarkjs.exists() {
+        let verify = Command::new("node")
+            .arg(&snarkjs)
+            .args(["groth16", "verify"])
+            .arg(out.join("verification_key.json"))
+            .arg(out.join("public.json"))
+            .arg(out.join("proof.json"))
+            .output()
+            .expect("run snarkjs");
+        let said = String::from_utf8_lossy(&verify.stdout);
+        assert!(verify.status.success() && said.contains("OK"), "{said}");
+    } else {
+        assert!(
+            std::env::var_os("TERRACE_REQUIRE_SNARKJS").is_none(),
+            "snarkjs is not installed (npm ci --prefix crates/zk/fixtures --ignore-scripts)"
+        );
+    }
 }
