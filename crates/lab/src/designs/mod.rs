@@ -6,6 +6,7 @@
 
 pub mod l1;
 pub mod optimistic;
+pub mod zk;
 
 use crate::{design::Design, lab::LabConfig, scenario::Scenario};
 
@@ -29,6 +30,7 @@ pub fn all(cfg: &LabConfig) -> Vec<Box<dyn Design>> {
 /// plays them.
 pub fn scenarios() -> Vec<Scenario> {
     let mut all = optimistic::scenarios::catalog();
+    all.extend(zk::scenarios::catalog());
     all.extend(l1::scenarios::catalog());
     all
 }
