@@ -121,6 +121,34 @@ const WAIT: Waiting = Waiting {
     limit: Duration::from_secs(120),
 };
 
+/// Checks that `key`'s dev account (the service `who`) was funded at
+/// genesis — a chain that predates the service was not — and waits for the
+/// chain's first finalized block (records are read at the finalized tip).
+pub async fn wait_ready(
+    context: &cw_tokio::Context,
+    l1: &LocalClient<cw_tokio::Context>,
+    key: &PrivateKey,
+    who: &str,
+) -> Result<()> {
+    let me = address_of(key);
+    if l1
+        .records(&[Key::Account(me)])
+        .await
+        .map_err(anyhow::Error::msg)?
+        .account(&me)
+        .balance
+        .is_zero()
+    {
+        bail!(
+            "{who}'s dev account holds nothing: this chain predates it (start the devnet with --fresh)"
+        );
+    }
+    while l1.finalized_height() == 0 {
+        context.sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// Registers the rollup on first start (and gives the sequencer L2 account
 /// 0, which its blocks' fees are paid to), then starts the sequencer on
 /// `sequencer_l1` and the verifier on `verifier_l1`, serving `l2_*` on
@@ -137,23 +165,7 @@ pub async fn start(
     let sequencer = dev_operator_key("sequencer");
     let challenger = dev_operator_key("challenger");
     let me = address_of(&sequencer);
-    if sequencer_l1
-        .records(&[Key::Account(me)])
-        .await
-        .map_err(anyhow::Error::msg)?
-        .account(&me)
-        .balance
-        .is_zero()
-    {
-        bail!(
-            "the sequencer's dev account holds nothing: this chain predates the rollup (start it with --fresh)"
-        );
-    }
-    // Wait for the chain to finalize its first block: records are read at
-    // the finalized tip.
-    while sequencer_l1.finalized_height() == 0 {
-        context.sleep(Duration::from_millis(100)).await;
-    }
+    wait_ready(context, &sequencer_l1, &sequencer, "the rollup's sequencer").await?;
     // The creation height is kept beside the chain so a resumed devnet
     // derives from there, not from genesis.
     let saved = dir.join("rollup.json");

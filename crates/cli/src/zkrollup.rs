@@ -12,10 +12,10 @@
 
 use crate::genesis::dev_operator_key;
 use anyhow::{Context as _, Result, bail};
-use commonware_runtime::{Clock as _, Supervisor as _, tokio as cw_tokio};
+use commonware_runtime::{Supervisor as _, tokio as cw_tokio};
 use jsonrpsee::server::ServerHandle;
 use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
-use terrace_l1::{Key, StateReader as _, modules::validity::UNIT};
+use terrace_l1::modules::validity::UNIT;
 use terrace_node::{
     client::{L1, address_of},
     engine::LocalClient,
@@ -136,21 +136,7 @@ pub async fn start(
 ) -> Result<RunningZk> {
     let operator = dev_operator_key(ROLES[0]);
     let me = address_of(&operator);
-    if operator_l1
-        .records(&[Key::Account(me)])
-        .await
-        .map_err(anyhow::Error::msg)?
-        .account(&me)
-        .balance
-        .is_zero()
-    {
-        bail!(
-            "the zk operator's dev account holds nothing: this chain predates the zk-rollup (start it with --fresh)"
-        );
-    }
-    while operator_l1.finalized_height() == 0 {
-        context.sleep(Duration::from_millis(100)).await;
-    }
+    crate::rollup::wait_ready(context, &operator_l1, &operator, "the zk-rollup's operator").await?;
     let started = std::time::Instant::now();
     let key = Arc::new(deploy::setup(DEPTH, SLOTS, setup_seed()).context("zk setup")?);
     let setup_secs = started.elapsed().as_secs_f64();

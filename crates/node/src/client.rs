@@ -51,6 +51,96 @@ pub struct L1Block {
     pub txs: Vec<FinalizedTx>,
 }
 
+/// An operation of a settlement module that acts on one L2 (a rollup id
+/// and what it does): how each L2 node picks its own out of a block.
+pub trait L2Operation: Clone {
+    /// The L2 and the operation, if `payload` is one of this module's.
+    fn of_payload(payload: &Payload) -> Option<(u64, &Self)>;
+    /// The payload carrying `self` for L2 `rollup`.
+    fn into_payload(self, rollup: u64) -> Payload;
+}
+
+impl L2Operation for terrace_l1::modules::optimistic::RollupOp {
+    fn of_payload(payload: &Payload) -> Option<(u64, &Self)> {
+        match payload {
+            Payload::Optimistic(terrace_l1::modules::optimistic::OptimisticOp::Rollup {
+                rollup,
+                op,
+            }) => Some((*rollup, op)),
+            _ => None,
+        }
+    }
+
+    fn into_payload(self, rollup: u64) -> Payload {
+        Payload::Optimistic(terrace_l1::modules::optimistic::OptimisticOp::Rollup {
+            rollup,
+            op: self,
+        })
+    }
+}
+
+impl L2Operation for terrace_l1::modules::validity::ZkOp {
+    fn of_payload(payload: &Payload) -> Option<(u64, &Self)> {
+        match payload {
+            Payload::Validity(terrace_l1::modules::validity::ValidityOp::Rollup { rollup, op }) => {
+                Some((*rollup, op))
+            }
+            _ => None,
+        }
+    }
+
+    fn into_payload(self, rollup: u64) -> Payload {
+        Payload::Validity(terrace_l1::modules::validity::ValidityOp::Rollup { rollup, op: self })
+    }
+}
+
+/// A finalized L1 transaction that acted on an L2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct L2Tx<Op> {
+    /// Its id.
+    pub hash: Hash,
+    /// Who sent it.
+    pub sender: Address,
+    /// The L2 it acted on.
+    pub rollup: u64,
+    /// What it did.
+    pub op: Op,
+    /// Why L1 refused it, if it did (it then changed nothing).
+    pub failure: Option<terrace_l1::Failure>,
+}
+
+impl<Op: L2Operation> L2Tx<Op> {
+    /// The module's operations in `block`, in execution order.
+    pub fn of_block(block: &L1Block) -> impl Iterator<Item = L2Tx<Op>> + '_ {
+        block.txs.iter().filter_map(|t| {
+            let (rollup, op) = Op::of_payload(&t.payload)?;
+            Some(L2Tx {
+                hash: t.hash,
+                sender: t.sender,
+                rollup,
+                op: op.clone(),
+                failure: t.receipt.failure,
+            })
+        })
+    }
+
+    /// As a finalized transaction (for blocks built by hand in tests and
+    /// benches): its receipt records only its failure.
+    pub fn finalized(self) -> FinalizedTx {
+        FinalizedTx {
+            hash: self.hash,
+            sender: self.sender,
+            payload: self.op.into_payload(self.rollup),
+            receipt: Receipt {
+                tx_hash: self.hash,
+                failure: self.failure,
+                gas_used: 0,
+                effective_gas_price: 0,
+            },
+        }
+    }
+}
+
 /// L1 as an L2 node sees it.
 pub trait L1: Clone + Send + Sync + 'static {
     /// The chain id transactions must name.

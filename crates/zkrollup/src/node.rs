@@ -15,13 +15,13 @@ use crate::{
 use commonware_runtime::Clock;
 use std::{
     sync::{Arc, Mutex, MutexGuard},
-    time::{Duration, UNIX_EPOCH},
+    time::Duration,
 };
 use terrace_l1::{
     Key, Payload, StateReader as _,
     modules::validity::{ValidityKey, ValidityOp, ZkOp, ZkRecords as _, ZkRollup},
 };
-use terrace_node::client::Outbox;
+use terrace_node::{app::now_ms, client::Outbox};
 use terrace_primitives::{Address, Hash, PrivateKey, hash_tagged};
 use terrace_zk::{
     groth16::{Proof, VerifyingKey},
@@ -250,15 +250,6 @@ impl Shared {
         info!(?event, "zk-rollup");
         self.lock().events.push(event);
     }
-}
-
-/// Milliseconds since the epoch on `clock`.
-pub fn now_ms(clock: &impl Clock) -> u64 {
-    clock
-        .current()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
 }
 
 /// The running node.
