@@ -7,42 +7,13 @@
 
 use ark_std::rand::{SeedableRng, rngs::StdRng};
 use std::time::Instant;
-use terrace_zk::{
-    Fr,
-    babyjubjub::SecretKey,
-    ops::{self, InboxEntry, Transfer},
-    prover,
-    state::{BatchBuilder, Op, State},
-};
+use terrace_zk::{prover, state};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let depth: u8 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
     let slots: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(8);
-    let domain = ops::domain(1, 1);
-    let keys: Vec<SecretKey> = (0..slots)
-        .map(|i| SecretKey::from_bytes(format!("user {i}").as_bytes()))
-        .collect();
-
-    // Batch 1 funds the accounts; batch 2 (measured) is all transfers.
-    let mut state = State::new(depth, domain);
-    let mut b = BatchBuilder::new(&state, slots, Fr::from(0u64));
-    for k in &keys {
-        let entry = InboxEntry::Deposit {
-            key: k.public(),
-            amount: 1_000_000,
-        };
-        b.push(&mut state, &Op::Inbox(entry)).expect("deposit");
-    }
-    let first = b.finish(&state).expect("batch");
-    let mut b = BatchBuilder::new(&state, slots, first.statement.inbox_to);
-    for (i, k) in keys.iter().enumerate() {
-        let from = i as u32;
-        let to = keys[(i + 1) % slots].public();
-        let op = Op::Transfer(Transfer::sign(k, domain, from, to, 1_000, 0));
-        b.push(&mut state, &op).expect("transfer");
-    }
-    let batch = b.finish(&state).expect("batch");
+    let batch = state::sample_transfer_batch(depth, slots).expect("a batch of transfers");
 
     let t = Instant::now();
     let constraints = prover::constraint_count(depth, slots).expect("count");

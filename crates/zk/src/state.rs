@@ -730,3 +730,31 @@ impl BatchBuilder {
         })
     }
 }
+
+/// A batch of `slots` transfers between accounts that exist, the common
+/// case, for measuring a prover (benches, the lab's calibration): a first
+/// batch of deposits opens the accounts, the second — returned — moves
+/// value from each to the next.
+pub fn sample_transfer_batch(depth: u8, slots: usize) -> Result<Batch, StfError> {
+    let domain = ops::domain(1, 1);
+    let keys: Vec<crate::babyjubjub::SecretKey> = (0..slots)
+        .map(|i| crate::babyjubjub::SecretKey::from_bytes(format!("user {i}").as_bytes()))
+        .collect();
+    let mut state = State::new(depth, domain);
+    let mut b = BatchBuilder::new(&state, slots, Fr::zero());
+    for k in &keys {
+        let entry = InboxEntry::Deposit {
+            key: k.public(),
+            amount: 1_000_000,
+        };
+        b.push(&mut state, &Op::Inbox(entry))?;
+    }
+    let first = b.finish(&state).map_err(StfError::Data)?;
+    let mut b = BatchBuilder::new(&state, slots, first.statement.inbox_to);
+    for (i, k) in keys.iter().enumerate() {
+        let to = keys[(i + 1) % slots].public();
+        let op = Op::Transfer(Transfer::sign(k, domain, i as u32, to, 1_000, 0));
+        b.push(&mut state, &op)?;
+    }
+    b.finish(&state).map_err(StfError::Data)
+}
