@@ -63,6 +63,7 @@ fn the_quick_lab_reports_every_design_and_metric() {
         "l1:big-blocks-512k",
         "optimistic",
         "optimistic-bls",
+        "zk-rollup",
     ] {
         assert!(designs.contains(&want), "{want} missing from {designs:?}");
     }
@@ -110,14 +111,22 @@ fn the_quick_lab_reports_every_design_and_metric() {
             .collect();
         assert_eq!(
             columns,
-            ["optimistic", "optimistic-bls"],
+            ["optimistic", "optimistic-bls", "zk-rollup"],
             "one column per L2 design"
         );
         for c in cells {
             assert!(!c["measured"].as_str().unwrap().contains("not run"), "{r}");
         }
     }
-    for c in doc["claims"].as_array().unwrap() {
+    let claims = doc["claims"].as_array().unwrap();
+    for zk in [
+        "zk: final when the proof lands, no window",
+        "zk posts less data (no signatures)",
+        "zk: proving needs heavy compute",
+    ] {
+        assert!(claims.iter().any(|c| c["claim"] == zk), "no claim {zk}");
+    }
+    for c in claims {
         assert_ne!(c["verdict"], "not measured", "{c}");
         assert!(c["rule"].as_str().is_some_and(|r| !r.is_empty()), "{c}");
     }
@@ -134,13 +143,18 @@ fn the_quick_lab_reports_every_design_and_metric() {
                 "{}: {measured} vs {limit}",
                 d["design"]
             );
-        } else {
+        } else if d["family"] == "optimistic" {
             assert!(
                 d["risks"]["exit_window"]
                     .as_str()
                     .unwrap()
                     .contains("240 L1 blocks")
             );
+        } else {
+            // A validity-proof design: no window, and what proving cost.
+            assert_eq!(d["risks"]["exit_window_ms"], 0, "{}", d["design"]);
+            assert!(d["prover"]["prove_ms_per_batch"].as_f64().unwrap() > 0.0);
+            assert_eq!(d["prover"]["proof_bytes"], 128);
         }
     }
 }

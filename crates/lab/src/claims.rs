@@ -133,6 +133,49 @@ pub mod rules {
         }
     }
 
+    /// [`smaller`], stated.
+    pub const SMALLER: &str = "supported when the compared design posts at least 2× the L1 bytes \
+                               per transfer, qualified when it posts more, refuted otherwise";
+
+    /// `ratio` = the compared design's L1 bytes per transfer ÷ this one's.
+    pub fn smaller(ratio: f64) -> Verdict {
+        if ratio >= 2.0 {
+            Verdict::Supported
+        } else if ratio > 1.0 {
+            Verdict::Qualified
+        } else {
+            Verdict::Refuted
+        }
+    }
+
+    /// [`heavy`], stated.
+    pub const HEAVY: &str = "supported when proving costs at least 1,000× the optimistic \
+                             sequencer's CPU per transfer, qualified at 10×, refuted below";
+
+    /// `ratio` = prover CPU per transfer ÷ optimistic sequencer CPU per
+    /// transfer.
+    pub fn heavy(ratio: f64) -> Verdict {
+        if ratio >= 1_000.0 {
+            Verdict::Supported
+        } else if ratio >= 10.0 {
+            Verdict::Qualified
+        } else {
+            Verdict::Refuted
+        }
+    }
+
+    /// [`no_window`], stated.
+    pub const NO_WINDOW: &str = "supported when every withdrawal claimed the moment its batch was \
+                                 final on L1 was paid (within one L1 block) and the \
+                                 `forged-proof` scenario holds; qualified when one of the two \
+                                 does; refuted when neither";
+
+    /// Whether withdrawals were paid at finality, and the forged-proof
+    /// scenario held.
+    pub fn no_window(paid_at_final: bool, forged_refused: bool) -> Verdict {
+        both(paid_at_final, forged_refused)
+    }
+
     /// [`holds`], stated.
     pub const HOLDS: &str =
         "supported when the scenario's verdict holds, refuted when it is BROKEN";
@@ -287,6 +330,11 @@ pub fn claims(r: &LabReport) -> Vec<Claim> {
         });
         if d.family == "optimistic" {
             out.push(withdrawals_wait(&run, d));
+        }
+        if d.prover.is_some() {
+            out.push(final_when_proven(&run, d));
+            out.push(less_data(&run, d));
+            out.push(heavy_compute(&run, d));
         }
     }
     for (c, name) in [
@@ -486,6 +534,135 @@ fn withdrawals_wait(run: &Run<'_>, d: &DesignReport) -> Claim {
     }
 }
 
+/// A validity-proof design's withdrawals: claimable in the block the
+/// proof lands in — every withdrawal of the run was claimed then and paid
+/// — and a forged proof is refused.
+fn final_when_proven(run: &Run<'_>, d: &DesignReport) -> Claim {
+    let c = "zk: final when the proof lands, no window";
+    let (Some(paid), Some(forged)) = (&d.claims_paid, run.verdict("forged-proof")) else {
+        return missing(c, rules::NO_WINDOW, "latency");
+    };
+    let block = d.block_time_ms;
+    let at_final =
+        paid.withdrawals > 0 && paid.paid == paid.withdrawals && paid.max_after_final_ms <= block;
+    let optimistic = run
+        .design("optimistic")
+        .map(|o| {
+            format!(
+                "; the optimistic rollup's withdrawable p50 is {} against its final p50 {}",
+                dur(o.latency.withdrawable.p50_ms),
+                dur(o.latency.final_l1.p50_ms)
+            )
+        })
+        .unwrap_or_default();
+    Claim {
+        claim: c.into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "submitted → proven and final on L1 p50 {} (p99 {}) at {} tx/s offered; {} of {} \
+             withdrawals were paid by a claim sent at most {} after their batch was final{optimistic}; \
+             `forged-proof` (seed {}): {} ({})",
+            dur(d.latency.final_l1.p50_ms),
+            dur(d.latency.final_l1.p99_ms),
+            fig(d.offered_tps),
+            paid.paid,
+            paid.withdrawals,
+            dur(paid.max_after_final_ms as f64),
+            forged.seed,
+            forged.outcome,
+            if forged.holds { "holds" } else { "BROKEN" },
+        ),
+        reference: Some(Reference {
+            figure: "\"hours to a day depending on batch frequency\" is how often operators \
+                     choose to prove on Ethereum, not a property of the design"
+                .into(),
+            source: "the claim (CLAIMS.md)".into(),
+        }),
+        rule: rules::NO_WINDOW,
+        verdict: rules::no_window(at_final, forged.holds),
+        how: "latency",
+    }
+}
+
+/// L1 bytes per transfer against the optimistic rollup's (one signature
+/// per transfer in its data).
+fn less_data(run: &Run<'_>, d: &DesignReport) -> Claim {
+    let c = "zk posts less data (no signatures)";
+    let Some(o) = run.design("optimistic") else {
+        return missing(c, rules::SMALLER, "fees");
+    };
+    let ratio = o.l1_bytes_per_tx / d.l1_bytes_per_tx.max(1e-9);
+    let bls = run
+        .design("optimistic-bls")
+        .map(|b| {
+            format!(
+                "; with BLS-aggregated signatures the optimistic rollup posts {} B",
+                fig(b.l1_bytes_per_tx)
+            )
+        })
+        .unwrap_or_default();
+    let proof = d
+        .prover
+        .as_ref()
+        .map(|p| {
+            format!(
+                " (plus a {} B proof per batch of {}, not counted as data)",
+                p.proof_bytes, p.slots
+            )
+        })
+        .unwrap_or_default();
+    Claim {
+        claim: c.into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "{} posts {} B of public data per operation{proof}; the optimistic rollup {} B per \
+             signed transfer (compressed): {:.1}× more{bls}",
+            d.design,
+            fig(d.l1_bytes_per_tx),
+            fig(o.l1_bytes_per_tx),
+            ratio
+        ),
+        reference: Some(Reference {
+            figure: "zkSync Lite 20, Loopring 22, Hermez 14 bytes per transfer".into(),
+            source: "the issue's targets, from those projects' published data layouts".into(),
+        }),
+        rule: rules::SMALLER,
+        verdict: rules::smaller(ratio),
+        how: "fees",
+    }
+}
+
+/// The prover's CPU per transfer against the optimistic sequencer's.
+fn heavy_compute(run: &Run<'_>, d: &DesignReport) -> Claim {
+    let c = "zk: proving needs heavy compute";
+    let (Some(p), Some(o)) = (&d.prover, run.design("optimistic")) else {
+        return missing(c, rules::HEAVY, "prover");
+    };
+    let prover_us = p.prove_cpu_s_per_tx * 1e6;
+    let ratio = prover_us / o.node.cpu_us_per_tx.max(1e-9);
+    Claim {
+        claim: c.into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "{} CPU s per transfer proven (a batch of {} in {}, {} constraints, peak memory {} MB) \
+             against {} µs of the optimistic sequencer's CPU per transfer: {}×; one prover on \
+             this machine proves {} transfers/s",
+            fig(p.prove_cpu_s_per_tx),
+            p.slots,
+            dur(p.prove_ms_per_batch),
+            fig(p.constraints as f64),
+            fig(p.peak_rss_bytes as f64 / 1e6),
+            fig(o.node.cpu_us_per_tx),
+            fig(ratio),
+            fig(p.proven_per_s)
+        ),
+        reference: None,
+        rule: rules::HEAVY,
+        verdict: rules::heavy(ratio),
+        how: "prover",
+    }
+}
+
 /// The block-size sweep: `l1:terrace` and the `big-blocks` presets, by
 /// block size.
 pub fn sweep(r: &LabReport) -> Vec<&DesignReport> {
@@ -550,7 +727,8 @@ pub fn comparison(r: &LabReport) -> Vec<Comparison> {
             "on top of the base chain",
             |_, d| {
                 format!(
-                    "one sequencer executes; its batches land on the terrace L1 as {} B of calldata per transfer",
+                    "one {} executes; its batches land on the terrace L1 as {} B of calldata per transfer",
+                    orderer(d),
                     fig(d.l1_bytes_per_tx)
                 )
             },
@@ -569,7 +747,8 @@ pub fn comparison(r: &LabReport) -> Vec<Comparison> {
             "off-chain first, then settled on L1",
             |_, d| {
                 format!(
-                    "on the sequencer first (soft confirmation p50 {}, {}), then in an L1 batch (included p50 {})",
+                    "on the {} first (soft confirmation p50 {}, {}), then in an L1 batch (included p50 {})",
+                    orderer(d),
                     d.latency.soft.map_or("—".into(), |s| dur(s.p50_ms)),
                     d.latency.soft_clock.unwrap_or("not measured"),
                     dur(d.latency.included.p50_ms)
@@ -670,8 +849,10 @@ pub fn comparison(r: &LabReport) -> Vec<Comparison> {
             "\"may vary by solution\"",
             |_, d| match &d.risks {
                 Some(k) => format!(
-                    "one sequencer; proposer failure: {}; sequencer failure: {}",
-                    k.proposer_failure, k.sequencer_failure
+                    "one {}; proposer failure: {}; sequencer failure: {}",
+                    orderer(d),
+                    k.proposer_failure,
+                    k.sequencer_failure
                 ),
                 None => "no risk summary".into(),
             },
@@ -778,6 +959,15 @@ pub fn comparison(r: &LabReport) -> Vec<Comparison> {
 
 /// What a backlog did to an L1's base fee: EIP-1559 raises it at most
 /// 12.5% per full block, so a short backlog moves it little.
+/// Who orders an L2's transactions, in its family's words.
+fn orderer(d: &DesignReport) -> &'static str {
+    if d.family == "zk-rollup" {
+        "operator"
+    } else {
+        "sequencer"
+    }
+}
+
 fn congestion(d: &DesignReport) -> String {
     let (before, after) = (d.fee.base_fee_ater, d.fee.base_fee_after_saturation_ater);
     let blocks = d.throughput.blocks_measured;
@@ -892,6 +1082,20 @@ mod tests {
         assert_eq!(rising(&[(1.0, 1.0), (2.0, 0.5)]), Qualified);
         assert_eq!(rising(&[(1.0, 1.0), (2.0, 2.0), (1.5, 3.0)]), Refuted);
         assert_eq!(rising(&[(1.0, 1.0)]), NotMeasured);
+    }
+
+    #[test]
+    fn smaller_needs_half_the_bytes_and_heavy_a_thousandfold() {
+        assert_eq!(smaller(7.5), Supported);
+        assert_eq!(smaller(1.2), Qualified);
+        assert_eq!(smaller(1.0), Refuted);
+        assert_eq!(smaller(0.5), Refuted);
+        assert_eq!(heavy(40_000.0), Supported);
+        assert_eq!(heavy(50.0), Qualified);
+        assert_eq!(heavy(2.0), Refuted);
+        assert_eq!(no_window(true, true), Supported);
+        assert_eq!(no_window(false, true), Qualified);
+        assert_eq!(no_window(false, false), Refuted);
     }
 
     #[test]

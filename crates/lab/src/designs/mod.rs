@@ -23,6 +23,11 @@ pub fn all(cfg: &LabConfig) -> Vec<Box<dyn Design>> {
             .into_iter()
             .map(|d| Box::new(d) as Box<dyn Design>),
     );
+    all.extend(
+        zk::designs(cfg)
+            .into_iter()
+            .map(|d| Box::new(d) as Box<dyn Design>),
+    );
     all
 }
 

@@ -133,6 +133,54 @@ pub struct Node {
     pub soft_cpu_us: Option<f64>,
 }
 
+/// What a validity-proof design's prover costs on this machine: one batch
+/// of the key's size proven before the run (the calibration, wall clock),
+/// and every proof of the run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Prover {
+    /// Account-tree depth of the circuit.
+    pub depth: u8,
+    /// Operations per batch (per proof).
+    pub slots: usize,
+    /// R1CS constraints of the circuit.
+    pub constraints: usize,
+    /// Seconds of the (single-party) Groth16 setup.
+    pub setup_s: f64,
+    /// Size of the proving key (compressed points).
+    pub proving_key_bytes: usize,
+    /// Milliseconds to prove one full batch of transfers.
+    pub prove_ms_per_batch: f64,
+    /// CPU seconds (all cores) per transfer proven.
+    pub prove_cpu_s_per_tx: f64,
+    /// Transfers one prover proves per second: `slots / prove time`.
+    pub proven_per_s: f64,
+    /// The process's peak resident memory while proving (its baseline
+    /// included).
+    pub peak_rss_bytes: u64,
+    /// Milliseconds to verify a proof (what L1 does per batch), mean.
+    pub verify_ms: f64,
+    /// Bytes of a proof.
+    pub proof_bytes: usize,
+    /// Proofs made during the run.
+    pub proofs_in_run: usize,
+    /// Their proving times (wall clock).
+    pub proof_ms_in_run: Percentiles,
+    /// Always `wall-clock`.
+    pub clock: &'static str,
+}
+
+/// Withdrawals a run claimed on L1.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClaimsPaid {
+    /// Withdrawals claimed.
+    pub withdrawals: usize,
+    /// Claims L1 paid.
+    pub paid: usize,
+    /// Longest a claim was sent after its batch was seen final (virtual
+    /// ms).
+    pub max_after_final_ms: u64,
+}
+
 /// One design's measurements.
 #[derive(Debug, Clone, Serialize)]
 pub struct DesignReport {
@@ -172,6 +220,11 @@ pub struct DesignReport {
     pub node: Node,
     /// L2 risk summary.
     pub risks: Option<RiskSummary>,
+    /// What proving cost, for a validity-proof design.
+    pub prover: Option<Prover>,
+    /// Withdrawals claimed on L1 during the run, where the design's run
+    /// claims them.
+    pub claims_paid: Option<ClaimsPaid>,
     /// Wall-clock seconds the run took.
     pub wall_s: f64,
 }

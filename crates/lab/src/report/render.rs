@@ -226,6 +226,7 @@ pub fn sections(r: &LabReport) -> Vec<Section> {
         throughput_section(r),
         fees_section(r),
     ];
+    out.extend(prover_section(r));
     out.extend(risks_section(r));
     out.push(comparison_section(r));
     out.push(claims_section(r));
@@ -293,13 +294,79 @@ fn latency_section(r: &LabReport) -> Section {
         text: vec![
             "Per transaction, from submission: soft confirmation (an L2 sequencer's receipt), \
              included in an L1 block (its timestamp), final on L1 (seen final at a validator), \
-             withdrawable on L1 (L1: final; optimistic: its batch's challenge window over). \
+             withdrawable on L1 (L1: final; optimistic: its batch's challenge window over; \
+             zk-rollup: its batch proven on L1, the run's withdrawals claimed then). \
              p50 / p95 / p99, simulated clock unless marked."
                 .into(),
         ],
         table: Some(latency),
         items: Vec::new(),
     }
+}
+
+/// What proving costs, for designs with a prover; with the throughput
+/// `k` provers would sustain, derived and labelled so.
+fn prover_section(r: &LabReport) -> Option<Section> {
+    let mut t = Table::new(&[
+        "design",
+        "circuit",
+        "setup",
+        "proving key",
+        "prove one batch",
+        "CPU s per transfer",
+        "one prover",
+        "k provers (derived)",
+        "peak memory",
+        "verify",
+        "proofs in the run",
+    ]);
+    for d in &r.designs {
+        let Some(p) = &d.prover else { continue };
+        let derived: Vec<String> = [4.0, 16.0]
+            .iter()
+            .map(|k| {
+                format!(
+                    "{k}: {} tx/s",
+                    fig((k * p.proven_per_s).min(d.throughput.limit_tps))
+                )
+            })
+            .collect();
+        t.rows.push(vec![
+            d.design.clone(),
+            format!(
+                "depth {}, {} slots, {} constraints",
+                p.depth,
+                p.slots,
+                fig(p.constraints as f64)
+            ),
+            dur(p.setup_s * 1000.0),
+            format!("{} MB", fig(p.proving_key_bytes as f64 / 1e6)),
+            dur(p.prove_ms_per_batch),
+            fig(p.prove_cpu_s_per_tx),
+            format!("{} tx/s", fig(p.proven_per_s)),
+            derived.join(", "),
+            format!("{} MB", fig(p.peak_rss_bytes as f64 / 1e6)),
+            format!("{} ({} B proof)", dur(p.verify_ms), p.proof_bytes),
+            format!("{}, p50 {}", p.proofs_in_run, dur(p.proof_ms_in_run.p50_ms)),
+        ]);
+    }
+    if t.rows.is_empty() {
+        return None;
+    }
+    Some(Section {
+        id: "prover",
+        title: "Prover",
+        text: vec![format!(
+            "Wall clock on this machine ({} cores): one full batch of transfers proven before the \
+             run (the calibration; every proof of the simulated run takes that long in virtual \
+             time), and every real proof of the run. Peak memory is the process's resident peak \
+             while proving, its baseline included. \"k provers\" is derived, not measured: k \
+             times one prover's rate, capped by what L1 block space carries.",
+            r.cores
+        )],
+        table: Some(t),
+        items: Vec::new(),
+    })
 }
 
 fn throughput_section(r: &LabReport) -> Section {

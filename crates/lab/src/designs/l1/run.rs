@@ -589,6 +589,8 @@ fn measure(
             soft_cpu_us: None,
         },
         risks: None,
+        prover: None,
+        claims_paid: None,
         wall_s: wall.elapsed().as_secs_f64(),
     }
 }

@@ -778,6 +778,8 @@ fn measure(
             soft_cpu_us: quantiles(o.soft_cpu_ms.clone()).map(|q| q(0.5) * 1000.0),
         },
         risks: Some(optimistic_risks(&run.name, &run.config, params)),
+        prover: None,
+        claims_paid: None,
         wall_s: wall.elapsed().as_secs_f64(),
     }
 }
