@@ -455,12 +455,21 @@ fn cheaper(l1: &DesignReport, d: &DesignReport) -> Claim {
         claim: "L2 fees are a fraction of L1 fees".into(),
         design: Some(d.design.clone()),
         measured: format!(
-            "an L1 transfer uses {} gas; the same transfer in a batch of {} uses {} L1 gas: {:.1}× \
-             less at any L1 gas price",
+            "an L1 transfer uses {} gas; the same transfer in a batch of {} uses {} L1 gas: {} at \
+             any L1 gas price{}",
             fig(l1.fee.l1_gas_per_tx),
             d.design,
             fig(d.fee.l1_gas_per_tx),
-            ratio
+            if ratio >= 1.0 {
+                format!("{ratio:.1}× less")
+            } else {
+                format!("{:.1}× more", 1.0 / ratio.max(1e-9))
+            },
+            d.prover.as_ref().map_or(String::new(), |p| format!(
+                " (batches of {} slots, {:.1} operations each on average: every batch pays for \
+                 its proof's pairing check whatever it carries)",
+                p.slots, d.throughput.txs_per_block
+            ))
         ),
         reference: None,
         rule: rules::CHEAPER,

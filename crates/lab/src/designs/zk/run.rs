@@ -67,6 +67,10 @@ const DEPOSIT_UNITS: u64 = 10 * TER_UNITS;
 const WITHDRAW_UNITS: u64 = TER_UNITS;
 /// How often the run looks (virtual).
 const TICK: Duration = Duration::from_millis(10);
+/// The soft-confirmation client's rate (tx/s, wall clock): a user's
+/// request pace, far below what the operator confirms, and independent of
+/// the paced phase's rate (which is set by the prover).
+const SOFT_RATE: f64 = 50.0;
 
 /// One zk-rollup run.
 #[derive(Debug, Clone)]
@@ -733,7 +737,6 @@ fn soft_over_rpc(run: &ZkRun, plan: &Plan, o: &Observed) -> Result<Option<Percen
         *n += 1;
         requests.push(TransferRequest::new(&t));
     }
-    let rate = run.rate;
     let fail = |what: String| LabError::Run {
         design: run.name.clone(),
         what,
@@ -752,7 +755,7 @@ fn soft_over_rpc(run: &ZkRun, plan: &Plan, o: &Observed) -> Result<Option<Percen
         let mut latencies = Vec::with_capacity(requests.len());
         let start = Instant::now();
         for (k, r) in requests.into_iter().enumerate() {
-            let due = start + Duration::from_secs_f64(k as f64 / rate.max(1.0));
+            let due = start + Duration::from_secs_f64(k as f64 / SOFT_RATE);
             let now = Instant::now();
             if due > now {
                 context.sleep(due - now).await;
@@ -817,7 +820,7 @@ fn measure(
             soft_how: (!backlog && soft.is_some()).then(|| {
                 format!(
                     "JSON-RPC over HTTP on loopback (zk_sendTransfer), one client at {:.0} tx/s, {} requests",
-                    run.rate.max(1.0),
+                    SOFT_RATE,
                     soft.map_or(0, |s| s.samples)
                 )
             }),
