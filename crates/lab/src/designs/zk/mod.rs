@@ -14,12 +14,32 @@ use crate::{
     designs::l1::L1Preset,
     lab::{Check, LabConfig},
     report::DesignReport,
-    scenario::stage::Role,
+    scenario::stage::{Role, Stage},
 };
 use std::time::Duration;
-use terrace_l1::{ChainParams, modules::validity::UNIT};
+use terrace_l1::{
+    ChainParams,
+    modules::validity::{UNIT, ZkRollupConfig},
+};
 use terrace_primitives::Amount;
-use terrace_zkrollup::deploy::Settings;
+use terrace_zkrollup::deploy::{self, Deployment, Settings, Waiting};
+
+/// Registers a zk-rollup of `config` on the stage's L1 from the operator's
+/// account, through the devnet's deploy path (the lab's run and its
+/// scenarios alike).
+pub(crate) async fn register(
+    s: &Stage,
+    config: &ZkRollupConfig,
+    wait: Waiting,
+) -> Result<Deployment, LabError> {
+    let operator_key = Role::Operator.key();
+    let nonce = deploy::next_nonce(&s.l1, &operator_key)
+        .await
+        .map_err(|e| s.fail(e.to_string()))?;
+    deploy::register(&s.context, &s.l1, &operator_key, nonce, config, wait)
+        .await
+        .map_err(|e| s.fail(format!("zk-rollup not created: {e}")))
+}
 
 /// The lab's zk-rollup settings on an L1 of `l1`'s block time: the
 /// devnet's (a 10-minute exodus delay, a 5-minute inbox deadline).

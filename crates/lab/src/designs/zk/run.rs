@@ -386,16 +386,10 @@ impl<'a> Sim<'a> {
         let config = deploy::config(&[&key], lab_settings(params));
         let limit = virtual_limit(run, pacing);
         let wait = Waiting { poll: TICK, limit };
-        let operator_key = Role::Operator.key();
-        let nonce = deploy::next_nonce(&s.l1, &operator_key)
-            .await
-            .map_err(|e| s.fail(e.to_string()))?;
-        let deployment = deploy::register(&s.context, &s.l1, &operator_key, nonce, &config, wait)
-            .await
-            .map_err(|e| s.fail(format!("zk-rollup not created: {e}")))?;
+        let deployment = super::register(&s, &config, wait).await?;
         let node = NodeConfig::operator(
             deployment,
-            operator_key,
+            Role::Operator.key(),
             OperatorConfig {
                 slots: run.slots,
                 batch_interval: run.batch_interval,

@@ -96,16 +96,10 @@ async fn zk_stage(
         poll: Duration::from_millis(50),
         limit: LIMIT,
     };
-    let operator_key = Role::Operator.key();
-    let nonce = deploy::next_nonce(&s.l1, &operator_key)
-        .await
-        .map_err(|e| s.fail(e.to_string()))?;
-    let deployment = deploy::register(&s.context, &s.l1, &operator_key, nonce, &config, wait)
-        .await
-        .map_err(|e| s.fail(format!("zk-rollup not created: {e}")))?;
+    let deployment = super::register(&s, &config, wait).await?;
     let operator = NodeConfig::operator(
         deployment,
-        operator_key,
+        Role::Operator.key(),
         OperatorConfig {
             slots: SLOTS,
             batch_interval: Duration::from_millis(500),
