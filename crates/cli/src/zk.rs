@@ -373,6 +373,7 @@ async fn claim_all(z: &Zk, from: &str, to: Address, rollup: u64) -> Result<usize
             decode_bounded(&bytes, 64 * 1024, &()).context("the node's claim does not decode")?;
         let (hash, height) = send_l1(z, from, rollup, op).await?;
         claimed += 1;
+        wait_seen_claimed(z, to, w.batch, w.slot).await?;
         if !z.json {
             println!(
                 "claimed {} to {to} (batch {} slot {}): {hash}, L1 block {height}",
@@ -383,6 +384,28 @@ async fn claim_all(z: &Zk, from: &str, to: Address, rollup: u64) -> Result<usize
         }
     }
     Ok(claimed)
+}
+
+/// Waits until the node has followed the L1 block that paid a claim, so
+/// that what it says next (`zk claim`, `zk_getWithdrawals`) agrees with L1:
+/// it follows finalized blocks a poll behind the L1 node.
+async fn wait_seen_claimed(z: &Zk, to: Address, batch: u64, slot: u32) -> Result<()> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = z.zk.get_withdrawals(to).await.map_err(rpc)?;
+        if list
+            .iter()
+            .any(|w| w.batch == batch && w.slot == slot && w.claimed)
+        {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            bail!(
+                "the claim of batch {batch} slot {slot} paid on L1, but the node has not seen it within a minute"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn address(name: Option<&str>, default: &str) -> Result<Address> {
