@@ -597,6 +597,41 @@ pub fn withdrawal_leaf(address: Fr, amount: u64) -> Fr {
     poseidon::hash2(address, Fr::from(amount))
 }
 
+/// Levels of the quaternary account tree of `2^depth` slots: two index
+/// bits per level (an odd depth rounds up; L1 takes even depths only).
+pub fn account_levels(depth: u8) -> usize {
+    usize::from(depth.min(MAX_DEPTH)).div_ceil(2)
+}
+
+/// An account-tree node: `Poseidon(c0, c1, c2, c3)` of its four children.
+pub fn account_node(children: [Fr; 4]) -> Fr {
+    poseidon::hash(&children)
+}
+
+/// The account root reached from `leaf` at slot `index` with `path`: three
+/// siblings per level, leaf level first, each level's in the order of their
+/// positions (the leaf's own position, index bits `2h..2h+2`, left out).
+/// `None` when the path's length is not a multiple of three.
+pub fn account_root_from_path(leaf: Fr, index: u64, path: &[Fr]) -> Option<Fr> {
+    if !path.len().is_multiple_of(3) {
+        return None;
+    }
+    let root = path.chunks(3).enumerate().fold(leaf, |node, (h, s)| {
+        let position = ((index >> (2 * h)) & 3) as usize;
+        let mut children = [Fr::zero(); 4];
+        let mut siblings = s.iter();
+        for (p, child) in children.iter_mut().enumerate() {
+            *child = if p == position {
+                node
+            } else {
+                siblings.next().copied().unwrap_or_else(Fr::zero)
+            };
+        }
+        account_node(children)
+    });
+    Some(root)
+}
+
 /// An account leaf: `H(key_x, key_y, balance, nonce)`; 0 when empty.
 pub fn account_leaf(key_x: Fr, key_y: Fr, balance: u64, nonce: u64) -> Fr {
     poseidon::hash(&[key_x, key_y, Fr::from(balance), Fr::from(nonce)])

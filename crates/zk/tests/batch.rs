@@ -380,8 +380,8 @@ fn full_nodes_accept_accounts_in_any_empty_slot() {
     assert_eq!(account.balance, 40);
     let leaf = ops::account_leaf(alice.x(), alice.y(), 40, 0);
     assert_eq!(
-        ops::root_from_path(leaf, u64::from(far), &path),
-        node.root()
+        ops::account_root_from_path(leaf, u64::from(far), &path),
+        Some(node.root())
     );
     // Honest creation continues after the highest slot in use: the tree
     // is full now, and a new key's deposit is refused rather than lost.
@@ -395,4 +395,62 @@ fn full_nodes_accept_accounts_in_any_empty_slot() {
         Err(StfError::TreeFull)
     );
     assert_eq!(node.root(), root);
+}
+
+/// The quaternary account tree: every slot of a full depth-4 tree (two
+/// levels, every position at each) proves its leaf with three siblings per
+/// level, in the circuit exactly as natively; a path is bound to its slot
+/// and to its length.
+#[test]
+fn account_paths_prove_their_slot_natively_and_in_the_circuit() {
+    use ark_r1cs_std::{fields::fp::FpVar, prelude::*};
+    use ark_relations::gr1cs::ConstraintSystem;
+    use terrace_zk::circuit::gadgets::{alloc_bits, merkle_root};
+
+    const SMALL: u8 = 4;
+    let mut node = State::new(SMALL, domain());
+    let slots = 1u32 << SMALL;
+    let inbox: Vec<InboxEntry> = (0..slots)
+        .map(|i| InboxEntry::Deposit {
+            key: key(&format!("user {i}")).public(),
+            amount: u64::from(i) + 1,
+        })
+        .collect();
+    let deposits: Vec<PubOp> = (0..slots).map(|to| PubOp::Deposit { to }).collect();
+    node.replay(&deposits, &inbox)
+        .expect("a deposit into every slot");
+    let root = node.root();
+    for index in 0..slots {
+        let (account, path) = node.exit_proof(index).expect("an exit proof");
+        assert_eq!(path.len(), 3 * ops::account_levels(SMALL));
+        let leaf = account.leaf();
+        assert_eq!(
+            ops::account_root_from_path(leaf, u64::from(index), &path),
+            Some(root)
+        );
+        for other in (0..slots).filter(|o| *o != index) {
+            assert_ne!(
+                ops::account_root_from_path(leaf, u64::from(other), &path),
+                Some(root),
+                "slot {index}'s path proves slot {other}"
+            );
+        }
+        assert_eq!(
+            ops::account_root_from_path(leaf, u64::from(index), &path[1..]),
+            None
+        );
+
+        let cs = ConstraintSystem::<Fr>::new_ref();
+        let (bits, _) =
+            alloc_bits(&cs, u64::from(index), 2 * ops::account_levels(SMALL)).expect("bits");
+        let siblings = path
+            .iter()
+            .map(|s| FpVar::new_witness(cs.clone(), || Ok(*s)))
+            .collect::<Result<Vec<_>, _>>()
+            .expect("siblings");
+        let leaf_var = FpVar::new_witness(cs.clone(), || Ok(leaf)).expect("leaf");
+        let reached = merkle_root(&leaf_var, &bits, &siblings).expect("path");
+        assert_eq!(reached.value().expect("assigned"), root);
+        assert!(cs.is_satisfied().expect("checkable"));
+    }
 }

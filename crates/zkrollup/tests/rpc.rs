@@ -16,7 +16,7 @@ use terrace_primitives::{Address, codec::to_hex};
 use terrace_zk::{
     babyjubjub::SecretKey,
     fr_to_le,
-    ops::{Transfer, Withdraw},
+    ops::{self as zkops, Transfer, Withdraw},
 };
 use terrace_zkrollup::{
     L2Op, Shared,
@@ -179,7 +179,7 @@ async fn a_full_node_serves_withdrawals_exit_proofs_and_proofs_for_snarkjs() {
 
     let exit = c.get_exit_proof(b).await.unwrap();
     assert_eq!((exit.balance.as_str(), exit.nonce), ("2", 1));
-    assert_eq!(exit.path.len(), usize::from(DEPTH));
+    assert_eq!(exit.path.len(), 3 * zkops::account_levels(DEPTH));
     assert_eq!(
         error_code(c.get_exit_proof(7).await.unwrap_err()),
         code::NOT_FOUND

@@ -1,6 +1,6 @@
 //! R1CS gadgets the batch circuit is built from: circomlib's Poseidon, a
-//! Poseidon Merkle path, EdDSA-Poseidon verification on Baby Jubjub, and
-//! little-endian bit allocation (range checks).
+//! quaternary Poseidon Merkle path, EdDSA-Poseidon verification on Baby
+//! Jubjub, and little-endian bit allocation (range checks).
 
 use crate::{
     Fr,
@@ -53,18 +53,35 @@ pub fn poseidon(inputs: &[FpVar<Fr>]) -> Result<FpVar<Fr>, SynthesisError> {
     Ok(state.swap_remove(0))
 }
 
-/// The root reached from `leaf` along `siblings`, left or right by the
-/// little-endian `index` bits.
+/// The quaternary account-tree root reached from `leaf` along `siblings`
+/// (three per level, see [`crate::ops::account_root_from_path`]), the
+/// leaf's position at each level given by two little-endian `index` bits.
+/// A level costs the 4-input Poseidon plus 7 constraints to order the
+/// children.
 pub fn merkle_root(
     leaf: &FpVar<Fr>,
     index: &[Boolean<Fr>],
     siblings: &[FpVar<Fr>],
 ) -> Result<FpVar<Fr>, SynthesisError> {
     let mut node = leaf.clone();
-    for (bit, sibling) in index.iter().zip(siblings) {
-        let left = bit.select(sibling, &node)?;
-        let right = sibling + &node - &left;
-        node = poseidon(&[left, right])?;
+    for (bits, s) in index.chunks(2).zip(siblings.chunks(3)) {
+        let ([b0, b1], [s0, s1, s2]) = (bits, s) else {
+            return Err(SynthesisError::Unsatisfiable);
+        };
+        // One-hot position p = b0 + 2·b1, linear in b0, b1 and b0·b1.
+        let both = FpVar::from(b0 & b1);
+        let (f0, f1) = (FpVar::from(b0.clone()), FpVar::from(b1.clone()));
+        let e0 = FpVar::one() - &f0 - &f1 + &both;
+        let e1 = &f0 - &both;
+        let e2 = &f1 - &both;
+        let below_2 = FpVar::one() - &f1;
+        // p=0: (c, s0, s1, s2); p=1: (s0, c, s1, s2); p=2: (s0, s1, c, s2);
+        // p=3: (s0, s1, s2, c).
+        let c0 = s0 + &e0 * (&node - s0);
+        let c1 = s1 + &e0 * (s0 - s1) + &e1 * (&node - s1);
+        let c2 = s2 + &below_2 * (s1 - s2) + &e2 * (&node - s2);
+        let c3 = s2 + &both * (&node - s2);
+        node = poseidon(&[c0, c1, c2, c3])?;
     }
     Ok(node)
 }

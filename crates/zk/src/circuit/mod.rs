@@ -49,7 +49,7 @@ impl BatchCircuit {
         let leaf = LeafWitness {
             index: 0,
             account: None,
-            siblings: vec![Fr::zero(); depth as usize],
+            siblings: vec![Fr::zero(); 3 * crate::ops::account_levels(depth)],
         };
         let zero = Fr::zero();
         Self {
@@ -105,7 +105,8 @@ fn open_leaf(
     w: &LeafWitness,
     root: &FpVar<Fr>,
 ) -> Result<LeafVars, SynthesisError> {
-    let (bits, index) = alloc_bits(cs, u64::from(w.index), depth as usize)?;
+    let levels = crate::ops::account_levels(depth);
+    let (bits, index) = alloc_bits(cs, u64::from(w.index), 2 * levels)?;
     let empty = Boolean::new_witness(cs.clone(), || Ok(w.account.is_none()))?;
     let (x, y, balance, nonce) = w
         .account
@@ -116,7 +117,7 @@ fn open_leaf(
     let key_y = FpVar::new_witness(cs.clone(), || Ok(y))?;
     let balance = FpVar::new_witness(cs.clone(), || Ok(balance))?;
     let nonce = FpVar::new_witness(cs.clone(), || Ok(nonce))?;
-    let siblings = (0..depth as usize)
+    let siblings = (0..3 * levels)
         .map(|i| {
             FpVar::new_witness(cs.clone(), || {
                 Ok(w.siblings.get(i).copied().unwrap_or_else(Fr::zero))

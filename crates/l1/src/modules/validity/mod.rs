@@ -154,7 +154,9 @@ pub struct ValidityGas {
     /// Per public input: a G1 multiplication and addition (EIP-1108:
     /// 6,000 + 150).
     pub public_input: u64,
-    /// One 2-input Poseidon hash (a Merkle path level).
+    /// Per Merkle path element: a level of a withdrawals path (a 2-input
+    /// Poseidon), or a third of an account path's level (three siblings
+    /// into a 4-input Poseidon, roughly three times the work).
     pub poseidon: u64,
     /// One slot of the data chain (a 5-input Poseidon hash).
     pub data_slot: u64,

@@ -72,7 +72,8 @@ pub struct ZkExit {
     pub balance: u64,
     /// Its nonce.
     pub nonce: u64,
-    /// Its path in the account tree, leaf level first.
+    /// Its path in the quaternary account tree: three siblings per level,
+    /// leaf level first.
     pub path: Vec<Felt>,
     /// The L1 recipient.
     pub to: Address,
@@ -126,9 +127,13 @@ pub enum ZkOp {
 
 const CREATE: u8 = 6;
 const ROLLUP: u8 = 7;
+/// The longest path: an account path at [`MAX_DEPTH`].
+const PATH_MAX: usize = 3 * MAX_DEPTH.div_ceil(2) as usize;
 
+/// A Merkle path: a withdrawals path (one sibling per level) or an account
+/// path (three per level of the quaternary tree), bounded by the latter.
 fn read_path(buf: &mut impl Buf) -> Result<Vec<Felt>, CodecError> {
-    Vec::<Felt>::read_cfg(buf, &(RangeCfg::new(0..=MAX_DEPTH as usize), ()))
+    Vec::<Felt>::read_cfg(buf, &(RangeCfg::new(0..=PATH_MAX), ()))
 }
 
 impl Write for ZkOp {

@@ -29,13 +29,14 @@ fn felt(bytes: &Felt) -> Result<Fr, Failure> {
     fr_from_le(bytes).ok_or_else(|| F::NonCanonical.into())
 }
 
-/// Checks a configuration can run: a depth the public data can number, one
-/// to four batch sizes with keys of the batch statement's inputs.
+/// Checks a configuration can run: an even depth (the account tree is
+/// quaternary) the public data can number, one to four batch sizes with keys of the batch statement's inputs.
 pub fn validate_config(config: &ZkRollupConfig, params: &ChainParams) -> Result<(), Failure> {
     let mut sizes: Vec<u32> = config.verifiers.iter().map(|v| v.slots).collect();
     sizes.sort_unstable();
     sizes.dedup();
-    let ok = (1..=MAX_DEPTH).contains(&config.depth)
+    let ok = (2..=MAX_DEPTH).contains(&config.depth)
+        && config.depth.is_multiple_of(2)
         && !config.verifiers.is_empty()
         && config.verifiers.len() <= VERIFIERS_MAX
         && sizes.len() == config.verifiers.len()
@@ -423,13 +424,15 @@ impl<S: StateReader + ?Sized> Run<'_, S> {
             return Err(F::NotFrozen.into());
         }
         self.account_in_range(e.account)?;
-        if e.path.len() != usize::from(self.r.config.depth) {
+        if e.path.len() != 3 * zkops::account_levels(self.r.config.depth) {
             return Err(F::InvalidExitProof.into());
         }
         let pk = PublicKey::unpack(&e.key).map_err(|_| F::InvalidKey)?;
         let path = e.path.iter().map(felt).collect::<Result<Vec<_>, _>>()?;
         let leaf = zkops::account_leaf(pk.x(), pk.y(), e.balance, e.nonce);
-        if zkops::root_from_path(leaf, u64::from(e.account), &path) != felt(&self.r.root)? {
+        if zkops::account_root_from_path(leaf, u64::from(e.account), &path)
+            != Some(felt(&self.r.root)?)
+        {
             return Err(F::InvalidExitProof.into());
         }
         let sig = Signature::unpack(&e.signature).map_err(|_| F::InvalidSignature)?;

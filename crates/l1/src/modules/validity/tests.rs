@@ -643,6 +643,11 @@ fn bad_deposits_and_configs_are_refused() {
             depth: 25,
             ..config()
         },
+        // The account tree takes two index bits per level.
+        ZkRollupConfig {
+            depth: 5,
+            ..config()
+        },
         ZkRollupConfig {
             verifiers: vec![],
             ..config()
