@@ -28,8 +28,10 @@ use terrace_zkrollup::{
 
 /// Account-tree depth: 65,536 accounts.
 pub const DEPTH: u8 = 16;
-/// Operations per batch (one proof each).
-pub const SLOTS: usize = 8;
+/// Batch sizes (one proof each): the operator cuts the smallest that holds
+/// its queue, so a lone transfer is proven in a batch of 2 (about a
+/// second) and a busy rollup fills batches of 8.
+pub const SIZES: [usize; 2] = [2, 8];
 /// The dev roles of the zk-rollup (funded at genesis).
 pub const ROLES: [&str; 2] = ["zk-operator", "zk-watcher"];
 
@@ -88,7 +90,8 @@ pub fn print_banner(r: &RunningZk) {
         r.rpcs[1]
     );
     println!(
-        "  batches           {SLOTS} operations, one proof each; final when the proof lands on L1"
+        "  batches           {} or {} operations, one proof each; final when the proof lands on L1",
+        SIZES[0], SIZES[1]
     );
     println!(
         "  exodus            if no batch for {} L1 blocks (~{} s), or an inbox entry waits {} (~{} s)",
@@ -138,11 +141,15 @@ pub async fn start(
     let me = address_of(&operator);
     crate::rollup::wait_ready(context, &operator_l1, &operator, "the zk-rollup's operator").await?;
     let started = std::time::Instant::now();
-    let key = Arc::new(deploy::setup(DEPTH, SLOTS, setup_seed()).context("zk setup")?);
+    let keys = SIZES
+        .iter()
+        .map(|slots| deploy::setup(DEPTH, *slots, setup_seed()).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()
+        .context("zk setup")?;
     let setup_secs = started.elapsed().as_secs_f64();
     let block_time_ms = operator_l1.params().block_time_ms;
     let settings = settings(block_time_ms);
-    let config = deploy::config(&[&key], settings);
+    let config = deploy::config(&keys.iter().map(|k| &**k).collect::<Vec<_>>(), settings);
     let saved = dir.join("zkrollup.json");
     let existing = deploy::find(&operator_l1, |r| r.config.operator == me).await?;
     let deployment = match existing {
@@ -150,9 +157,9 @@ pub async fn start(
             let record = deploy::record(&operator_l1, d.rollup)
                 .await?
                 .context("the zk-rollup's record is gone")?;
-            if record.config.verifier(SLOTS as u32) != config.verifier(SLOTS as u32) {
+            if record.config.verifiers != config.verifiers {
                 bail!(
-                    "the zk-rollup on this chain has another verification key (start with --fresh)"
+                    "the zk-rollup on this chain has other verification keys (start with --fresh)"
                 );
             }
             Deployment {
@@ -183,17 +190,12 @@ pub async fn start(
         deployment,
         operator,
         OperatorConfig {
-            slots: SLOTS,
             batch_interval: Duration::from_secs(2),
             queue_max: 10_000,
             pipeline: 2,
         },
     );
-    let prover = ProverSetup {
-        key,
-        seed: hash_tagged(b"terrace/dev/zk-prover", &[b"devnet"]).0,
-        pacing: None,
-    };
+    let prover = ProverSetup::new(keys, hash_tagged(b"terrace/dev/zk-prover", &[b"devnet"]).0);
     let (_, op) = deploy::start(
         &context.child("zk_operator"),
         operator_l1,

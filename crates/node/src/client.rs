@@ -310,6 +310,13 @@ pub enum DeployError {
     /// The registration is final but no rollup has its configuration.
     #[error("the registered rollup is not on L1")]
     NotFound,
+    /// The node has no proving key matching the rollup's verification key
+    /// for a batch size it registered.
+    #[error("no proving key matches the rollup's verification key for batches of {slots}")]
+    KeyMismatch {
+        /// The batch size.
+        slots: u32,
+    },
 }
 
 /// Signs `payload` from `key` with `nonce`, submits it, and waits until

@@ -9,7 +9,7 @@
 
 use crate::node::{Node, NodeConfig, OperatorConfig, Prover, Shared};
 use commonware_runtime::{Clock, Handle, Spawner, Supervisor};
-use std::{sync::Arc, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use terrace_l1::{
     Key, Payload,
     modules::validity::{
@@ -180,16 +180,44 @@ impl NodeConfig {
     }
 }
 
-/// An operator's prover: its key, the seed of its randomness, and the
-/// virtual time each proof takes in simulation (`None`: none).
+/// An operator's prover: its keys, the seed of its randomness, and the
+/// virtual time each proof takes in simulation.
 #[derive(Debug, Clone)]
 pub struct ProverSetup {
-    /// The proving key (of the operator's batch size).
-    pub key: Arc<ProvingKey>,
+    /// One proving key per batch size the rollup registered.
+    pub keys: Vec<Arc<ProvingKey>>,
     /// Seed of the proofs' randomness.
     pub seed: [u8; 32],
-    /// Virtual time per proof.
-    pub pacing: Option<Duration>,
+    /// Virtual time per proof, by batch size (empty: none).
+    pub pacing: BTreeMap<usize, Duration>,
+}
+
+impl ProverSetup {
+    /// A prover with `keys`, proving at the CPU's own pace.
+    pub fn new(keys: Vec<Arc<ProvingKey>>, seed: [u8; 32]) -> Self {
+        Self {
+            keys,
+            seed,
+            pacing: BTreeMap::new(),
+        }
+    }
+}
+
+/// Checks `keys` prove for every batch size `rollup` registered, under the
+/// very verification key L1 holds (a key for another setup would make
+/// proofs L1 refuses).
+pub fn check_keys(rollup: &ZkRollup, keys: &[Arc<ProvingKey>]) -> Result<(), DeployError> {
+    for v in &rollup.config.verifiers {
+        let matches = keys.iter().any(|k| {
+            k.slots == v.slots as usize
+                && k.depth == rollup.config.depth
+                && k.verifying_key().to_bytes()[..] == v.key[..]
+        });
+        if !matches {
+            return Err(DeployError::KeyMismatch { slots: v.slots });
+        }
+    }
+    Ok(())
 }
 
 /// Starts a zk-rollup node on `l1` as a task of `context` — and, given a
@@ -208,6 +236,9 @@ where
     let rollup = record(&l1, config.rollup)
         .await?
         .ok_or(DeployError::NotFound)?;
+    if let Some(p) = &prover {
+        check_keys(&rollup, &p.keys)?;
+    }
     let poll = config.poll;
     let node = Node::new(context.child("zk_clock"), l1, config, &rollup);
     let shared = node.shared();
@@ -215,7 +246,7 @@ where
         let prover = Prover::new(
             context.child("zk_prover_clock"),
             shared.clone(),
-            p.key,
+            p.keys,
             p.seed,
             poll,
             p.pacing,

@@ -19,5 +19,5 @@ pub mod operator;
 pub mod rpc;
 
 pub use follow::{FollowError, Follower, ProvenBatch, Withdrawal};
-pub use node::{Event, Fault, Node, NodeConfig, OperatorConfig, Prover, Shared, Status};
+pub use node::{Event, Fault, Node, NodeConfig, OperatorConfig, Proven, Prover, Shared, Status};
 pub use operator::{L2Op, Operator, SoftReceipt, Stage, SubmitError};

@@ -14,6 +14,7 @@ use crate::{
 };
 use commonware_runtime::Clock;
 use std::{
+    collections::BTreeMap,
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
@@ -49,11 +50,10 @@ pub enum Fault {
     Stop,
 }
 
-/// The operator's settings.
+/// The operator's settings. It cuts batches of the sizes the rollup
+/// registered keys for (the smallest that holds its queue).
 #[derive(Debug, Clone, Copy)]
 pub struct OperatorConfig {
-    /// Slots per batch: a size the rollup registered a key for.
-    pub slots: usize,
     /// Longest an operation waits for its batch to be cut.
     pub batch_interval: Duration,
     /// Most operations queued for batches.
@@ -329,7 +329,13 @@ impl<C: Clock, L: L1> Node<C, L> {
                 && synced
                 && inner.operator.is_none()
             {
-                inner.operator = Some(Operator::new(&inner.follower, cfg.slots, cfg.queue_max));
+                let sizes: Vec<usize> = rollup
+                    .config
+                    .verifiers
+                    .iter()
+                    .map(|v| v.slots as usize)
+                    .collect();
+                inner.operator = Some(Operator::new(&inner.follower, &sizes, cfg.queue_max));
             }
             if let (Some(cfg), Some(op)) = (self.config.operator, inner.operator.as_mut())
                 && synced
@@ -473,58 +479,85 @@ pub enum ProverError {
     /// the rollup's, or a bug): it is not posted.
     #[error("batch {0}: the proof does not verify under the registered key")]
     Unverified(u64),
+    /// The batch has a size the prover has no key for.
+    #[error("batch {index}: no proving key for batches of {slots}")]
+    NoKey {
+        /// The batch.
+        index: u64,
+        /// Its size.
+        slots: usize,
+    },
 }
 
-/// The prover: proves each batch the operator cuts, in order, checks the
-/// proof against the key registered on L1, and hands it to the node.
+/// A batch proven and checked.
+#[derive(Debug, Clone)]
+pub struct Proven {
+    /// The batch's index.
+    pub index: u64,
+    /// Its size.
+    pub slots: usize,
+    /// What the proof proves.
+    pub statement: Statement,
+    /// The proof.
+    pub proof: Proof,
+    /// Wall-clock milliseconds the proof took.
+    pub wall_ms: u64,
+}
+
+/// The prover: proves each batch the operator cuts, in order, with the key
+/// of its size, checks the proof, and hands it to the node.
 pub struct Prover<C: Clock> {
     clock: C,
     shared: Shared,
-    key: Arc<ProvingKey>,
-    verifying: VerifyingKey,
+    /// One key per batch size, with its verification key.
+    keys: Vec<(Arc<ProvingKey>, VerifyingKey)>,
     seed: [u8; 32],
     poll: Duration,
-    /// Virtual time a proof takes, for simulated runs whose clock does not
-    /// advance while the CPU proves (the lab sets it from a measurement).
-    pacing: Option<Duration>,
+    /// Virtual time a proof of each size takes, for simulated runs whose
+    /// clock does not advance while the CPU proves (the lab sets it from a
+    /// measurement); none for a size: no wait.
+    pacing: BTreeMap<usize, Duration>,
 }
 
 impl<C: Clock> std::fmt::Debug for Prover<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prover")
-            .field("slots", &self.key.slots)
-            .finish()
+        let sizes: Vec<usize> = self.keys.iter().map(|(k, _)| k.slots).collect();
+        f.debug_struct("Prover").field("sizes", &sizes).finish()
     }
 }
 
 impl<C: Clock> Prover<C> {
-    /// A prover for `shared`'s operator with `key`; its randomness comes
-    /// from `seed` (zero knowledge is not what a payments rollup's proofs
-    /// are for — its data is public — but a fresh seed per node keeps
-    /// proofs unlinkable anyway).
+    /// A prover for `shared`'s operator with `keys` (one per batch size);
+    /// its randomness comes from `seed` (zero knowledge is not what a
+    /// payments rollup's proofs are for — its data is public — but a fresh
+    /// seed per node keeps proofs unlinkable anyway).
     pub fn new(
         clock: C,
         shared: Shared,
-        key: Arc<ProvingKey>,
+        keys: Vec<Arc<ProvingKey>>,
         seed: [u8; 32],
         poll: Duration,
-        pacing: Option<Duration>,
+        pacing: BTreeMap<usize, Duration>,
     ) -> Self {
-        let verifying = key.verifying_key();
+        let keys = keys
+            .into_iter()
+            .map(|k| {
+                let vk = k.verifying_key();
+                (k, vk)
+            })
+            .collect();
         Self {
             clock,
             shared,
-            key,
-            verifying,
+            keys,
             seed,
             poll,
             pacing,
         }
     }
 
-    /// Proves the next batch waiting, if any: its index, statement, proof
-    /// and wall-clock milliseconds.
-    pub fn prove_one(&self) -> Result<Option<(u64, Statement, Proof, u64)>, ProverError> {
+    /// Proves the next batch waiting, if any.
+    pub fn prove_one(&self) -> Result<Option<Proven>, ProverError> {
         let next = self
             .shared
             .lock()
@@ -537,37 +570,48 @@ impl<C: Clock> Prover<C> {
         let mut rng = StdRng::from_seed(
             hash_tagged(b"terrace/zk/prover", &[&self.seed, &index.to_le_bytes()]).0,
         );
+        let slots = batch.witnesses.len();
+        let (key, verifying) = self
+            .keys
+            .iter()
+            .find(|(k, _)| k.slots == slots)
+            .ok_or(ProverError::NoKey { index, slots })?;
         let started = std::time::Instant::now();
-        let proof: Proof = prover::prove(&self.key, &batch, &mut rng)?;
+        let proof: Proof = prover::prove(key, &batch, &mut rng)?;
         let wall_ms = started.elapsed().as_millis() as u64;
-        if self
-            .verifying
-            .verify(&proof, &batch.statement.inputs())
-            .is_err()
-        {
+        if verifying.verify(&proof, &batch.statement.inputs()).is_err() {
             return Err(ProverError::Unverified(index));
         }
-        Ok(Some((index, batch.statement, proof, wall_ms)))
+        Ok(Some(Proven {
+            index,
+            slots,
+            statement: batch.statement,
+            proof,
+            wall_ms,
+        }))
     }
 
-    fn store(&self, index: u64, statement: Statement, proof: Proof, wall_ms: u64) {
+    fn store(&self, p: Proven) {
         let stored = self
             .shared
             .lock()
             .operator
             .as_mut()
-            .is_some_and(|op| op.set_proof(index, &statement, proof));
+            .is_some_and(|op| op.set_proof(p.index, &p.statement, p.proof));
         if stored {
-            self.shared.event(Event::Proven { index, wall_ms });
+            self.shared.event(Event::Proven {
+                index: p.index,
+                wall_ms: p.wall_ms,
+            });
         }
     }
 
     /// Proves and hands over one batch if one waits; returns whether it did.
     pub fn prove_next(&self) -> Result<bool, ProverError> {
-        let Some((index, statement, proof, wall_ms)) = self.prove_one()? else {
+        let Some(proven) = self.prove_one()? else {
             return Ok(false);
         };
-        self.store(index, statement, proof, wall_ms);
+        self.store(proven);
         Ok(true)
     }
 
@@ -576,12 +620,12 @@ impl<C: Clock> Prover<C> {
         let mut failing = false;
         loop {
             match self.prove_one() {
-                Ok(Some((index, statement, proof, wall_ms))) => {
+                Ok(Some(proven)) => {
                     failing = false;
-                    if let Some(p) = self.pacing {
-                        self.clock.sleep(p).await;
+                    if let Some(p) = self.pacing.get(&proven.slots) {
+                        self.clock.sleep(*p).await;
                     }
-                    self.store(index, statement, proof, wall_ms);
+                    self.store(proven);
                 }
                 Ok(None) => self.clock.sleep(self.poll).await,
                 Err(e) => {

@@ -1,7 +1,9 @@
 //! The operator's sequencing, pure: signed operations are checked and
 //! applied to a soft state at once (the soft confirmation), queued with
-//! the L1 inbox's entries in arrival order, cut into batches of the proving
-//! key's size, and tracked until their batch lands on L1.
+//! the L1 inbox's entries in arrival order, cut into batches — the smallest
+//! size with a key that holds the queue, so a quiet rollup proves small
+//! batches quickly and a busy one fills its largest — and tracked until
+//! their batch lands on L1.
 //!
 //! Three states move forward together: `built` (after the last batch cut,
 //! what the next batch starts from), `soft` (`built` plus the queue: what
@@ -124,7 +126,8 @@ const RECEIPTS_MAX: usize = 1 << 20;
 /// The operator's sequencing state.
 #[derive(Debug, Clone)]
 pub struct Operator {
-    slots: usize,
+    /// Batch sizes with a key, ascending; never empty.
+    sizes: Vec<usize>,
     queue_max: usize,
     built: State,
     built_inbox: u64,
@@ -140,11 +143,18 @@ pub struct Operator {
 
 impl Operator {
     /// An operator continuing from what `follower` has proven, cutting
-    /// batches of `slots` and queueing at most `queue_max` operations.
-    pub fn new(follower: &Follower, slots: usize, queue_max: usize) -> Self {
+    /// batches of the sizes in `sizes` (at least one slot: an empty list
+    /// means batches of one) and queueing at most `queue_max` operations.
+    pub fn new(follower: &Follower, sizes: &[usize], queue_max: usize) -> Self {
         let consumed = follower.consumed();
+        let mut sizes: Vec<usize> = sizes.iter().copied().filter(|s| *s > 0).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        if sizes.is_empty() {
+            sizes.push(1);
+        }
         Self {
-            slots,
+            sizes,
             queue_max,
             built: follower.state().clone(),
             built_inbox: consumed,
@@ -164,9 +174,24 @@ impl Operator {
         &self.soft
     }
 
-    /// Batch size.
+    /// The batch sizes it cuts, ascending.
+    pub fn sizes(&self) -> &[usize] {
+        &self.sizes
+    }
+
+    /// The largest batch size.
     pub fn slots(&self) -> usize {
-        self.slots
+        self.sizes.last().copied().unwrap_or(1)
+    }
+
+    /// The size of a batch cut from `queued` operations: the smallest that
+    /// holds them all, else the largest.
+    pub fn size_for(&self, queued: usize) -> usize {
+        self.sizes
+            .iter()
+            .copied()
+            .find(|s| *s >= queued)
+            .unwrap_or_else(|| self.slots())
     }
 
     /// Operations waiting for a batch.
@@ -242,23 +267,25 @@ impl Operator {
         Ok(())
     }
 
-    /// Whether a batch is due: a full one is queued, or the oldest queued
-    /// operation has waited `interval_ms`.
+    /// Whether a batch is due: a full one of the largest size is queued,
+    /// or the oldest queued operation has waited `interval_ms`.
     pub fn due(&self, now_ms: u64, interval_ms: u64) -> bool {
-        self.queue.len() >= self.slots
+        self.queue.len() >= self.slots()
             || self
                 .queue
                 .front()
                 .is_some_and(|e| now_ms.saturating_sub(e.at_ms) >= interval_ms)
     }
 
-    /// Cuts the next batch from the queue (padded to the batch size);
-    /// returns its index, `None` with an empty queue.
+    /// Cuts the next batch from the queue (padded to the size
+    /// [`Operator::size_for`] picks); returns its index, `None` with an
+    /// empty queue.
     pub fn cut(&mut self) -> Option<u64> {
         if self.queue.is_empty() {
             return None;
         }
-        let mut builder = BatchBuilder::new(&self.built, self.slots, self.built_chain);
+        let slots = self.size_for(self.queue.len());
+        let mut builder = BatchBuilder::new(&self.built, slots, self.built_chain);
         let mut entries = Vec::new();
         let mut dropped = false;
         while builder.room() > 0 {
@@ -337,7 +364,7 @@ impl Operator {
                 let proof = p.proof.as_ref()?;
                 Some(ZkBatchSubmission {
                     index: p.index,
-                    slots: self.slots as u32,
+                    slots: p.batch.witnesses.len() as u32,
                     new_root: fr_to_le(&p.batch.statement.new_root),
                     withdrawals_root: fr_to_le(&p.batch.statement.withdrawals),
                     inbox_end: p.inbox_end,

@@ -14,7 +14,7 @@ use terrace_zk::{
     ops::{self as zkops, Transfer, Withdraw, domain},
     state::StfError,
 };
-use terrace_zkrollup::{FollowError, L2Op, Stage, SubmitError};
+use terrace_zkrollup::{FollowError, Follower, L2Op, Operator, Stage, SubmitError};
 
 #[test]
 fn a_soft_confirmation_becomes_final_when_its_proof_lands_and_the_follower_agrees() {
@@ -157,4 +157,74 @@ fn the_follower_stops_on_a_batch_it_cannot_verify_instead_of_guessing() {
     assert!(matches!(err, FollowError::Replay { index: 1, .. }), "{err}");
     assert_eq!(s.follower.state().root(), before);
     assert_eq!(s.follower.batch_count(), 1);
+}
+
+/// With keys for batches of 1 and 2, the operator cuts the smallest size
+/// that holds its queue: a lone transfer goes in a batch of 1, a pair in a
+/// batch of 2, three operations in a 2 and a 1; the follower checks each
+/// proof under its own size's key.
+#[test]
+fn the_operator_cuts_the_smallest_registered_size_that_holds_its_queue() {
+    let (alice, bob) = (
+        SecretKey::from_bytes(b"alice"),
+        SecretKey::from_bytes(b"bob"),
+    );
+    let record = record_with(&[small_key(), key()]);
+    let mut follower = Follower::new(ROLLUP, &record, 0);
+    follower
+        .apply_block(&block(
+            0,
+            vec![(deposit(&alice, 100), None), (deposit(&bob, 5), None)],
+        ))
+        .unwrap();
+    let mut op = Operator::new(&follower, &[2, 1, 2], 8);
+    assert_eq!(op.sizes(), &[1, 2]);
+    assert_eq!((op.size_for(1), op.size_for(2), op.size_for(9)), (1, 2, 2));
+    op.take_inbox(follower.inbox(), 2, 0).unwrap();
+    assert_eq!(op.cut(), Some(0));
+    let d = domain(7, ROLLUP);
+    let a = 0;
+    let transfer =
+        |nonce, amount| L2Op::Transfer(Transfer::sign(&alice, d, a, bob.public(), amount, nonce));
+    op.submit(&transfer(0, 1), 10).unwrap();
+    assert_eq!(op.cut(), Some(1));
+    for nonce in 1..4 {
+        op.submit(&transfer(nonce, 1), 20).unwrap();
+    }
+    assert_eq!(op.cut(), Some(2));
+    assert_eq!(op.cut(), Some(3));
+    assert_eq!(op.cut(), None);
+    prove_all(&mut op);
+    let sizes: Vec<u32> = op.submissions(0).iter().map(|s| s.slots).collect();
+    assert_eq!(sizes, [2, 1, 2, 1]);
+    follower.apply_block(&submit_block(1, &op, 0)).unwrap();
+    assert_eq!(op.landed(&follower), 0);
+    assert_eq!(follower.batch_count(), 4);
+    assert_eq!(follower.state().account(a).unwrap().balance, 96);
+    assert_eq!(follower.state().root(), op.soft().root());
+}
+
+/// A prover must hold, for every size the rollup registered, a key of that
+/// very setup: another size or another setup of the same size is refused
+/// before the node starts (its proofs would fail on L1).
+#[test]
+fn a_prover_without_the_rollups_keys_is_refused_at_start() {
+    use std::sync::Arc;
+    use terrace_zkrollup::deploy::{self, DeployError};
+    let record = record();
+    let ours = Arc::new(key().clone());
+    assert!(deploy::check_keys(&record, std::slice::from_ref(&ours)).is_ok());
+    let other_size = Arc::new(small_key().clone());
+    let other_setup = Arc::new(deploy::setup(DEPTH, SLOTS, [5; 32]).unwrap());
+    for keys in [vec![], vec![other_size], vec![other_setup]] {
+        assert!(matches!(
+            deploy::check_keys(&record, &keys),
+            Err(DeployError::KeyMismatch { slots: 2 })
+        ));
+    }
+    let both = record_with(&[small_key(), key()]);
+    assert!(matches!(
+        deploy::check_keys(&both, &[ours]),
+        Err(DeployError::KeyMismatch { slots: 1 })
+    ));
 }

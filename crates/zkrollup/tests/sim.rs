@@ -176,7 +176,6 @@ impl World {
             deployment,
             l1_key(OPERATOR),
             OperatorConfig {
-                slots: SLOTS,
                 batch_interval: Duration::from_millis(500),
                 queue_max: 1_000,
                 pipeline: 2,
@@ -187,11 +186,7 @@ impl World {
             &context,
             l1.clone(),
             operator_config,
-            Some(ProverSetup {
-                key,
-                seed: [9; 32],
-                pacing: None,
-            }),
+            Some(ProverSetup::new(vec![key], [9; 32])),
         )
         .await
         .unwrap();

@@ -34,14 +34,25 @@ pub fn key() -> &'static ProvingKey {
     KEY.get_or_init(|| deploy::setup(DEPTH, SLOTS, [3; 32]).unwrap())
 }
 
+/// The key of single-slot batches, for a rollup with two sizes.
+pub fn small_key() -> &'static ProvingKey {
+    static KEY: OnceLock<ProvingKey> = OnceLock::new();
+    KEY.get_or_init(|| deploy::setup(DEPTH, 1, [4; 32]).unwrap())
+}
+
 pub fn operator_addr() -> Address {
     Address::from_public_key(&private_key_from_seed([1; 32]).public_key())
 }
 
 pub fn record() -> ZkRollup {
+    record_with(&[key()])
+}
+
+/// The rollup with `keys`, one per batch size.
+pub fn record_with(keys: &[&ProvingKey]) -> ZkRollup {
     ZkRollup {
         config: deploy::config(
-            &[key()],
+            keys,
             Settings {
                 operator: operator_addr(),
                 batch_bytes_max: 4_096,
@@ -89,11 +100,17 @@ pub fn deposit(key: &SecretKey, units: u64) -> ZkOp {
     }
 }
 
-/// Proves every batch the operator has cut, in order.
+/// Proves every batch the operator has cut, in order, with the key of its
+/// size.
 pub fn prove_all(op: &mut Operator) {
     let mut rng = StdRng::seed_from_u64(5);
     while let Some((index, batch)) = op.unproven() {
-        let proof = terrace_zk::prover::prove(key(), &batch, &mut rng).unwrap();
+        let key = if batch.witnesses.len() == 1 {
+            small_key()
+        } else {
+            key()
+        };
+        let proof = terrace_zk::prover::prove(key, &batch, &mut rng).unwrap();
         assert!(op.set_proof(index, &batch.statement, proof));
     }
 }
@@ -129,7 +146,7 @@ pub fn setup() -> Setup {
             vec![(deposit(&alice, 100), None), (deposit(&bob, 5), None)],
         ))
         .unwrap();
-    let mut op = Operator::new(&follower, SLOTS, 8);
+    let mut op = Operator::new(&follower, &[SLOTS], 8);
     op.take_inbox(follower.inbox(), 2, 0).unwrap();
     assert_eq!(op.cut(), Some(0));
     prove_all(&mut op);

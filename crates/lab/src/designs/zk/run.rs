@@ -391,16 +391,14 @@ impl<'a> Sim<'a> {
             deployment,
             Role::Operator.key(),
             OperatorConfig {
-                slots: run.slots,
                 batch_interval: run.batch_interval,
                 queue_max: 1_000_000,
                 pipeline: 2,
             },
         );
         let prover = ProverSetup {
-            key,
-            seed: [3; 32],
-            pacing: Some(pacing),
+            pacing: [(run.slots, pacing)].into(),
+            ..ProverSetup::new(vec![key], [3; 32])
         };
         let (_, operator) = deploy::start(&s.context, s.l1.clone(), node, Some(prover))
             .await

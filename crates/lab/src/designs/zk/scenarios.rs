@@ -101,18 +101,13 @@ async fn zk_stage(
         deployment,
         Role::Operator.key(),
         OperatorConfig {
-            slots: SLOTS,
             batch_interval: Duration::from_millis(500),
             queue_max: 1_000,
             pipeline: 2,
         },
     )
     .with_fault(fault);
-    let prover = ProverSetup {
-        key,
-        seed: [1; 32],
-        pacing: None,
-    };
+    let prover = ProverSetup::new(vec![key], [1; 32]);
     let (operator_task, operator) = deploy::start(&s.context, s.l1.clone(), operator, Some(prover))
         .await
         .map_err(|e| s.fail(e.to_string()))?;
