@@ -1,5 +1,6 @@
 //! L1's side of a batch: Groth16 verification, the data commitment over a
-//! batch's posted bytes, and the natively checked signatures and Poseidon.
+//! batch's posted bytes, and the natively checked signatures and Poseidon
+//! (a withdrawals-path level, an account-tree level).
 
 use ark_std::rand::{SeedableRng, rngs::StdRng};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -49,6 +50,10 @@ fn bench(c: &mut Criterion) {
     });
     c.bench_function("poseidon2", |b| {
         b.iter(|| poseidon::hash2(black_box(Fr::from(1u64)), black_box(Fr::from(2u64))))
+    });
+    // An account-tree level: L1 prices it as three path elements.
+    c.bench_function("poseidon4_account_level", |b| {
+        b.iter(|| ops::account_node(black_box([1u64, 2, 3, 4].map(Fr::from))))
     });
     let sig = key.sign(Fr::from(77u64));
     let pk = key.public();
