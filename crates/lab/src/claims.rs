@@ -460,11 +460,7 @@ fn cheaper(l1: &DesignReport, d: &DesignReport) -> Claim {
             fig(l1.fee.l1_gas_per_tx),
             d.design,
             fig(d.fee.l1_gas_per_tx),
-            if ratio >= 1.0 {
-                format!("{ratio:.1}× less")
-            } else {
-                format!("{:.1}× more", 1.0 / ratio.max(1e-9))
-            },
+            less_or_more(ratio),
             d.prover.as_ref().map_or(String::new(), |p| format!(
                 " (batches of {} slots, {:.1} operations each on average: every batch pays for \
                  its proof's pairing check whatever it carries)",
@@ -810,8 +806,8 @@ pub fn comparison(r: &LabReport) -> Vec<Comparison> {
             |run, d| {
                 let ratio = run.design("l1:terrace").map_or(String::new(), |l1| {
                     format!(
-                        " ({:.1}× less than an L1 transfer)",
-                        l1.fee.l1_gas_per_tx / d.fee.l1_gas_per_tx.max(1e-9)
+                        " ({} than an L1 transfer)",
+                        less_or_more(l1.fee.l1_gas_per_tx / d.fee.l1_gas_per_tx.max(1e-9))
                     )
                 });
                 format!(
@@ -969,6 +965,16 @@ pub fn comparison(r: &LabReport) -> Vec<Comparison> {
 /// What a backlog did to an L1's base fee: EIP-1559 raises it at most
 /// 12.5% per full block, so a short backlog moves it little.
 /// Who orders an L2's transactions, in its family's words.
+/// `ratio` (an L1 figure over a design's) in words: "17.6× less" above
+/// one, "3.9× more" below (never "0.3× less").
+fn less_or_more(ratio: f64) -> String {
+    if ratio >= 1.0 {
+        format!("{ratio:.1}× less")
+    } else {
+        format!("{:.1}× more", 1.0 / ratio.max(1e-9))
+    }
+}
+
 fn orderer(d: &DesignReport) -> &'static str {
     if d.family == "zk-rollup" {
         "operator"
@@ -1056,7 +1062,14 @@ pub fn comparison_table(rows: &[Comparison]) -> Table {
 
 #[cfg(test)]
 mod tests {
-    use super::{Verdict::*, rules::*};
+    use super::{Verdict::*, less_or_more, rules::*};
+
+    #[test]
+    fn a_ratio_below_one_reads_as_more() {
+        assert_eq!(less_or_more(17.64), "17.6× less");
+        assert_eq!(less_or_more(1.0), "1.0× less");
+        assert_eq!(less_or_more(23_192.0 / 90_013.0), "3.9× more");
+    }
 
     #[test]
     fn near_supports_within_2x_qualifies_within_4x_and_refutes_beyond() {
