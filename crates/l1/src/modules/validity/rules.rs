@@ -30,7 +30,8 @@ fn felt(bytes: &Felt) -> Result<Fr, Failure> {
 }
 
 /// Checks a configuration can run: an even depth (the account tree is
-/// quaternary) the public data can number, one to four batch sizes with keys of the batch statement's inputs.
+/// quaternary) the public data can number, one to four batch sizes with
+/// keys of the batch statement's inputs.
 pub fn validate_config(config: &ZkRollupConfig, params: &ChainParams) -> Result<(), Failure> {
     let mut sizes: Vec<u32> = config.verifiers.iter().map(|v| v.slots).collect();
     sizes.sort_unstable();
