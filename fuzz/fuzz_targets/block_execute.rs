@@ -30,8 +30,8 @@ use terrace_l1::{
 use terrace_l1::{
     Transaction,
     modules::validity::{
-        DataMode, InboxItem, UNIT, ValidityKey, ValidityOp, Verifier, ZkBatchSubmission, ZkClaim,
-        ZkExit, ZkOp, ZkRecords as _, ZkRollupConfig,
+        BatchData, DataMode, InboxItem, UNIT, ValidityKey, ValidityOp, Verifier, ZkBatchSubmission,
+        ZkClaim, ZkExit, ZkOp, ZkRecords as _, ZkRollupConfig,
     },
 };
 use terrace_l2::InboxMessage;
@@ -407,7 +407,17 @@ fn zk_step(w: &mut World, input: &mut Input<'_>, user: &PrivateKey) {
                 new_root: bytes32(input),
                 withdrawals_root: bytes32(input),
                 inbox_end: input.below(3),
-                data: Bytes::from((0..len).map(|_| input.byte() % 8).collect::<Vec<u8>>()),
+                data: if input.byte() % 4 == 0 {
+                    // Attested data on a zk-rollup: refused.
+                    BatchData::Attested {
+                        commitment: bytes32(input),
+                        signatures: Vec::new(),
+                    }
+                } else {
+                    BatchData::Posted(Bytes::from(
+                        (0..len).map(|_| input.byte() % 8).collect::<Vec<u8>>(),
+                    ))
+                },
                 proof: std::array::from_fn(|_| input.byte()),
             }))
         }

@@ -1,7 +1,7 @@
 //! Criterion benchmarks of the L1 state-transition function: decoding and
 //! field checks, batched signature verification, block execution, and the
 //! whole pipeline, on a block of 2,000 signed transfers among 20,000
-//! accounts. `terrace bench stf` runs the full-size figure (10,000-transfer
+//! accounts; and one validium committee member's signature check. `terrace bench stf` runs the full-size figure (10,000-transfer
 //! blocks, 100,000 accounts).
 
 #![allow(clippy::unwrap_used)] // benchmark set-up fails loudly on purpose
@@ -149,5 +149,20 @@ fn bench_stf(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_stf);
+/// One committee member's signature check, as the validity module runs it
+/// per signature of a validium batch (priced as `member_signature`).
+fn bench_member_signature(c: &mut Criterion) {
+    use terrace_l1::modules::validity::{DAC_NAMESPACE, attestation_message};
+    let member = key(7);
+    let message = attestation_message(&[1; 32], 42, &[2; 32]);
+    let signature = terrace_primitives::keys::sign(&member, DAC_NAMESPACE, &message);
+    let public = member.public_key();
+    c.bench_function("validium_member_signature_verify", |b| {
+        b.iter(|| {
+            terrace_primitives::keys::verify(&public, DAC_NAMESPACE, &message, &signature).unwrap()
+        })
+    });
+}
+
+criterion_group!(benches, bench_stf, bench_member_signature);
 criterion_main!(benches);

@@ -18,6 +18,12 @@
 //!   proof over (domain, old root, new root, data, inbox from, inbox to,
 //!   withdrawals root) — pairings priced as EIP-1108 prices them. The
 //!   batch is **final in the block it lands in**: no window.
+//! - **Validium** (a rollup whose [`DataMode`] is a [`Committee`]): the
+//!   batch carries only the data commitment and at least `threshold`
+//!   distinct members' Ed25519 signatures over [`attestation_message`]
+//!   (rollup domain, batch index, commitment), each saying "I hold this
+//!   data and will serve it". The proof binds the commitment and the inbox
+//!   chains, so nothing else about the data needs L1.
 //! - **Claim**: a withdrawal of a proven batch is paid from escrow against
 //!   a Poseidon Merkle path into the batch's withdrawals root; (batch, slot)
 //!   is its nullifier.
@@ -39,10 +45,13 @@ mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use ops::{ValidityOp, ZK_BATCH_DATA_MAX, ZkBatchSubmission, ZkClaim, ZkExit, ZkOp};
+pub use ops::{
+    BatchData, MemberSignature, ValidityOp, ZK_BATCH_DATA_MAX, ZkBatchSubmission, ZkClaim, ZkExit,
+    ZkOp,
+};
 pub use records::{
-    DataMode, Felt, InboxItem, SLOTS_MAX, VERIFIERS_MAX, ValidityKey, ValidityRecord, Verifier,
-    ZkBatch, ZkInbox, ZkRecords, ZkRollup, ZkRollupConfig,
+    COMMITTEE_MAX, Committee, DataMode, Felt, InboxItem, SLOTS_MAX, VERIFIERS_MAX, ValidityKey,
+    ValidityRecord, Verifier, ZkBatch, ZkInbox, ZkRecords, ZkRollup, ZkRollupConfig,
 };
 pub use rules::validate_config;
 
@@ -56,6 +65,22 @@ use terrace_primitives::{Address, Amount, amount::NANO_TER};
 
 /// One L2 unit in L1 base units: 10^9 (a nano-TER).
 pub const UNIT: u128 = NANO_TER;
+
+/// Namespace of committee members' signatures: one can never pass for a
+/// transaction, a vote or anything else the same key signs.
+pub const DAC_NAMESPACE: &[u8] = b"terrace/l1/dac";
+
+/// What a committee member signs for batch `index` of the rollup with
+/// domain `domain`: that it holds the data committed to by `commitment`.
+/// The domain binds chain and rollup, the index the batch, so a signature
+/// is good for one batch only.
+pub fn attestation_message(domain: &Felt, index: u64, commitment: &Felt) -> [u8; 72] {
+    let mut m = [0u8; 72];
+    m[..32].copy_from_slice(domain);
+    m[32..40].copy_from_slice(&index.to_be_bytes());
+    m[40..].copy_from_slice(commitment);
+    m
+}
 
 /// The validity-rollup module.
 #[derive(Debug, Clone, Copy, Default)]
@@ -117,6 +142,18 @@ crate::failure_codes! {
         NotInUnits = 62 => "zk_not_in_units",
         /// This forced-exit serial was used for the account already.
         SerialUsed = 63 => "zk_serial_used",
+        /// The batch carries its data where the rollup's data mode does not
+        /// (posted to a validium, attested to a zk-rollup).
+        WrongDataMode = 64 => "zk_wrong_data_mode",
+        /// A signature names no member of the committee.
+        UnknownMember = 65 => "zk_unknown_member",
+        /// Two signatures name the same member.
+        DuplicateSigner = 66 => "zk_duplicate_signer",
+        /// A member's signature does not verify over this batch's
+        /// attestation (another batch's, another commitment, another key).
+        InvalidAttestation = 67 => "zk_invalid_attestation",
+        /// Fewer distinct members signed than the committee's threshold.
+        TooFewAttestations = 68 => "zk_too_few_attestations",
     }
 }
 
@@ -135,7 +172,10 @@ pub struct ValidityParams {
 /// at the rate those imply for our verifier on the reference machine
 /// (a 7-input verification: 224,050 gas for 2.6 ms, ≈ 86 gas/µs;
 /// `cargo bench -p terrace-zk --bench verify`): a 2-input Poseidon
-/// 24 µs, a 5-input one per data slot ≈ 90 µs, EdDSA-Poseidon 276 µs.
+/// 24 µs, a 5-input one per data slot ≈ 90 µs, EdDSA-Poseidon 276 µs; and
+/// a validium member's Ed25519 check 35.7 µs (`cargo bench -p terrace-l1
+/// --bench stf -- validium_member`), close to Ethereum's 3,000 for
+/// `ecrecover`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ValidityGas {
@@ -145,6 +185,8 @@ pub struct ValidityGas {
     pub op: u64,
     /// An EdDSA-Poseidon signature check (two Baby Jubjub multiplications).
     pub signature: u64,
+    /// A committee member's Ed25519 signature check, at the same rate.
+    pub member_signature: u64,
     /// A batch's bookkeeping, beyond its proof and hashes.
     pub batch: u64,
     /// The pairing check: base plus per pair (EIP-1108: 45,000 + 34,000·k).
@@ -171,6 +213,7 @@ impl Default for ValidityGas {
             create: 100_000,
             op: 30_000,
             signature: 25_000,
+            member_signature: 3_100,
             batch: 50_000,
             pairing_base: 45_000,
             pairing_pair: 34_000,
@@ -187,15 +230,21 @@ pub fn params(chain: &ChainParams) -> &ValidityParams {
     &chain.modules.validity
 }
 
-/// Gas of verifying one batch proof and recomputing its data commitment
-/// over `slots` slots.
-pub fn batch_gas(gas: &ValidityGas, slots: u32) -> u64 {
+/// Gas of verifying one batch proof, and either recomputing its data
+/// commitment (posted data, per slot) or checking its members' signatures.
+pub fn batch_gas(gas: &ValidityGas, b: &ZkBatchSubmission) -> u64 {
     let inputs = terrace_zk::ops::Statement::LEN as u64;
+    let data = match &b.data {
+        BatchData::Posted(_) => gas.data_slot.saturating_mul(u64::from(b.slots)),
+        BatchData::Attested { signatures, .. } => {
+            gas.member_signature.saturating_mul(signatures.len() as u64)
+        }
+    };
     gas.batch
         .saturating_add(gas.pairing_base)
         .saturating_add(gas.pairing_pair.saturating_mul(4))
         .saturating_add(gas.public_input.saturating_mul(inputs))
-        .saturating_add(gas.data_slot.saturating_mul(u64::from(slots)))
+        .saturating_add(data)
 }
 
 impl Module for Validity {
@@ -233,7 +282,7 @@ impl Module for Validity {
                 .op
                 .saturating_add(gas.signature)
                 .saturating_add(gas.data_slot.saturating_mul(2)),
-            ZkOp::SubmitBatch(b) => batch_gas(gas, b.slots),
+            ZkOp::SubmitBatch(b) => batch_gas(gas, b),
             ZkOp::Claim(c) => gas
                 .claim
                 .saturating_add(gas.poseidon.saturating_mul(c.path.len() as u64 + 1)),

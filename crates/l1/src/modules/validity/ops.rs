@@ -1,12 +1,12 @@
 //! Operations on zk-rollups and their encoding.
 
-use super::records::{Felt, ZkRollupConfig};
+use super::records::{COMMITTEE_MAX, Felt, ZkRollupConfig};
 use crate::module::Tagged;
 use bytes::{BufMut, Bytes};
 use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
 };
-use terrace_primitives::{Address, Amount};
+use terrace_primitives::{Address, Amount, Signature, keys::SIGNATURE_LEN};
 use terrace_zk::{groth16::PROOF_BYTES, ops::MAX_DEPTH};
 
 /// Most bytes of public data one batch may carry (decoding bound; the
@@ -40,10 +40,46 @@ pub struct ZkBatchSubmission {
     pub withdrawals_root: Felt,
     /// The inbox position it consumes up to.
     pub inbox_end: u64,
-    /// The public data ([`terrace_zk::ops::PubOp::encode_all`]).
-    pub data: Bytes,
+    /// Its public data, or the committee's word for it.
+    pub data: BatchData,
     /// The Groth16 proof.
     pub proof: [u8; PROOF_BYTES],
+}
+
+/// A batch's data as L1 sees it, by the rollup's [`super::DataMode`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchData {
+    /// The public data ([`terrace_zk::ops::PubOp::encode_all`]): L1
+    /// recomputes its commitment (a zk-rollup).
+    Posted(Bytes),
+    /// Only the data's commitment, with committee members' signatures that
+    /// they hold the data it commits to (a validium).
+    Attested {
+        /// The data commitment the proof takes as input.
+        commitment: Felt,
+        /// Members' signatures over [`super::attestation_message`].
+        signatures: Vec<MemberSignature>,
+    },
+}
+
+impl BatchData {
+    /// Bytes of the batch's data carried on L1 (zero when attested).
+    pub fn posted_len(&self) -> usize {
+        match self {
+            BatchData::Posted(data) => data.len(),
+            BatchData::Attested { .. } => 0,
+        }
+    }
+}
+
+/// A committee member's signature, naming the member by its index in the
+/// rollup's committee (a byte instead of a 32-byte key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSignature {
+    /// The member's index.
+    pub member: u8,
+    /// Its Ed25519 signature.
+    pub signature: Signature,
 }
 
 /// A withdrawal claimed against a proven batch.
@@ -255,7 +291,7 @@ impl Read for ZkOp {
                 new_root: Felt::read(buf)?,
                 withdrawals_root: Felt::read(buf)?,
                 inbox_end: UInt::<u64>::read(buf)?.0,
-                data: Bytes::read_cfg(buf, &RangeCfg::new(0..=ZK_BATCH_DATA_MAX))?,
+                data: BatchData::read(buf)?,
                 proof: <[u8; PROOF_BYTES]>::read(buf)?,
             })),
             3 => ZkOp::Claim(Box::new(ZkClaim {
@@ -278,6 +314,69 @@ impl Read for ZkOp {
             6 => ZkOp::Refund {
                 position: UInt::<u64>::read(buf)?.0,
             },
+            t => return Err(CodecError::InvalidEnum(t)),
+        })
+    }
+}
+
+impl Write for BatchData {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            BatchData::Posted(data) => {
+                0u8.write(buf);
+                data.write(buf);
+            }
+            BatchData::Attested {
+                commitment,
+                signatures,
+            } => {
+                1u8.write(buf);
+                commitment.write(buf);
+                UInt(signatures.len() as u32).write(buf);
+                for s in signatures {
+                    s.member.write(buf);
+                    s.signature.write(buf);
+                }
+            }
+        }
+    }
+}
+
+impl EncodeSize for BatchData {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            BatchData::Posted(data) => data.encode_size(),
+            BatchData::Attested { signatures, .. } => {
+                32 + UInt(signatures.len() as u32).encode_size()
+                    + signatures.len() * (1 + SIGNATURE_LEN)
+            }
+        }
+    }
+}
+
+impl Read for BatchData {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            0 => BatchData::Posted(Bytes::read_cfg(buf, &RangeCfg::new(0..=ZK_BATCH_DATA_MAX))?),
+            1 => {
+                let commitment = Felt::read(buf)?;
+                let n = UInt::<u32>::read(buf)?.0 as usize;
+                if n > COMMITTEE_MAX {
+                    return Err(CodecError::InvalidLength(n));
+                }
+                let mut signatures = Vec::with_capacity(n);
+                for _ in 0..n {
+                    signatures.push(MemberSignature {
+                        member: u8::read(buf)?,
+                        signature: Signature::read(buf)?,
+                    });
+                }
+                BatchData::Attested {
+                    commitment,
+                    signatures,
+                }
+            }
             t => return Err(CodecError::InvalidEnum(t)),
         })
     }

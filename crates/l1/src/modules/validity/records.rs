@@ -9,7 +9,7 @@ use bytes::{BufMut, Bytes};
 use commonware_codec::{
     Buf, EncodeSize, Error as CodecError, RangeCfg, Read, ReadExt as _, Write, varint::UInt,
 };
-use terrace_primitives::{Address, Amount};
+use terrace_primitives::{Address, Amount, PublicKey};
 use terrace_zk::groth16::VerifyingKey;
 
 /// A field element as L1 stores it: 32 canonical little-endian bytes.
@@ -53,11 +53,32 @@ pub enum ValidityRecord {
 }
 
 /// Where a zk-rollup's transaction data lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DataMode {
     /// On L1, in the batch transaction (a zk-rollup).
     OnChain,
+    /// With a data-availability committee (a validium): L1 sees only the
+    /// data's commitment and members' signatures that they hold the data.
+    Committee(Committee),
 }
+
+/// A data-availability committee: any `threshold` of its members vouch
+/// for a batch's data.
+///
+/// Whoever holds the data can rebuild the state and build exit proofs.
+/// The proof still decides every state transition, so members cannot
+/// steal; but the operator with `n − threshold + 1` members who sign and
+/// then withhold can freeze every account whose owner kept no copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committee {
+    /// The members' Ed25519 keys; a signature names its member by index.
+    pub members: Vec<PublicKey>,
+    /// Distinct members' signatures a batch needs.
+    pub threshold: u8,
+}
+
+/// Most members of a committee.
+pub const COMMITTEE_MAX: usize = 32;
 
 /// A verification key for one batch size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -263,9 +284,7 @@ impl Write for ZkRollupConfig {
         self.inbox_fee.write(buf);
         UInt(self.exodus_after_blocks).write(buf);
         UInt(self.inbox_deadline_blocks).write(buf);
-        match self.data {
-            DataMode::OnChain => 0u8.write(buf),
-        }
+        self.data.write(buf);
     }
 }
 
@@ -278,7 +297,7 @@ impl EncodeSize for ZkRollupConfig {
             + self.inbox_fee.encode_size()
             + UInt(self.exodus_after_blocks).encode_size()
             + UInt(self.inbox_deadline_blocks).encode_size()
-            + 1
+            + self.data.encode_size()
     }
 }
 
@@ -293,10 +312,43 @@ impl Read for ZkRollupConfig {
             inbox_fee: Amount::read(buf)?,
             exodus_after_blocks: UInt::<u64>::read(buf)?.0,
             inbox_deadline_blocks: UInt::<u64>::read(buf)?.0,
-            data: match u8::read(buf)? {
-                0 => DataMode::OnChain,
-                t => return Err(CodecError::InvalidEnum(t)),
-            },
+            data: DataMode::read(buf)?,
+        })
+    }
+}
+
+impl Write for DataMode {
+    fn write(&self, buf: &mut impl BufMut) {
+        match self {
+            DataMode::OnChain => 0u8.write(buf),
+            DataMode::Committee(c) => {
+                1u8.write(buf);
+                c.members.write(buf);
+                c.threshold.write(buf);
+            }
+        }
+    }
+}
+
+impl EncodeSize for DataMode {
+    fn encode_size(&self) -> usize {
+        1 + match self {
+            DataMode::OnChain => 0,
+            DataMode::Committee(c) => c.members.encode_size() + 1,
+        }
+    }
+}
+
+impl Read for DataMode {
+    type Cfg = ();
+    fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
+        Ok(match u8::read(buf)? {
+            0 => DataMode::OnChain,
+            1 => DataMode::Committee(Committee {
+                members: Vec::<PublicKey>::read_cfg(buf, &(RangeCfg::new(0..=COMMITTEE_MAX), ()))?,
+                threshold: u8::read(buf)?,
+            }),
+            t => return Err(CodecError::InvalidEnum(t)),
         })
     }
 }

@@ -2,11 +2,11 @@
 //! state before it (see the protocol in [`super`]).
 
 use super::{
-    UNIT, ValidityFailure as F,
-    ops::{ValidityOp, ZkBatchSubmission, ZkClaim, ZkExit, ZkOp},
+    DAC_NAMESPACE, UNIT, ValidityFailure as F, attestation_message,
+    ops::{BatchData, MemberSignature, ValidityOp, ZkBatchSubmission, ZkClaim, ZkExit, ZkOp},
     records::{
-        DataMode, Felt, InboxItem, SLOTS_MAX, VERIFIERS_MAX, ValidityKey, ValidityRecord, ZkBatch,
-        ZkInbox, ZkRecords as _, ZkRollup, ZkRollupConfig, verifying_key,
+        COMMITTEE_MAX, Committee, DataMode, Felt, InboxItem, SLOTS_MAX, VERIFIERS_MAX, ValidityKey,
+        ValidityRecord, ZkBatch, ZkInbox, ZkRecords as _, ZkRollup, ZkRollupConfig, verifying_key,
     },
 };
 use crate::{
@@ -15,7 +15,7 @@ use crate::{
     params::ChainParams,
     state::{Key, StateReader},
 };
-use terrace_primitives::{Address, Amount};
+use terrace_primitives::{Address, Amount, keys};
 use terrace_zk::{
     Fr,
     babyjubjub::{PublicKey, Signature},
@@ -31,7 +31,8 @@ fn felt(bytes: &Felt) -> Result<Fr, Failure> {
 
 /// Checks a configuration can run: an even depth (the account tree is
 /// quaternary) the public data can number, one to four batch sizes with
-/// keys of the batch statement's inputs.
+/// keys of the batch statement's inputs, and a committee (if any) of
+/// distinct valid keys with a threshold it can reach.
 pub fn validate_config(config: &ZkRollupConfig, params: &ChainParams) -> Result<(), Failure> {
     let mut sizes: Vec<u32> = config.verifiers.iter().map(|v| v.slots).collect();
     sizes.sort_unstable();
@@ -50,12 +51,53 @@ pub fn validate_config(config: &ZkRollupConfig, params: &ChainParams) -> Result<
         && config.batch_bytes_max <= params.tx_bytes_max
         && config.exodus_after_blocks >= 1
         && config.inbox_deadline_blocks >= 1
-        && config.data == DataMode::OnChain;
+        && match &config.data {
+            DataMode::OnChain => true,
+            DataMode::Committee(c) => committee_ok(c),
+        };
     if ok {
         Ok(())
     } else {
         Err(F::InvalidConfig.into())
     }
+}
+
+fn committee_ok(c: &Committee) -> bool {
+    let mut keys: Vec<&[u8]> = c.members.iter().map(|k| k.as_ref()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    !c.members.is_empty()
+        && c.members.len() <= COMMITTEE_MAX
+        && keys.len() == c.members.len()
+        && c.threshold >= 1
+        && usize::from(c.threshold) <= c.members.len()
+        && c.members.iter().all(|k| keys::check_public_key(k).is_ok())
+}
+
+/// Checks that at least the threshold of distinct members signed the
+/// attestation of batch `index` with data commitment `commitment`.
+fn check_attestations(
+    committee: &Committee,
+    domain: &Felt,
+    index: u64,
+    commitment: &Felt,
+    signatures: &[MemberSignature],
+) -> Result<(), Failure> {
+    let message = attestation_message(domain, index, commitment);
+    let mut signed = [false; COMMITTEE_MAX];
+    for s in signatures {
+        let member = usize::from(s.member);
+        let key = committee.members.get(member).ok_or(F::UnknownMember)?;
+        if std::mem::replace(&mut signed[member], true) {
+            return Err(F::DuplicateSigner.into());
+        }
+        keys::verify(key, DAC_NAMESPACE, &message, &s.signature)
+            .map_err(|_| F::InvalidAttestation)?;
+    }
+    if signatures.len() < usize::from(committee.threshold) {
+        return Err(F::TooFewAttestations.into());
+    }
+    Ok(())
 }
 
 /// The keys an operation reads from its payload alone.
@@ -333,20 +375,38 @@ impl<S: StateReader + ?Sized> Run<'_, S> {
             return Err(F::WrongBatchIndex.into());
         }
         let verifier = config.verifier(b.slots).ok_or(F::UnknownBatchSize)?;
-        if b.data.len() as u64 > config.batch_bytes_max {
-            return Err(F::BatchTooLarge.into());
-        }
         if b.inbox_end < self.r.inbox_consumed || b.inbox_end > self.r.inbox_count {
             return Err(F::InboxBeyondEnd.into());
         }
-        let ops = PubOp::decode_all(&b.data, b.slots as usize, config.depth)
-            .map_err(|_| F::BadBatchData)?;
-        let consumed = ops.iter().filter(|op| op.consumes_inbox()).count() as u64;
-        if consumed != b.inbox_end - self.r.inbox_consumed {
-            return Err(F::InboxMismatch.into());
-        }
+        let data_commitment = match (&config.data, &b.data) {
+            (DataMode::OnChain, BatchData::Posted(data)) => {
+                if data.len() as u64 > config.batch_bytes_max {
+                    return Err(F::BatchTooLarge.into());
+                }
+                let ops = PubOp::decode_all(data, b.slots as usize, config.depth)
+                    .map_err(|_| F::BadBatchData)?;
+                let consumed = ops.iter().filter(|op| op.consumes_inbox()).count() as u64;
+                if consumed != b.inbox_end - self.r.inbox_consumed {
+                    return Err(F::InboxMismatch.into());
+                }
+                zkops::data_commitment(&ops, b.slots as usize)
+            }
+            // The proof binds the commitment and both inbox chains, so the
+            // entries consumed are exactly those up to `inbox_end`.
+            (
+                DataMode::Committee(committee),
+                BatchData::Attested {
+                    commitment,
+                    signatures,
+                },
+            ) => {
+                let data = felt(commitment)?;
+                check_attestations(committee, &self.r.domain, b.index, commitment, signatures)?;
+                data
+            }
+            _ => return Err(F::WrongDataMode.into()),
+        };
         let vk = verifying_key(verifier).ok_or(F::InvalidConfig)?;
-        let data_commitment = zkops::data_commitment(&ops, b.slots as usize);
         let statement = Statement {
             domain: self.domain()?,
             old_root: felt(&self.r.root)?,

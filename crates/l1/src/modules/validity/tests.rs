@@ -11,9 +11,10 @@
 use super::*;
 use crate::{Payload, Transaction, testing::*};
 use bytes::Bytes;
-use commonware_codec::{DecodeExt as _, Encode as _};
+use commonware_codec::{DecodeExt as _, Encode as _, EncodeSize as _};
 use std::sync::OnceLock;
 use terrace_primitives::PrivateKey;
+use terrace_primitives::keys::Signer as _;
 use terrace_zk::{
     Fr,
     babyjubjub::{PublicKey, SecretKey},
@@ -79,12 +80,44 @@ struct World {
     batches: Vec<Batch>,
 }
 
+/// The committee of the validium tests: members `key(10 + i)`.
+fn member(i: u8) -> PrivateKey {
+    key(10 + u32::from(i))
+}
+
+/// A validium: the same rollup with its data kept by 2 of 3 members.
+fn validium() -> ZkRollupConfig {
+    ZkRollupConfig {
+        data: DataMode::Committee(Committee {
+            members: (0..3).map(|i| member(i).public_key()).collect(),
+            threshold: 2,
+        }),
+        ..config()
+    }
+}
+
+/// Member `i`'s signature over batch `index`'s attestation.
+fn attest(domain: &Felt, i: u8, index: u64, commitment: &Felt) -> MemberSignature {
+    MemberSignature {
+        member: i,
+        signature: terrace_primitives::keys::sign(
+            &member(i),
+            DAC_NAMESPACE,
+            &attestation_message(domain, index, commitment),
+        ),
+    }
+}
+
 impl World {
     fn new() -> Self {
+        Self::with(config())
+    }
+
+    fn with(config: ZkRollupConfig) -> Self {
         let mut c = Chain::new(5, 1);
         let tx = c.tx(
             &operator(),
-            Payload::Validity(ValidityOp::Create(Box::new(config()))),
+            Payload::Validity(ValidityOp::Create(Box::new(config))),
         );
         let out = c.block(vec![big(tx, &c, &operator())]).unwrap();
         assert_eq!(out.receipts[0].failure, None);
@@ -186,13 +219,27 @@ impl World {
 
     fn submission(&self, batch: &Batch, seed: u64) -> ZkBatchSubmission {
         let proof = prover::prove(proving_key(), batch, &mut StdRng::seed_from_u64(seed)).unwrap();
+        let r = self.rollup();
+        let data = match &r.config.data {
+            DataMode::OnChain => BatchData::Posted(Bytes::from(batch.data.clone())),
+            // Members 0 and 1 vouch for it.
+            DataMode::Committee(_) => {
+                let commitment = fr_to_le(&batch.statement.data);
+                BatchData::Attested {
+                    commitment,
+                    signatures: (0..2)
+                        .map(|i| attest(&r.domain, i, r.batch_count, &commitment))
+                        .collect(),
+                }
+            }
+        };
         ZkBatchSubmission {
-            index: self.rollup().batch_count,
+            index: r.batch_count,
             slots: SLOTS,
             new_root: fr_to_le(&batch.statement.new_root),
             withdrawals_root: fr_to_le(&batch.statement.withdrawals),
-            inbox_end: self.rollup().inbox_consumed + batch.consumed,
-            data: Bytes::from(batch.data.clone()),
+            inbox_end: r.inbox_consumed + batch.consumed,
+            data,
             proof: proof.to_bytes(),
         }
     }
@@ -305,7 +352,12 @@ fn f(failure: ValidityFailure) -> Option<Failure> {
 
 /// Alice and Bob deposited and their deposits are proven.
 fn funded() -> World {
-    let mut w = World::new();
+    funded_with(config())
+}
+
+/// As [`funded`], for a rollup of `config`.
+fn funded_with(config: ZkRollupConfig) -> World {
+    let mut w = World::with(config);
     let (alice, bob) = (l2_key("alice"), l2_key("bob"));
     assert_eq!(w.deposit(&key(1), &alice.public(), 1_000), None);
     assert_eq!(w.deposit(&key(2), &bob.public(), 500), None);
@@ -400,9 +452,12 @@ fn forged_proofs_and_statements_are_refused() {
     let mut altered_withdrawals = good.clone();
     altered_withdrawals.withdrawals_root = fr_to_le(&Fr::from(5u64));
     let mut altered_data = good.clone();
-    let mut data = altered_data.data.to_vec();
+    let BatchData::Posted(posted) = &good.data else {
+        panic!("a zk-rollup posts its data")
+    };
+    let mut data = posted.to_vec();
     data[11] ^= 1; // the amount's low byte
-    altered_data.data = Bytes::from(data);
+    altered_data.data = BatchData::Posted(Bytes::from(data));
     // A replayed proof: batch 0's, for batch 1.
     let mut replayed = good.clone();
     replayed.proof = w.submission(&w.batches[0], 79).proof;
@@ -416,7 +471,7 @@ fn forged_proofs_and_statements_are_refused() {
     let mut inbox_mismatch = good.clone();
     inbox_mismatch.inbox_end = 1;
     let mut bad_data = good.clone();
-    bad_data.data = Bytes::from_static(&[9, 9, 9]);
+    bad_data.data = BatchData::Posted(Bytes::from_static(&[9, 9, 9]));
     for (sub, want) in [
         (false_root, ValidityFailure::InvalidProof),
         (other_proof, ValidityFailure::InvalidProof),
@@ -704,6 +759,230 @@ fn operations_and_records_round_trip() {
         let payload = Payload::Validity(op);
         let bytes = payload.encode();
         assert_eq!(Payload::decode(bytes.clone()).unwrap(), payload);
+        for cut in [1, bytes.len() / 2, bytes.len() - 1] {
+            assert!(Payload::decode(bytes.slice(..cut)).is_err());
+        }
+    }
+    let record = crate::Value::Validity(ValidityRecord::Rollup(Box::new(w.rollup())));
+    assert_eq!(crate::Value::decode(record.encode()).unwrap(), record);
+}
+
+#[test]
+fn a_validium_lands_batches_on_its_committees_word_and_pays_out() {
+    let mut w = funded_with(validium());
+    let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+    let to = addr(&key(3));
+    let ops = [
+        w.transfer(&alice, &bob.public(), 100),
+        w.withdraw(&bob, to, 50),
+    ];
+    let (_, batch) = w.build(&ops);
+    let sub = w.submission(&batch, 9);
+    // No data on L1: the commitment, two signatures and the proof.
+    let op = ZkOp::SubmitBatch(Box::new(sub.clone()));
+    assert_eq!(sub.data.posted_len(), 0);
+    assert!(op.encode_size() < 400, "{} bytes", op.encode_size());
+    assert_eq!(w.prove(&ops), None);
+    let batch = w.c.state.zk_batch(0, 1).unwrap();
+    assert_eq!(
+        batch.data_commitment,
+        fr_to_le(&w.batches[1].statement.data)
+    );
+    // Final at once, as a zk-rollup's: the withdrawal is claimed.
+    let before = w.c.state.account(&to).balance;
+    let claim = w.claim_of(1, 1, to, 50);
+    w.claimed += 50;
+    assert_eq!(w.send(&key(4), ZkOp::Claim(Box::new(claim))), None);
+    assert_eq!(w.c.state.account(&to).balance.0, before.0 + 50 * UNIT);
+    // Gas: the members' signatures instead of the data chain.
+    let gas = ValidityGas::default();
+    assert_eq!(
+        batch_gas(&gas, &sub),
+        batch_gas(
+            &gas,
+            &ZkBatchSubmission {
+                data: BatchData::Posted(Bytes::new()),
+                ..sub
+            }
+        ) - gas.data_slot * u64::from(SLOTS)
+            + 2 * gas.member_signature
+    );
+}
+
+#[test]
+fn dac_forgery_is_refused_and_changes_nothing() {
+    let mut w = funded_with(validium());
+    let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+    let (_, honest) = w.build(&[w.transfer(&alice, &bob.public(), 100)]);
+    let good = w.submission(&honest, 31);
+    let r = w.rollup();
+    let commitment = fr_to_le(&honest.statement.data);
+    let with = |signatures: Vec<MemberSignature>| ZkBatchSubmission {
+        data: BatchData::Attested {
+            commitment,
+            signatures,
+        },
+        ..good.clone()
+    };
+    let sig = |i: u8| attest(&r.domain, i, 1, &commitment);
+    // A signature by a key outside the committee, under a member's index.
+    let stranger = MemberSignature {
+        member: 2,
+        signature: terrace_primitives::keys::sign(
+            &key(4),
+            DAC_NAMESPACE,
+            &attestation_message(&r.domain, 1, &commitment),
+        ),
+    };
+    // Member 1's signature of batch 0, replayed; its signature for this
+    // commitment under batch index 0; and one over another commitment.
+    let BatchData::Attested {
+        signatures: batch0, ..
+    } = w.submission(&w.batches[0], 1).data
+    else {
+        panic!("a validium attests its data")
+    };
+    let replayed = batch0[1].clone();
+    let other_index = attest(&r.domain, 1, 0, &commitment);
+    let other_commitment = attest(&r.domain, 1, 1, &fr_to_le(&Fr::from(7u64)));
+    // The signatures of a commitment the proof does not take.
+    let wrong = fr_to_le(&(honest.statement.data + Fr::from(1u64)));
+    let wrong_commitment = ZkBatchSubmission {
+        data: BatchData::Attested {
+            commitment: wrong,
+            signatures: vec![
+                attest(&r.domain, 0, 1, &wrong),
+                attest(&r.domain, 1, 1, &wrong),
+            ],
+        },
+        ..good.clone()
+    };
+    let posted = ZkBatchSubmission {
+        data: BatchData::Posted(Bytes::from(honest.data.clone())),
+        ..good.clone()
+    };
+    let non_canonical = ZkBatchSubmission {
+        data: BatchData::Attested {
+            commitment: [0xff; 32],
+            signatures: vec![sig(0), sig(1)],
+        },
+        ..good.clone()
+    };
+    for (sub, want) in [
+        (with(vec![sig(0)]), ValidityFailure::TooFewAttestations),
+        (with(vec![]), ValidityFailure::TooFewAttestations),
+        (with(vec![sig(0), sig(0)]), ValidityFailure::DuplicateSigner),
+        (
+            with(vec![sig(0), stranger]),
+            ValidityFailure::InvalidAttestation,
+        ),
+        (
+            with(vec![sig(0), replayed]),
+            ValidityFailure::InvalidAttestation,
+        ),
+        (
+            with(vec![sig(0), other_index]),
+            ValidityFailure::InvalidAttestation,
+        ),
+        (
+            with(vec![sig(0), other_commitment]),
+            ValidityFailure::InvalidAttestation,
+        ),
+        (
+            with(vec![
+                sig(0),
+                MemberSignature {
+                    member: 3,
+                    ..sig(1)
+                },
+            ]),
+            ValidityFailure::UnknownMember,
+        ),
+        (wrong_commitment, ValidityFailure::InvalidProof),
+        (posted, ValidityFailure::WrongDataMode),
+        (non_canonical, ValidityFailure::NonCanonical),
+    ] {
+        assert_eq!(
+            w.send(&operator(), ZkOp::SubmitBatch(Box::new(sub))),
+            f(want)
+        );
+        assert_eq!(w.rollup(), r, "a refused batch changes nothing");
+    }
+    // Any two members will do, in any order; all three too.
+    let landed = with(vec![sig(2), sig(0), sig(1)]);
+    assert_eq!(
+        w.send(&operator(), ZkOp::SubmitBatch(Box::new(landed))),
+        None
+    );
+    assert_eq!(w.rollup().batch_count, 2);
+
+    // And a zk-rollup refuses attested data: its data must be on L1.
+    let mut z = funded();
+    let (_, batch) = z.build(&[z.transfer(&alice, &bob.public(), 1)]);
+    let sub = ZkBatchSubmission {
+        data: BatchData::Attested {
+            commitment: fr_to_le(&batch.statement.data),
+            signatures: vec![],
+        },
+        ..z.submission(&batch, 3)
+    };
+    assert_eq!(
+        z.send(&operator(), ZkOp::SubmitBatch(Box::new(sub))),
+        f(ValidityFailure::WrongDataMode)
+    );
+}
+
+#[test]
+fn committees_that_cannot_work_are_refused() {
+    let committee = |members: Vec<terrace_primitives::PublicKey>, threshold| ZkRollupConfig {
+        data: DataMode::Committee(Committee { members, threshold }),
+        ..config()
+    };
+    let keys = |n: u8| (0..n).map(|i| member(i).public_key()).collect::<Vec<_>>();
+    let mut w = World::new();
+    for (broken, why) in [
+        (committee(vec![], 0), "no members"),
+        (committee(keys(3), 0), "threshold 0"),
+        (committee(keys(3), 4), "threshold above the members"),
+        (
+            committee(vec![member(0).public_key(), member(0).public_key()], 1),
+            "a member twice",
+        ),
+    ] {
+        let tx = w.c.tx(
+            &key(1),
+            Payload::Validity(ValidityOp::Create(Box::new(broken))),
+        );
+        let tx = big(tx, &w.c, &key(1));
+        let out = w.c.block(vec![tx]).unwrap();
+        assert_eq!(
+            out.receipts[0].failure,
+            f(ValidityFailure::InvalidConfig),
+            "{why}"
+        );
+    }
+    // More than COMMITTEE_MAX members do not even decode.
+    let tx = w.c.tx(
+        &key(1),
+        Payload::Validity(ValidityOp::Create(Box::new(committee(keys(33), 2)))),
+    );
+    let tx = big(tx, &w.c, &key(1));
+    assert!(w.c.block(vec![tx]).is_err());
+    assert_eq!(w.c.state.zk_rollup_count(), 1);
+}
+
+#[test]
+fn validium_operations_and_records_round_trip() {
+    let w = funded_with(validium());
+    let sub = w.submission(&w.batches[0], 1);
+    let payload = Payload::Validity(ValidityOp::Rollup {
+        rollup: 0,
+        op: ZkOp::SubmitBatch(Box::new(sub)),
+    });
+    let create = Payload::Validity(ValidityOp::Create(Box::new(validium())));
+    for p in [payload, create] {
+        let bytes = p.encode();
+        assert_eq!(Payload::decode(bytes.clone()).unwrap(), p);
         for cut in [1, bytes.len() / 2, bytes.len() - 1] {
             assert!(Payload::decode(bytes.slice(..cut)).is_err());
         }
