@@ -317,6 +317,9 @@ pub enum DeployError {
         /// The batch size.
         slots: u32,
     },
+    /// The rollup keeps its data with a committee the node cannot reach.
+    #[error("the rollup keeps its data with a committee: the node needs its members' addresses")]
+    NoCommittee,
 }
 
 /// Signs `payload` from `key` with `nonce`, submits it, and waits until

@@ -13,8 +13,8 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use terrace_l1::{
     Key, Payload,
     modules::validity::{
-        DataMode, UNIT, ValidityKey, ValidityOp, Verifier, ZkOp, ZkRecords as _, ZkRollup,
-        ZkRollupConfig,
+        Committee, DataMode, UNIT, ValidityKey, ValidityOp, Verifier, ZkOp, ZkRecords as _,
+        ZkRollup, ZkRollupConfig,
     },
 };
 pub use terrace_node::client::{DeployError, Waiting, next_nonce, send_and_wait};
@@ -83,6 +83,19 @@ pub fn config(keys: &[&ProvingKey], settings: Settings) -> ZkRollupConfig {
         exodus_after_blocks: settings.exodus_after_blocks,
         inbox_deadline_blocks: settings.inbox_deadline_blocks,
         data: DataMode::OnChain,
+    }
+}
+
+/// The configuration of a validium: as [`config`], with the data kept by
+/// `committee` instead of L1.
+pub fn validium_config(
+    keys: &[&ProvingKey],
+    settings: Settings,
+    committee: Committee,
+) -> ZkRollupConfig {
+    ZkRollupConfig {
+        data: DataMode::Committee(committee),
+        ..config(keys, settings)
     }
 }
 
@@ -158,6 +171,7 @@ impl NodeConfig {
             freezer: false,
             poll: Duration::from_millis(100),
             fault: crate::node::Fault::None,
+            committee: None,
         }
     }
 
@@ -171,12 +185,21 @@ impl NodeConfig {
             freezer: true,
             poll: Duration::from_millis(100),
             fault: crate::node::Fault::None,
+            committee: None,
         }
     }
 
     /// The same node with `fault`.
     pub fn with_fault(self, fault: crate::node::Fault) -> Self {
         Self { fault, ..self }
+    }
+
+    /// The same node reaching a validium's committee through `committee`.
+    pub fn with_committee(self, committee: crate::dac::AnyCommittee) -> Self {
+        Self {
+            committee: Some(committee),
+            ..self
+        }
     }
 }
 
@@ -238,6 +261,9 @@ where
         .ok_or(DeployError::NotFound)?;
     if let Some(p) = &prover {
         check_keys(&rollup, &p.keys)?;
+    }
+    if matches!(rollup.config.data, DataMode::Committee(_)) && config.committee.is_none() {
+        return Err(DeployError::NoCommittee);
     }
     let poll = config.poll;
     let node = Node::new(context.child("zk_clock"), l1, config, &rollup);

@@ -3,13 +3,21 @@
 //! replayed from its posted data — with what users need from it: every
 //! withdrawal with its claim, and any account's exit proof for exodus.
 //!
+//! A validium's batches carry only their data commitment: the follower
+//! replays one once its data was [supplied](Follower::supply_data) (from
+//! the committee, the operator or a user's copy) and matches the
+//! commitment; until then it stops before the block, changing nothing.
+//!
 //! L1 verified each batch's proof over its data and inbox before
 //! accepting it, so a replay that does not reach the posted root is a bug
 //! here (or a broken proof system): the follower stops rather than guess.
 
 use crate::l1::{L1Block, ZkTx};
+use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
-use terrace_l1::modules::validity::{Felt, UNIT, ZkClaim, ZkExit, ZkOp, ZkRollup};
+use terrace_l1::modules::validity::{
+    BatchData, Felt, UNIT, ZkBatchSubmission, ZkClaim, ZkExit, ZkOp, ZkRollup,
+};
 use terrace_primitives::Address;
 use terrace_zk::{
     Fr,
@@ -30,6 +38,18 @@ pub enum FollowError {
         expected: u64,
         /// Given.
         got: u64,
+    },
+    /// A validium batch landed whose data nobody supplied yet (or whose
+    /// supplied data did not match its commitment, and was dropped).
+    #[error(
+        "batch {index}: its data is not available (commitment {})",
+        hex(commitment)
+    )]
+    Unavailable {
+        /// The batch.
+        index: u64,
+        /// The commitment its data must match.
+        commitment: Felt,
     },
     /// An accepted batch does not replay to its posted root.
     #[error("batch {index}: {reason}")]
@@ -111,10 +131,16 @@ pub struct Follower {
     frozen_at: Option<u64>,
     /// Positions in `withdrawals` by batch.
     by_batch: BTreeMap<u64, std::ops::Range<usize>>,
+    /// Data supplied for validium batches not replayed yet, by index.
+    supplied: BTreeMap<u64, Bytes>,
 }
 
 fn felt(bytes: &Felt) -> Option<Fr> {
     fr_from_le(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Follower {
@@ -142,7 +168,45 @@ impl Follower {
             refunded: BTreeSet::new(),
             frozen_at: None,
             by_batch: BTreeMap::new(),
+            supplied: BTreeMap::new(),
         }
+    }
+
+    /// Supplies the data of validium batch `index` (checked against its
+    /// commitment when the batch is replayed). Data of batches replayed
+    /// already is ignored.
+    pub fn supply_data(&mut self, index: u64, data: Bytes) {
+        if index >= self.batch_count() {
+            self.supplied.insert(index, data);
+        }
+    }
+
+    /// Whether data for batch `index` is waiting to be replayed.
+    pub fn has_data(&self, index: u64) -> bool {
+        self.supplied.contains_key(&index)
+    }
+
+    /// The public data of batch `b`: posted, or supplied and matching its
+    /// attested commitment (else dropped, so it can be supplied again).
+    fn data_of(&mut self, b: &ZkBatchSubmission) -> Result<Bytes, FollowError> {
+        let commitment = match &b.data {
+            BatchData::Posted(data) => return Ok(data.clone()),
+            BatchData::Attested { commitment, .. } => *commitment,
+        };
+        let unavailable = FollowError::Unavailable {
+            index: b.index,
+            commitment,
+        };
+        let data = self.supplied.get(&b.index).ok_or(unavailable.clone())?;
+        let matches =
+            PubOp::decode_all(data, b.slots as usize, self.state.depth()).is_ok_and(|ops| {
+                fr_to_le(&zkops::data_commitment(&ops, b.slots as usize)) == commitment
+            });
+        if !matches {
+            self.supplied.remove(&b.index);
+            return Err(unavailable);
+        }
+        Ok(data.clone())
     }
 
     /// The rollup's id.
@@ -222,11 +286,17 @@ impl Follower {
                 got: block.height,
             });
         }
-        for tx in ZkTx::of_block(block) {
-            if tx.rollup != self.rollup || tx.failure.is_some() {
-                continue;
+        let txs: Vec<ZkTx> = ZkTx::of_block(block)
+            .filter(|tx| tx.rollup == self.rollup && tx.failure.is_none())
+            .collect();
+        // Every batch's data first, so a missing one changes nothing.
+        for tx in &txs {
+            if let ZkOp::SubmitBatch(b) = &tx.op {
+                self.data_of(b)?;
             }
-            self.apply_op(&tx, block.height)?;
+        }
+        for tx in &txs {
+            self.apply_op(tx, block.height)?;
         }
         self.next_height += 1;
         Ok(())
@@ -268,7 +338,8 @@ impl Follower {
                 if b.index != index {
                     return Err(fail(format!("posted as batch {}", b.index)));
                 }
-                let ops = PubOp::decode_all(&b.data, b.slots as usize, self.state.depth())
+                let data = self.data_of(b)?;
+                let ops = PubOp::decode_all(&data, b.slots as usize, self.state.depth())
                     .map_err(|e| fail(e.to_string()))?;
                 let from = usize::try_from(self.consumed).unwrap_or(usize::MAX);
                 let to = usize::try_from(b.inbox_end).unwrap_or(usize::MAX);
@@ -338,11 +409,12 @@ impl Follower {
                 self.by_batch.insert(index, first..self.withdrawals.len());
                 self.state = next;
                 self.consumed = b.inbox_end;
+                self.supplied.remove(&index);
                 self.batches.push(ProvenBatch {
                     index,
                     slots: b.slots,
                     ops: ops.len(),
-                    data_bytes: b.data.len(),
+                    data_bytes: data.len(),
                     root,
                     height,
                     inbox_end: b.inbox_end,

@@ -9,8 +9,11 @@
 //!   time in the devnet);
 //! - [`deploy`]: setup, registration and starting nodes;
 //! - [`rpc`]: the `zk_*` JSON-RPC API;
+//! - [`dac`]: a validium's data-availability committee: members, their
+//!   store and `dac_*` API, and the clients that reach them;
 //! - [`l1`]: the zk-rollup operations in finalized L1 blocks.
 
+pub mod dac;
 pub mod deploy;
 pub mod follow;
 pub mod l1;

@@ -8,10 +8,12 @@
 //! up following L1 or answering users.
 
 use crate::{
-    follow::Follower,
+    dac::{AnyCommittee, Committee as _, StoreRequest},
+    follow::{FollowError, Follower},
     l1::{L1, L1Error, ZkTx, address_of, op_name},
     operator::{L2Op, Operator, SoftReceipt, Stage, SubmitError},
 };
+use bytes::Bytes;
 use commonware_runtime::Clock;
 use std::{
     collections::BTreeMap,
@@ -20,7 +22,7 @@ use std::{
 };
 use terrace_l1::{
     Key, Payload, StateReader as _,
-    modules::validity::{ValidityKey, ValidityOp, ZkOp, ZkRecords as _, ZkRollup},
+    modules::validity::{DataMode, Felt, ValidityKey, ValidityOp, ZkOp, ZkRecords as _, ZkRollup},
 };
 use terrace_node::{app::now_ms, client::Outbox};
 use terrace_primitives::{Address, Hash, PrivateKey, hash_tagged};
@@ -48,6 +50,10 @@ pub enum Fault {
     ForgeProof,
     /// Stops posting batches (the operator vanishes).
     Stop,
+    /// A validium's operator that gives its batches' data to nobody: it
+    /// asks members to sign the commitment alone (honest members refuse,
+    /// colluding ones sign) and never serves the data.
+    Withhold,
 }
 
 /// The operator's settings. It cuts batches of the sizes the rollup
@@ -80,6 +86,10 @@ pub struct NodeConfig {
     pub poll: Duration,
     /// Misbehaviour, for tests.
     pub fault: Fault,
+    /// The data-availability committee of a validium: the operator offers
+    /// it each batch's data for signatures, and the follower fetches from
+    /// it the data L1 does not carry.
+    pub committee: Option<AnyCommittee>,
 }
 
 /// Something the node did or saw.
@@ -302,9 +312,10 @@ impl<C: Clock, L: L1> Node<C, L> {
         }
     }
 
-    /// One round: follow, read, decide, send.
+    /// One round: follow, read, get batches attested, decide, send.
     pub async fn tick(&mut self) -> Result<(), L1Error> {
         self.follow().await?;
+        self.attest().await;
         let height = self.l1.finalized_height();
         let id = self.config.rollup;
         let records = self
@@ -335,7 +346,11 @@ impl<C: Clock, L: L1> Node<C, L> {
                     .iter()
                     .map(|v| v.slots as usize)
                     .collect();
-                inner.operator = Some(Operator::new(&inner.follower, &sizes, cfg.queue_max));
+                let op = Operator::new(&inner.follower, &sizes, cfg.queue_max);
+                inner.operator = Some(match &rollup.config.data {
+                    DataMode::OnChain => op,
+                    DataMode::Committee(c) => op.with_committee(c.threshold),
+                });
             }
             if let (Some(cfg), Some(op)) = (self.config.operator, inner.operator.as_mut())
                 && synced
@@ -439,15 +454,94 @@ impl<C: Clock, L: L1> Node<C, L> {
                     });
                 }
             }
-            let mut inner = self.shared.lock();
-            inner.rebase |= failed_batch;
-            if let Err(e) = inner.follower.apply_block(&block) {
-                let stuck = Event::Stuck(e.to_string());
-                if inner.events.last() != Some(&stuck) {
-                    warn!(error = %e, "zk-rollup follower stopped");
-                    inner.events.push(stuck);
+            self.shared.lock().rebase |= failed_batch;
+            let mut fetched = false;
+            loop {
+                let applied = self.shared.lock().follower.apply_block(&block);
+                match applied {
+                    Ok(()) => break,
+                    Err(FollowError::Unavailable { index, commitment }) if !fetched => {
+                        fetched = true;
+                        if let Some(data) = self.fetch(index, commitment).await {
+                            self.shared.lock().follower.supply_data(index, data);
+                        }
+                    }
+                    Err(e) => {
+                        let mut inner = self.shared.lock();
+                        let stuck = Event::Stuck(e.to_string());
+                        if inner.events.last() != Some(&stuck) {
+                            warn!(error = %e, "zk-rollup follower stopped");
+                            inner.events.push(stuck);
+                        }
+                        return Err(L1Error::Unavailable(format!("follower: {e}")));
+                    }
                 }
-                return Err(L1Error::Unavailable(format!("follower: {e}")));
+            }
+        }
+    }
+
+    /// The data of validium batch `index`: this operator's own, else the
+    /// first committee member's that has it.
+    async fn fetch(&self, index: u64, commitment: Felt) -> Option<Bytes> {
+        let own = self
+            .shared
+            .lock()
+            .operator
+            .as_ref()
+            .and_then(|op| op.batch_data(index, &commitment));
+        if own.is_some() && self.config.fault != Fault::Withhold {
+            return own;
+        }
+        let committee = self.config.committee.as_ref()?;
+        for member in 0..committee.members() {
+            let member = u8::try_from(member).ok()?;
+            match committee.get(member, index, commitment).await {
+                Ok(Some(stored)) => return Some(stored.data),
+                Ok(None) => debug!(member, index, "committee member does not have the batch"),
+                Err(e) => debug!(member, index, error = %e, "committee member unavailable"),
+            }
+        }
+        // A withholding operator still knows its own data.
+        own
+    }
+
+    /// Offers each batch short of signatures to the members who have not
+    /// signed it yet (a validium's operator), recording what they sign.
+    async fn attest(&mut self) {
+        let Some(committee) = self.config.committee.clone() else {
+            return;
+        };
+        let work = match self.shared.lock().operator.as_ref() {
+            Some(op) => op.unattested(),
+            None => return,
+        };
+        for batch in work {
+            for member in 0..committee.members() {
+                let Ok(member) = u8::try_from(member) else {
+                    break;
+                };
+                if batch.signed.contains(&member) {
+                    continue;
+                }
+                let data = match self.config.fault {
+                    Fault::Withhold => Bytes::new(),
+                    _ => batch.data.clone(),
+                };
+                let req = StoreRequest::signed(
+                    &self.config.key,
+                    batch.index,
+                    batch.slots,
+                    data,
+                    batch.commitment,
+                );
+                match committee.store(member, req).await {
+                    Ok(signature) => {
+                        if let Some(op) = self.shared.lock().operator.as_mut() {
+                            op.attest(batch.index, &batch.commitment, signature);
+                        }
+                    }
+                    Err(e) => debug!(member, index = batch.index, error = %e, "not signed"),
+                }
             }
         }
     }

@@ -12,8 +12,9 @@
 //! queue ([`Operator::rebase`]).
 
 use crate::follow::{Follower, Queued};
+use bytes::Bytes;
 use std::collections::{HashMap, VecDeque};
-use terrace_l1::modules::validity::ZkBatchSubmission;
+use terrace_l1::modules::validity::{BatchData, Felt, MemberSignature, ZkBatchSubmission};
 use terrace_primitives::{Hash, hash_tagged};
 use terrace_zk::{
     Fr, fr_to_le,
@@ -118,6 +119,23 @@ struct Pending {
     inbox_end: u64,
     entries: Vec<Entry>,
     proof: Option<Proof>,
+    /// Committee members' signatures over its data (a validium).
+    signatures: Vec<MemberSignature>,
+}
+
+/// A batch whose data the committee has not vouched for enough yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unattested {
+    /// Its index.
+    pub index: u64,
+    /// Its slots.
+    pub slots: u32,
+    /// Its public data.
+    pub data: Bytes,
+    /// Its data commitment.
+    pub commitment: Felt,
+    /// Members who signed already.
+    pub signed: Vec<u8>,
 }
 
 /// Receipts kept for operations of landed batches (oldest forgotten).
@@ -139,6 +157,9 @@ pub struct Operator {
     next_index: u64,
     stages: HashMap<Hash, Stage>,
     order: VecDeque<Hash>,
+    /// Signatures a batch needs before it is posted (a validium), or
+    /// `None` to post the data itself.
+    threshold: Option<u8>,
 }
 
 impl Operator {
@@ -166,7 +187,15 @@ impl Operator {
             next_index: follower.batch_count(),
             stages: HashMap::new(),
             order: VecDeque::new(),
+            threshold: None,
         }
+    }
+
+    /// The operator of a validium: it posts a batch once `threshold`
+    /// committee members have signed for its data, instead of the data.
+    pub fn with_committee(mut self, threshold: u8) -> Self {
+        self.threshold = Some(threshold);
+        self
     }
 
     /// The soft state: proven batches, batches in flight and the queue.
@@ -323,6 +352,7 @@ impl Operator {
             inbox_end: self.built_inbox,
             entries,
             proof: None,
+            signatures: Vec::new(),
         });
         if dropped {
             self.resoften();
@@ -354,21 +384,76 @@ impl Operator {
         }
     }
 
+    /// Batches cut whose data fewer members than the threshold signed for
+    /// (none for a zk-rollup), in order.
+    pub fn unattested(&self) -> Vec<Unattested> {
+        let Some(threshold) = self.threshold else {
+            return Vec::new();
+        };
+        self.pending
+            .iter()
+            .filter(|p| p.signatures.len() < usize::from(threshold))
+            .map(|p| Unattested {
+                index: p.index,
+                slots: p.batch.witnesses.len() as u32,
+                data: Bytes::from(p.batch.data.clone()),
+                commitment: fr_to_le(&p.batch.statement.data),
+                signed: p.signatures.iter().map(|s| s.member).collect(),
+            })
+            .collect()
+    }
+
+    /// Records a member's signature for batch `index` with `commitment`;
+    /// `false` when that batch is gone (landed or cut again) or the member
+    /// signed it already. The signature itself is L1's to check.
+    pub fn attest(&mut self, index: u64, commitment: &Felt, signature: MemberSignature) -> bool {
+        let Some(p) = self
+            .pending
+            .iter_mut()
+            .find(|p| p.index == index && fr_to_le(&p.batch.statement.data) == *commitment)
+        else {
+            return false;
+        };
+        if p.signatures.iter().any(|s| s.member == signature.member) {
+            return false;
+        }
+        p.signatures.push(signature);
+        true
+    }
+
+    /// The data of batch `index` with `commitment`, while it is pending
+    /// (for this node's own follower when the batch lands).
+    pub fn batch_data(&self, index: u64, commitment: &Felt) -> Option<Bytes> {
+        self.pending
+            .iter()
+            .find(|p| p.index == index && fr_to_le(&p.batch.statement.data) == *commitment)
+            .map(|p| Bytes::from(p.batch.data.clone()))
+    }
+
     /// The proven batches not yet on L1, in order, from `from` (the
-    /// rollup's batch count on L1), up to the first unproven one.
+    /// rollup's batch count on L1), up to the first not ready: unproven,
+    /// or (a validium) short of the committee's threshold.
     pub fn submissions(&self, from: u64) -> Vec<ZkBatchSubmission> {
         self.pending
             .iter()
             .skip_while(|p| p.index < from)
             .map_while(|p| {
                 let proof = p.proof.as_ref()?;
+                let data = match self.threshold {
+                    None => BatchData::Posted(p.batch.data.clone().into()),
+                    Some(t) if p.signatures.len() >= usize::from(t) => BatchData::Attested {
+                        commitment: fr_to_le(&p.batch.statement.data),
+                        signatures: p.signatures.clone(),
+                    },
+                    Some(_) => return None,
+                };
                 Some(ZkBatchSubmission {
                     index: p.index,
                     slots: p.batch.witnesses.len() as u32,
                     new_root: fr_to_le(&p.batch.statement.new_root),
                     withdrawals_root: fr_to_le(&p.batch.statement.withdrawals),
                     inbox_end: p.inbox_end,
-                    data: p.batch.data.clone().into(),
+                    data,
                     proof: proof.to_bytes(),
                 })
             })

@@ -4,16 +4,24 @@
 
 mod common;
 
+use bytes::Bytes;
 use common::*;
-use terrace_l1::modules::validity::ZkOp;
+use terrace_l1::modules::validity::{
+    BatchData, DAC_NAMESPACE, MemberSignature, ZkOp, attestation_message,
+};
 use terrace_primitives::Address;
+use terrace_primitives::{
+    codec::to_hex,
+    keys::{Signer as _, private_key_from_seed},
+};
 use terrace_zk::{
     Fr,
     babyjubjub::SecretKey,
-    fr_from_le,
+    fr_from_le, fr_to_le,
     ops::{self as zkops, Transfer, Withdraw, domain},
     state::StfError,
 };
+use terrace_zkrollup::dac::{DacError, Member, MemberView, StoreRequest};
 use terrace_zkrollup::{FollowError, Follower, L2Op, Operator, Stage, SubmitError};
 
 #[test]
@@ -159,6 +167,60 @@ fn the_follower_stops_on_a_batch_it_cannot_verify_instead_of_guessing() {
     assert_eq!(s.follower.batch_count(), 1);
 }
 
+/// A validium's batch carries only its commitment: the follower stops
+/// before the block until the data is supplied, changing nothing (not even
+/// the block's deposit), drops data that misses the commitment, and
+/// replays the batch once the right data comes.
+#[test]
+fn a_validium_follower_waits_for_the_data_and_checks_it_against_the_commitment() {
+    let mut s = setup();
+    let a = s.follower.state().find(&s.alice.public()).unwrap();
+    let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 7, 0));
+    s.op.submit(&t, 0).unwrap();
+    s.op.cut();
+    prove_all(&mut s.op);
+    let mut sub = s.op.submissions(1).remove(0);
+    let BatchData::Posted(data) = sub.data.clone() else {
+        panic!("the operator posts data")
+    };
+    let ops = zkops::PubOp::decode_all(&data, SLOTS, DEPTH).unwrap();
+    let commitment = zkops::data_commitment(&ops, SLOTS);
+    sub.data = BatchData::Attested {
+        commitment: fr_to_le(&commitment),
+        signatures: Vec::new(),
+    };
+    let carol = SecretKey::from_bytes(b"carol");
+    let b = block(
+        2,
+        vec![
+            (deposit(&carol, 3), None),
+            (ZkOp::SubmitBatch(Box::new(sub)), None),
+        ],
+    );
+    let unavailable = |e: FollowError| matches!(e, FollowError::Unavailable { index: 1, .. });
+    let before = (s.follower.state().root(), s.follower.inbox().len());
+    assert!(unavailable(s.follower.apply_block(&b).unwrap_err()));
+    // Data of another batch, or cut short: dropped, still unavailable.
+    let mut wrong = data.to_vec();
+    wrong[3] ^= 1;
+    for bad in [Bytes::from(wrong), data.slice(..data.len() - 1)] {
+        s.follower.supply_data(1, bad);
+        assert!(unavailable(s.follower.apply_block(&b).unwrap_err()));
+        assert!(!s.follower.has_data(1));
+    }
+    assert_eq!(
+        (s.follower.state().root(), s.follower.inbox().len()),
+        before
+    );
+    assert_eq!(s.follower.next_height(), 2);
+    s.follower.supply_data(1, data);
+    s.follower.apply_block(&b).unwrap();
+    assert_eq!(s.follower.batch_count(), 2);
+    assert_eq!(s.follower.state().root(), s.op.soft().root());
+    assert_eq!(s.follower.inbox().len(), 3);
+    assert!(!s.follower.has_data(1), "replayed data is not kept twice");
+}
+
 /// With keys for batches of 1 and 2, the operator cuts the smallest size
 /// that holds its queue: a lone transfer goes in a batch of 1, a pair in a
 /// batch of 2, three operations in a 2 and a 1; the follower checks each
@@ -227,4 +289,171 @@ fn a_prover_without_the_rollups_keys_is_refused_at_start() {
         deploy::check_keys(&both, &[ours]),
         Err(DeployError::KeyMismatch { slots: 1 })
     ));
+}
+
+/// A batch of the validium with a transfer, cut and proven: its index,
+/// slots and data.
+fn validium_batch(s: &mut Setup) -> (u64, u32, Bytes) {
+    let a = s.follower.state().find(&s.alice.public()).unwrap();
+    let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 7, 0));
+    s.op.submit(&t, 0).unwrap();
+    let index = s.op.cut().unwrap();
+    let u = &s.op.unattested();
+    assert!(u.is_empty(), "a zk-rollup's operator needs no signatures");
+    let sub = {
+        prove_all(&mut s.op);
+        s.op.submissions(index).remove(0)
+    };
+    let BatchData::Posted(data) = sub.data else {
+        panic!("posted")
+    };
+    (index, sub.slots, data)
+}
+
+/// A committee member signs only data it holds in full and matching the
+/// commitment, stored before it signs; every bad request changes nothing;
+/// after a crash it reopens its store, drops an unfinished write and sets
+/// aside a rotten file.
+#[test]
+fn a_member_signs_only_data_it_holds_and_keeps_it_across_a_restart() {
+    let mut s = setup();
+    let (index, slots, data) = validium_batch(&mut s);
+    let record = validium_record();
+    let view = MemberView::new(&record, &member_key(1).public_key()).unwrap();
+    assert_eq!((view.member, view.committee), (1, (3, 2)));
+    assert!(matches!(
+        MemberView::new(&record, &member_key(7).public_key()),
+        Err(DacError::NotAMember(_))
+    ));
+    assert_eq!(
+        MemberView::new(&common::record(), &member_key(1).public_key()),
+        Err(DacError::NoCommittee)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut m = Member::open(dir.path(), member_key(1), view.clone()).unwrap();
+    let good = StoreRequest::new(&operator_key(), DEPTH, index, slots, data.clone()).unwrap();
+    let commitment = good.commitment;
+
+    let stranger = private_key_from_seed([9; 32]);
+    let mut other_index = good.clone();
+    other_index.index += 1;
+    let mut short = good.clone();
+    short.data = data.slice(..4); // inside the transfer
+    let mut wrong = data.to_vec();
+    wrong[3] ^= 1;
+    let mut large = good.clone();
+    large.data = Bytes::from(vec![0; 5_000]);
+    let refusals = [
+        (
+            StoreRequest::new(&stranger, DEPTH, index, slots, data.clone()).unwrap(),
+            "NotOperator",
+        ),
+        (other_index, "NotOperator"),
+        (
+            StoreRequest::signed(&operator_key(), index, slots, short.data, commitment),
+            "BadData",
+        ),
+        (
+            // Nothing at all: an empty batch, with another commitment.
+            StoreRequest::signed(&operator_key(), index, slots, Bytes::new(), commitment),
+            "CommitmentMismatch",
+        ),
+        (
+            StoreRequest::signed(
+                &operator_key(),
+                index,
+                slots,
+                Bytes::from(wrong),
+                commitment,
+            ),
+            "CommitmentMismatch",
+        ),
+        (
+            StoreRequest::signed(&operator_key(), index, 4, data.clone(), commitment),
+            "UnknownBatchSize",
+        ),
+        (
+            StoreRequest::signed(&operator_key(), index, slots, large.data, commitment),
+            "TooLarge",
+        ),
+    ];
+    for (req, want) in refusals {
+        let err = m.store(&req).unwrap_err();
+        assert!(format!("{err:?}").starts_with(want), "{want}: {err:?}");
+        assert_eq!(m.status().batches, 0, "{want} stored nothing");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    let sig = m.store(&good).unwrap();
+    assert_eq!(sig.member, 1);
+    let message = attestation_message(&record.domain, index, &commitment);
+    terrace_primitives::keys::verify(
+        &member_key(1).public_key(),
+        DAC_NAMESPACE,
+        &message,
+        &sig.signature,
+    )
+    .unwrap();
+    // Again: the same signature, stored once.
+    assert_eq!(m.store(&good).unwrap(), sig);
+    assert_eq!(m.status().batches, 1);
+    assert_eq!(m.status().bytes, data.len() as u64);
+    assert_eq!(m.get(index, &commitment).unwrap().data, data);
+    assert_eq!(m.versions(index), vec![commitment]);
+    assert!(m.get(index, &[0; 32]).is_none());
+
+    // A crash: an unfinished write and a rotten file beside the good one.
+    drop(m);
+    std::fs::write(dir.path().join("junk.batch.tmp"), b"half").unwrap();
+    let rotten = format!("{:020}-{}.batch", index + 1, to_hex(&commitment));
+    std::fs::write(dir.path().join(&rotten), b"\x02\0\0\0garbage").unwrap();
+    let m = Member::open(dir.path(), member_key(1), view).unwrap();
+    let status = m.status();
+    assert_eq!((status.batches, status.set_aside), (1, 1));
+    assert_eq!(m.get(index, &commitment).unwrap().data, data);
+    assert!(m.get(index + 1, &commitment).is_none());
+    assert!(!dir.path().join("junk.batch.tmp").exists());
+}
+
+/// A validium's operator posts a batch only once the threshold of members
+/// signed for it, and then posts the commitment and signatures, no data.
+#[test]
+fn a_validium_operator_posts_attested_batches_only() {
+    let mut s = setup();
+    s.op = Operator::new(&s.follower, &[SLOTS], 8).with_committee(2);
+    let a = s.follower.state().find(&s.alice.public()).unwrap();
+    let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 7, 0));
+    s.op.submit(&t, 0).unwrap();
+    let index = s.op.cut().unwrap();
+    prove_all(&mut s.op);
+    assert!(s.op.submissions(index).is_empty(), "proven, not attested");
+    let u = s.op.unattested().remove(0);
+    assert_eq!((u.index, u.signed.len()), (index, 0));
+    let sign = |i: u8| MemberSignature {
+        member: i,
+        signature: terrace_primitives::keys::sign(
+            &member_key(i),
+            DAC_NAMESPACE,
+            &attestation_message(&validium_record().domain, index, &u.commitment),
+        ),
+    };
+    assert!(s.op.attest(index, &u.commitment, sign(2)));
+    assert!(
+        !s.op.attest(index, &u.commitment, sign(2)),
+        "once per member"
+    );
+    assert!(!s.op.attest(index, &[1; 32], sign(0)), "another commitment");
+    assert!(s.op.submissions(index).is_empty());
+    assert!(s.op.attest(index, &u.commitment, sign(0)));
+    assert!(s.op.unattested().is_empty());
+    let sub = s.op.submissions(index).remove(0);
+    assert_eq!(sub.data.posted_len(), 0);
+    assert_eq!(
+        sub.data,
+        BatchData::Attested {
+            commitment: u.commitment,
+            signatures: vec![sign(2), sign(0)],
+        }
+    );
+    assert_eq!(s.op.batch_data(index, &u.commitment), Some(u.data));
 }

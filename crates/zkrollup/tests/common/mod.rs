@@ -3,7 +3,7 @@
 //! Bob proven in batch 0, shared by the pure and RPC tests.
 
 use std::sync::OnceLock;
-use terrace_l1::modules::validity::{UNIT, ZkOp, ZkRollup};
+use terrace_l1::modules::validity::{Committee, DataMode, UNIT, ZkOp, ZkRollup};
 use terrace_primitives::{
     Address, Amount, Hash,
     keys::{Signer as _, private_key_from_seed},
@@ -70,6 +70,26 @@ pub fn record_with(keys: &[&ProvingKey]) -> ZkRollup {
         last_batch_height: 0,
         frozen_at: None,
     }
+}
+
+/// Member `i` of the validium's committee.
+pub fn member_key(i: u8) -> terrace_primitives::PrivateKey {
+    private_key_from_seed([40 + i; 32])
+}
+
+/// The same rollup as a validium: its data kept by 2 of 3 members.
+pub fn validium_record() -> ZkRollup {
+    let mut r = record();
+    r.config.data = DataMode::Committee(Committee {
+        members: (0..3).map(|i| member_key(i).public_key()).collect(),
+        threshold: 2,
+    });
+    r
+}
+
+/// The operator's L1 key (its address is [`operator_addr`]).
+pub fn operator_key() -> terrace_primitives::PrivateKey {
+    private_key_from_seed([1; 32])
 }
 
 pub fn block(height: u64, ops: Vec<(ZkOp, Option<terrace_l1::Failure>)>) -> L1Block {
