@@ -312,9 +312,11 @@ impl<C: Clock, L: L1> Node<C, L> {
         }
     }
 
-    /// One round: follow, read, get batches attested, decide, send.
+    /// One round: follow, read, get batches attested, decide, send. A
+    /// follower stuck on a batch whose data nobody serves still freezes a
+    /// stalled rollup: that needs only L1's record.
     pub async fn tick(&mut self) -> Result<(), L1Error> {
-        self.follow().await?;
+        let followed = self.follow().await;
         self.attest().await;
         let height = self.l1.finalized_height();
         let id = self.config.rollup;
@@ -417,7 +419,7 @@ impl<C: Clock, L: L1> Node<C, L> {
         for (purpose, op) in ops {
             self.send(purpose, op, nonce, height).await;
         }
-        Ok(())
+        followed
     }
 
     /// The L1 height of the oldest inbox entry no batch consumed yet.

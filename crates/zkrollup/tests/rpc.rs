@@ -200,3 +200,92 @@ async fn a_full_node_serves_withdrawals_exit_proofs_and_proofs_for_snarkjs() {
         code::NOT_FOUND
     );
 }
+
+/// A committee member over HTTP: the operator's client stores a batch and
+/// gets a signature L1 would take; anyone reads the data back; malformed,
+/// forged and oversized requests get typed errors and store nothing.
+#[tokio::test]
+async fn a_committee_member_serves_dac_over_http_and_refuses_bad_requests() {
+    use std::sync::{Arc, Mutex};
+    use terrace_l1::modules::validity::{BatchData, DAC_NAMESPACE, attestation_message};
+    use terrace_primitives::keys::Signer as _;
+    use terrace_zkrollup::dac::{
+        Committee as _, HttpCommittee, Member, MemberView, StoreRequest,
+        rpc::{DacApiClient, StoreParams, serve as serve_dac},
+    };
+
+    let mut s = setup();
+    let a = s.follower.state().find(&s.alice.public()).unwrap();
+    let t = L2Op::Transfer(Transfer::sign(&s.alice, s.domain, a, s.bob.public(), 7, 0));
+    s.op.submit(&t, 0).unwrap();
+    let index = s.op.cut().unwrap();
+    prove_all(&mut s.op);
+    let sub = s.op.submissions(index).remove(0);
+    let BatchData::Posted(data) = sub.data else {
+        panic!("posted")
+    };
+    let record = validium_record();
+    let view = MemberView::new(&record, &member_key(0).public_key()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let member = Member::open(dir.path(), member_key(0), view).unwrap();
+    let (addr, _server) = serve_dac("127.0.0.1:0".parse().unwrap(), Arc::new(Mutex::new(member)))
+        .await
+        .unwrap();
+    let url = format!("http://{addr}");
+    let committee = HttpCommittee::new(
+        std::slice::from_ref(&url),
+        std::time::Duration::from_secs(10),
+    )
+    .unwrap();
+    let req = StoreRequest::new(&operator_key(), DEPTH, index, sub.slots, data.clone()).unwrap();
+    let sig = committee.store(0, req.clone()).await.unwrap();
+    terrace_primitives::keys::verify(
+        &member_key(0).public_key(),
+        DAC_NAMESPACE,
+        &attestation_message(&record.domain, index, &req.commitment),
+        &sig.signature,
+    )
+    .unwrap();
+    let stored = committee
+        .get(0, index, req.commitment)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.data, data);
+    assert_eq!(
+        committee.get(0, index + 1, req.commitment).await.unwrap(),
+        None
+    );
+
+    let c = HttpClientBuilder::default().build(&url).unwrap();
+    let status = DacApiClient::status(&c).await.unwrap();
+    assert_eq!((status.member, status.batches, status.threshold), (0, 1, 2));
+    assert_eq!(c.versions(index).await.unwrap(), vec![hex(&req.commitment)]);
+    // Malformed: not hex, a short commitment, a key that is not a point.
+    let mut bad_hex = StoreParams::new(&req);
+    bad_hex.data = "0xzz".into();
+    let mut short = StoreParams::new(&req);
+    short.commitment = "0x00".into();
+    let mut forged = StoreParams::new(&req);
+    forged.index += 1;
+    for (params, want) in [
+        (bad_hex, jsonrpsee::types::error::INVALID_PARAMS_CODE),
+        (short, jsonrpsee::types::error::INVALID_PARAMS_CODE),
+        (forged, code::REJECTED),
+    ] {
+        assert_eq!(error_code(c.store(params).await.unwrap_err()), want);
+    }
+    assert_eq!(
+        error_code(c.get_batch(index, "0x12".into()).await.unwrap_err()),
+        jsonrpsee::types::error::INVALID_PARAMS_CODE
+    );
+    // Over the request bound: refused before it is parsed.
+    let mut huge = StoreParams::new(&req);
+    huge.data = format!("0x{}", "00".repeat(400 * 1024));
+    assert!(c.store(huge).await.is_err());
+    assert_eq!(
+        DacApiClient::status(&c).await.unwrap().batches,
+        1,
+        "nothing else stored"
+    );
+}

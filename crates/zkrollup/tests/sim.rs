@@ -13,7 +13,7 @@ use std::{
 use terrace_l1::{
     ChainParams, Payload, StateReader as _,
     genesis::{Genesis, GenesisAccount, GenesisValidator},
-    modules::validity::{UNIT, ValidityOp, ZkOp, ZkRollup},
+    modules::validity::{Committee, DataMode, UNIT, ValidityOp, ZkOp, ZkRollup},
 };
 use terrace_mempool::PoolConfig;
 use terrace_node::{
@@ -37,6 +37,7 @@ use terrace_zk::{
 };
 use terrace_zkrollup::{
     Event, Fault, L2Op, NodeConfig, OperatorConfig, Shared, Stage,
+    dac::{AnyCommittee, Conduct, LocalCommittee, MemberView},
     deploy::{self, Deployment, ProverSetup, Settings, Waiting},
 };
 
@@ -113,6 +114,8 @@ fn new_chain(genesis: &Genesis) -> Arc<Chain> {
 }
 
 struct World {
+    /// The validium's committee and the directory of its stores.
+    committee: Option<(LocalCommittee, tempfile::TempDir)>,
     context: Ctx,
     _network: Network,
     _validators: Vec<Validator<Ctx>>,
@@ -133,8 +136,31 @@ fn wait() -> Waiting {
     }
 }
 
+/// Member `i` of a validium's committee.
+fn member_key(i: u8) -> PrivateKey {
+    private_key_from_seed([60 + i; 32])
+}
+
+/// The validium's committee: 2 of 3.
+fn committee() -> Committee {
+    Committee {
+        members: (0..3).map(|i| member_key(i).public_key()).collect(),
+        threshold: 2,
+    }
+}
+
 impl World {
     async fn start(context: Ctx, fault: Fault) -> Self {
+        Self::start_with(context, fault, None).await
+    }
+
+    /// A validium whose data `committee` keeps (members in this process,
+    /// each with its own store).
+    async fn validium(context: Ctx, fault: Fault) -> Self {
+        Self::start_with(context, fault, Some(committee())).await
+    }
+
+    async fn start_with(context: Ctx, fault: Fault, committee: Option<Committee>) -> Self {
         let genesis = genesis();
         let keys: Vec<_> = (0..4).map(|i| validator_key(i).public_key()).collect();
         let probe = new_chain(&genesis);
@@ -159,19 +185,41 @@ impl World {
             context.sleep(TICK).await;
         }
         let key = proving_key();
-        let config = deploy::config(
-            &[&key],
-            Settings {
-                operator: addr(OPERATOR),
-                batch_bytes_max: 4_096,
-                inbox_fee: Amount(UNIT),
-                exodus_after_blocks: EXODUS_AFTER,
-                inbox_deadline_blocks: EXODUS_AFTER / 2,
-            },
-        );
+        let settings = Settings {
+            operator: addr(OPERATOR),
+            batch_bytes_max: 4_096,
+            inbox_fee: Amount(UNIT),
+            exodus_after_blocks: EXODUS_AFTER,
+            inbox_deadline_blocks: EXODUS_AFTER / 2,
+        };
+        let config = match committee {
+            None => deploy::config(&[&key], settings),
+            Some(c) => deploy::validium_config(&[&key], settings, c),
+        };
         let deployment = deploy::register(&context, &l1, &l1_key(OPERATOR), 0, &config, wait())
             .await
             .unwrap();
+        let record = deploy::record(&l1, deployment.rollup)
+            .await
+            .unwrap()
+            .unwrap();
+        let committee = match &record.config.data {
+            DataMode::OnChain => None,
+            DataMode::Committee(c) => {
+                let dir = tempfile::tempdir().unwrap();
+                let members = (0..c.members.len() as u8)
+                    .map(|i| {
+                        let view = MemberView::new(&record, &member_key(i).public_key()).unwrap();
+                        (member_key(i), view, dir.path().join(format!("member{i}")))
+                    })
+                    .collect();
+                Some((LocalCommittee::open(members).unwrap(), dir))
+            }
+        };
+        let with_committee = |config: NodeConfig| match &committee {
+            Some((c, _)) => config.with_committee(AnyCommittee::Local(c.clone())),
+            None => config,
+        };
         let operator_config = NodeConfig::operator(
             deployment,
             l1_key(OPERATOR),
@@ -185,7 +233,7 @@ impl World {
         let (operator_task, operator) = deploy::start(
             &context,
             l1.clone(),
-            operator_config,
+            with_committee(operator_config),
             Some(ProverSetup::new(vec![key], [9; 32])),
         )
         .await
@@ -193,12 +241,13 @@ impl World {
         let (_, watcher) = deploy::start(
             &context,
             l1.clone(),
-            NodeConfig::watcher(deployment, l1_key(WATCHER)),
+            with_committee(NodeConfig::watcher(deployment, l1_key(WATCHER))),
             None,
         )
         .await
         .unwrap();
         Self {
+            committee,
             context,
             _network: network,
             _validators: validators,
@@ -511,5 +560,203 @@ fn when_the_operator_vanishes_the_rollup_freezes_and_everyone_exits_or_is_refund
         assert_eq!(w.balance(addr(BOB)).await, bob_before + 7 * UNIT);
         assert_eq!(w.rollup().await.escrow, Amount::ZERO);
         let _ = domain;
+    });
+}
+
+/// The validium's batch `index` as the watcher replayed it: its data
+/// commitment.
+fn commitment_of(w: &World, index: usize) -> [u8; 32] {
+    w.watcher
+        .with_follower(|f| terrace_zk::fr_to_le(&f.batches()[index].statement.data))
+}
+
+/// `dac-member-crash`: a validium's users deposit, transfer and withdraw
+/// while up to n − t members are down (one at a time, restarted from their
+/// stores): batches keep landing on the other members' word, the watcher
+/// rebuilds the state from the committee's data, and every batch is held
+/// by at least t members.
+#[test]
+fn a_validium_keeps_landing_batches_while_a_member_is_down_and_pays_out() {
+    runner(4).start(|context| async move {
+        let w = World::validium(context, Fault::None).await;
+        let (c, _) = w.committee.as_ref().unwrap();
+        let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+        assert_eq!(
+            w.send(ALICE, deploy::deposit(&alice.public(), 1_000)).await,
+            None
+        );
+        assert_eq!(w.send(BOB, deploy::deposit(&bob.public(), 10)).await, None);
+        w.until("both deposits proven", || {
+            w.proven(&alice).is_some() && w.proven(&bob).is_some()
+        })
+        .await;
+        let (a, _) = w.proven(&alice).unwrap();
+        let (b, _) = w.proven(&bob).unwrap();
+        let domain = w.domain();
+
+        c.crash(2).unwrap();
+        let ops = [
+            L2Op::Transfer(Transfer::sign(&alice, domain, a, bob.public(), 100, 0)),
+            L2Op::Withdraw(Withdraw::sign(&bob, domain, b, addr(BOB).0, 60, 0)),
+        ];
+        let ids: Vec<_> = ops
+            .iter()
+            .map(|op| w.operator.submit(op, 0).unwrap().id)
+            .collect();
+        w.until("final with member 2 down", || {
+            ids.iter()
+                .all(|id| matches!(w.operator.stage(id), Some(Stage::Final(_))))
+        })
+        .await;
+        c.restart(2).unwrap();
+        c.crash(0).unwrap();
+        let t = L2Op::Transfer(Transfer::sign(&alice, domain, a, bob.public(), 1, 1));
+        let id = w.operator.submit(&t, 0).unwrap().id;
+        w.until("final with member 0 down", || {
+            matches!(w.operator.stage(&id), Some(Stage::Final(_)))
+        })
+        .await;
+        c.restart(0).unwrap();
+        assert_eq!(w.proven(&alice).unwrap().1, 899);
+        assert_eq!(w.proven(&bob).unwrap().1, 51);
+        let r = w.rollup().await;
+        assert_eq!(
+            w.watcher.with_follower(|f| f.state().root()),
+            fr_from_le(&r.root).unwrap(),
+            "the watcher rebuilt L1's root from the committee's data"
+        );
+        for index in 0..r.batch_count {
+            let commitment = commitment_of(&w, index as usize);
+            let holders = (0..3)
+                .filter(|m| {
+                    c.with_member(*m, |m| m.get(index, &commitment).is_some())
+                        .unwrap_or(false)
+                })
+                .count();
+            assert!(holders >= 2, "batch {index} held by {holders} members");
+        }
+        // The withdrawal is final at once, as on the zk-rollup.
+        let withdrawal = w
+            .watcher
+            .with_follower(|f| f.withdrawals().iter().find(|x| x.to == addr(BOB)).copied())
+            .unwrap();
+        let claim = w
+            .watcher
+            .with_follower(|f| f.claim(withdrawal.batch, withdrawal.slot))
+            .unwrap();
+        let before = w.balance(addr(BOB)).await;
+        assert_eq!(w.send(WATCHER, ZkOp::Claim(Box::new(claim))).await, None);
+        assert_eq!(w.balance(addr(BOB)).await, before + 60 * UNIT);
+        assert!(
+            !w.operator
+                .events()
+                .iter()
+                .chain(w.watcher.events().iter())
+                .any(|e| matches!(e, Event::Failed { .. } | Event::Stuck(_))),
+            "{:?}",
+            w.operator.events()
+        );
+    });
+}
+
+/// `validium-withholding`: the operator and n − t + 1 = 2 members sign a
+/// batch whose data they give nobody, then the operator stops. The batch
+/// lands (L1 sees two valid signatures and a valid proof), the honest
+/// member refused to sign what it never received, the watcher cannot
+/// replay past it, and once the rollup is frozen no exit proof against
+/// the new root can be built: every balance is frozen in escrow. (The same
+/// stop on a zk-rollup loses nothing: the exodus test above.)
+#[test]
+fn a_withheld_validium_batch_freezes_every_balance() {
+    runner(5).start(|context| async move {
+        let w = World::validium(context, Fault::None).await;
+        let (c, _) = w.committee.as_ref().unwrap();
+        let (alice, bob) = (l2_key("alice"), l2_key("bob"));
+        assert_eq!(
+            w.send(ALICE, deploy::deposit(&alice.public(), 300)).await,
+            None
+        );
+        assert_eq!(w.send(BOB, deploy::deposit(&bob.public(), 50)).await, None);
+        w.until("both deposits proven", || {
+            w.proven(&alice).is_some() && w.proven(&bob).is_some()
+        })
+        .await;
+        // The honest operator gives way to one that withholds, with two
+        // colluding members.
+        w.operator_task.abort();
+        c.set_conduct(0, Conduct::Withhold).unwrap();
+        c.set_conduct(1, Conduct::Withhold).unwrap();
+        let withholding = NodeConfig::operator(
+            w.deployment,
+            l1_key(OPERATOR),
+            OperatorConfig {
+                batch_interval: Duration::from_millis(500),
+                queue_max: 1_000,
+                pipeline: 2,
+            },
+        )
+        .with_fault(Fault::Withhold)
+        .with_committee(AnyCommittee::Local(c.clone()));
+        let (task, op) = deploy::start(
+            &w.context,
+            w.l1.clone(),
+            withholding,
+            Some(ProverSetup::new(vec![proving_key()], [9; 32])),
+        )
+        .await
+        .unwrap();
+        // A deposit it must take from the inbox: its batch is withheld.
+        let mallory = l2_key("mallory");
+        assert_eq!(
+            w.send(WATCHER, deploy::deposit(&mallory.public(), 1)).await,
+            None
+        );
+        let before = w.rollup().await.batch_count;
+        w.until("the withheld batch lands", || {
+            op.with_follower(|f| f.batch_count()) > before
+        })
+        .await;
+        task.abort();
+        let index = before;
+        let r = w.rollup().await;
+        assert_eq!(r.batch_count, index + 1);
+        assert_eq!(r.escrow.0, 351 * UNIT);
+        // Nobody serves it: the colluders withhold, the honest member
+        // never got it (it refused to sign an empty offer).
+        let commitment =
+            op.with_follower(|f| terrace_zk::fr_to_le(&f.batches()[index as usize].statement.data));
+        for m in 0..3 {
+            assert_eq!(
+                c.with_member(m, |m| m.get(index, &commitment)).flatten(),
+                None
+            );
+        }
+        assert!(c.with_member(2, |m| m.versions(index).is_empty()).unwrap());
+        w.until("the watcher stuck at the withheld batch", || {
+            w.watcher
+                .events()
+                .iter()
+                .any(|e| matches!(e, Event::Stuck(s) if s.contains("not available")))
+        })
+        .await;
+        assert_eq!(w.watcher.with_follower(|f| f.batch_count()), index);
+        // The watcher still freezes the stalled rollup.
+        let start = w.context.current();
+        while w.rollup().await.frozen_at.is_none() {
+            assert!(w.context.current().duration_since(start).unwrap() < LIMIT);
+            w.context.sleep(TICK).await;
+        }
+        // Alice's last proof the watcher can build is against the root
+        // before the withheld batch: L1 refuses it. Frozen: everything.
+        let (a, _) = w.proven(&alice).unwrap();
+        let exit = w
+            .watcher
+            .with_follower(|f| f.exit(a, &alice, addr(ALICE)))
+            .unwrap();
+        assert_eq!(
+            w.send(ALICE, ZkOp::Exit(Box::new(exit))).await,
+            Some("zk_invalid_exit_proof")
+        );
+        assert_eq!(w.rollup().await.escrow.0, 351 * UNIT);
     });
 }
