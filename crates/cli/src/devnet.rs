@@ -63,10 +63,12 @@ pub struct DevnetArgs {
     #[arg(long)]
     pub no_rollup: bool,
     /// `zk_*` JSON-RPC port of the zk-rollup's operator (its watcher
-    /// listens on port + 1).
+    /// listens on port + 1, the validium's operator and watcher on + 2 and
+    /// + 3, its committee members' `dac_*` on + 4, + 5 and + 6).
     #[arg(long, default_value_t = 9547)]
     pub zk_rpc_port: u16,
-    /// Run without the zk-rollup (its setup takes several seconds at start).
+    /// Run without the zk-rollup and the validium (their setup takes
+    /// several seconds at start).
     #[arg(long)]
     pub no_zk: bool,
 }
@@ -104,6 +106,16 @@ pub struct DevnetInfo {
     /// `zk_*` JSON-RPC URL of the zk-rollup's watcher.
     #[serde(default)]
     pub zk_watcher_rpc: Option<String>,
+    /// `zk_*` JSON-RPC URL of the validium's operator.
+    #[serde(default)]
+    pub validium_rpc: Option<String>,
+    /// `zk_*` JSON-RPC URL of the validium's watcher.
+    #[serde(default)]
+    pub validium_watcher_rpc: Option<String>,
+    /// `dac_*` JSON-RPC URLs of the validium's committee members, in
+    /// member order.
+    #[serde(default)]
+    pub dac_rpcs: Vec<String>,
 }
 
 /// The default devnet directory.
@@ -218,10 +230,19 @@ pub fn run(args: DevnetArgs) -> Result<()> {
         localhost(args.l2_rpc_port, 0)?,
         localhost(args.l2_rpc_port, 1)?,
     ];
-    let zk_addrs = [
-        localhost(args.zk_rpc_port, 0)?,
-        localhost(args.zk_rpc_port, 1)?,
-    ];
+    let zk_addrs = crate::zkrollup::Addresses {
+        zk: [
+            localhost(args.zk_rpc_port, 0)?,
+            localhost(args.zk_rpc_port, 1)?,
+        ],
+        validium: [
+            localhost(args.zk_rpc_port, 2)?,
+            localhost(args.zk_rpc_port, 3)?,
+        ],
+        members: (0..crate::zkrollup::COMMITTEE.0)
+            .map(|i| localhost(args.zk_rpc_port, 4 + u32::from(i)))
+            .collect::<Result<_>>()?,
+    };
     let info = DevnetInfo {
         chain_id: genesis.chain_id.0,
         rpc: format!("http://{}", rpc_addrs[0]),
@@ -243,8 +264,19 @@ pub fn run(args: DevnetArgs) -> Result<()> {
             .collect(),
         l2_rpc: (!args.no_rollup).then(|| format!("http://{}", l2_addrs[0])),
         l2_verifier_rpc: (!args.no_rollup).then(|| format!("http://{}", l2_addrs[1])),
-        zk_rpc: (!args.no_zk).then(|| format!("http://{}", zk_addrs[0])),
-        zk_watcher_rpc: (!args.no_zk).then(|| format!("http://{}", zk_addrs[1])),
+        zk_rpc: (!args.no_zk).then(|| format!("http://{}", zk_addrs.zk[0])),
+        zk_watcher_rpc: (!args.no_zk).then(|| format!("http://{}", zk_addrs.zk[1])),
+        validium_rpc: (!args.no_zk).then(|| format!("http://{}", zk_addrs.validium[0])),
+        validium_watcher_rpc: (!args.no_zk).then(|| format!("http://{}", zk_addrs.validium[1])),
+        dac_rpcs: if args.no_zk {
+            Vec::new()
+        } else {
+            zk_addrs
+                .members
+                .iter()
+                .map(|a| format!("http://{a}"))
+                .collect()
+        },
     };
     std::fs::write(
         dir.join("devnet.json"),
@@ -341,15 +373,8 @@ pub fn run(args: DevnetArgs) -> Result<()> {
                 .child("zkrollup")
                 .dedicated()
                 .spawn(move |context| async move {
-                    match crate::zkrollup::start(
-                        &context,
-                        &dir,
-                        operator_l1,
-                        watcher_l1,
-                        zk_addrs[0],
-                        zk_addrs[1],
-                    )
-                    .await
+                    match crate::zkrollup::start(&context, &dir, operator_l1, watcher_l1, zk_addrs)
+                        .await
                     {
                         Ok(running) => {
                             crate::zkrollup::print_banner(&running);
@@ -407,6 +432,9 @@ fn print_banner(genesis: &Genesis, info: &DevnetInfo, dir: &Path, resumed: bool)
         println!(
             "L2:   a zk-rollup starts on this chain after its setup; its operator will serve {zk}"
         );
+    }
+    if let Some(validium) = &info.validium_rpc {
+        println!("      and a validium with its committee; its operator will serve {validium}");
     }
     println!();
 }

@@ -255,6 +255,9 @@ pub fn network(args: &NetworkArgs) -> Result<Vec<PathBuf>> {
         l2_verifier_rpc: None,
         zk_rpc: None,
         zk_watcher_rpc: None,
+        validium_rpc: None,
+        validium_watcher_rpc: None,
+        dac_rpcs: Vec::new(),
     };
     std::fs::write(
         args.out.join("devnet.json"),

@@ -2,6 +2,7 @@
 //! genesis and benchmarks, and L2 commands over the rollup's JSON-RPC.
 
 mod bench;
+mod dac;
 mod devnet;
 mod genesis;
 mod keystore;
@@ -43,10 +44,14 @@ enum Command {
     /// Use the devnet's optimistic rollup: deposit, transfer, withdraw, claim.
     #[command(subcommand)]
     L2(l2::L2Command),
-    /// Use the devnet's zk-rollup: deposit, send, withdraw, claim, exit,
-    /// and export its proofs for snarkjs.
+    /// Use the devnet's zk-rollup or validium (`--rollup`): deposit, send,
+    /// withdraw, claim, exit, and export its proofs for snarkjs.
     #[command(subcommand)]
     Zk(zk::ZkCommand),
+    /// The validium's data-availability committee: what each member
+    /// stores and signed.
+    #[command(subcommand)]
+    Dac(dac::DacCommand),
     /// Manage encrypted keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -279,6 +284,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::L1(cmd) => l1::run(cmd)?,
         Command::L2(cmd) => l2::run(cmd)?,
         Command::Zk(cmd) => zk::run(cmd)?,
+        Command::Dac(cmd) => dac::run(cmd)?,
         Command::Keys(KeysCommand::New {
             store,
             insecure_fast_kdf,

@@ -37,8 +37,13 @@ use terrace_zkrollup::rpc::{
 /// Where the zk-rollup and its L1 are.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Endpoints {
-    /// `zk_*` JSON-RPC URL of the operator [default: the local devnet's,
-    /// else http://127.0.0.1:9547].
+    /// Which of the devnet's rollups: `zk` (data on L1) or `validium`
+    /// (data with its committee).
+    #[arg(long, env = "TERRACE_ZK_ROLLUP", default_value = "zk")]
+    pub rollup: String,
+    /// `zk_*` JSON-RPC URL of the operator [default: the local devnet's
+    /// for `--rollup`, else http://127.0.0.1:9547, or :9549 for the
+    /// validium].
     #[arg(long, env = "TERRACE_ZK_RPC")]
     pub zk_rpc: Option<String>,
     /// L1 endpoint, devnet directory and output format.
@@ -230,13 +235,22 @@ struct Zk {
 }
 
 fn connect(at: &Endpoints) -> Result<Zk> {
+    let (from_info, fallback): (fn(devnet::DevnetInfo) -> Option<String>, &str) =
+        match at.rollup.as_str() {
+            "zk" => (|i| i.zk_rpc, "http://127.0.0.1:9547"),
+            "validium" => (|i| i.validium_rpc, "http://127.0.0.1:9549"),
+            other => bail!("no rollup named {other:?}: the devnet runs `zk` and `validium`"),
+        };
     let url = match &at.zk_rpc {
         Some(u) => u.clone(),
         None => match devnet::read_info(at.l1.data_dir.as_deref()) {
-            Ok(i) => i
-                .zk_rpc
-                .context("this devnet runs without a zk-rollup (started with --no-zk)")?,
-            Err(_) => "http://127.0.0.1:9547".into(),
+            Ok(i) => from_info(i).with_context(|| {
+                format!(
+                    "this devnet runs no {} (started with --no-zk, or before it existed: start with --fresh)",
+                    at.rollup
+                )
+            })?,
+            Err(_) => fallback.into(),
         },
     };
     Ok(Zk {
@@ -702,13 +716,13 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
                 return print_json(&list);
             }
             println!(
-                "{:>6}  {:>5}  {:>4}  {:>6}  {:>9}  root",
-                "batch", "slots", "ops", "bytes", "L1 block"
+                "{:>6}  {:>5}  {:>4}  {:>6}  {:>8}  {:>9}  root",
+                "batch", "slots", "ops", "bytes", "on L1", "L1 block"
             );
             for b in list {
                 println!(
-                    "{:>6}  {:>5}  {:>4}  {:>6}  {:>9}  {}",
-                    b.index, b.slots, b.ops, b.data_bytes, b.l1_height, b.root
+                    "{:>6}  {:>5}  {:>4}  {:>6}  {:>8}  {:>9}  {}",
+                    b.index, b.slots, b.ops, b.data_bytes, b.posted_bytes, b.l1_height, b.root
                 );
             }
         }

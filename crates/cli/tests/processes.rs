@@ -442,7 +442,7 @@ fn the_devnet_zk_rollup_proves_transfers_pays_a_claim_and_exports_what_snarkjs_c
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let base = free_ports(11);
+    let base = free_ports(16);
     let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
     let child = Command::new(TERRACE)
         .args(["devnet", "--log-level", "warn", "--no-rollup"])
@@ -451,7 +451,7 @@ fn the_devnet_zk_rollup_proves_transfers_pays_a_claim_and_exports_what_snarkjs_c
         .args(["--rpc-port", &base.to_string()])
         .args(["--p2p-port", &(base + 4).to_string()])
         .args(["--zk-rpc-port", &(base + 8).to_string()])
-        .args(["--metrics-port", &(base + 10).to_string()])
+        .args(["--metrics-port", &(base + 15).to_string()])
         .stdout(log("devnet.out"))
         .stderr(log("devnet.err"))
         .stdin(Stdio::null())
@@ -468,9 +468,14 @@ fn the_devnet_zk_rollup_proves_transfers_pays_a_claim_and_exports_what_snarkjs_c
         all.extend_from_slice(&["--json", "--data-dir", d]);
         terrace(&all)
     };
-    wait_for("the zk-rollup to be registered", &devnet, || {
-        zk(&["status"]).is_ok_and(|s| s["depth"] == 16)
-    });
+    wait_for(
+        "the zk-rollup and the validium to be registered",
+        &devnet,
+        || {
+            zk(&["status"]).is_ok_and(|s| s["depth"] == 16)
+                && zk(&["status", "--rollup", "validium"]).is_ok_and(|s| s["depth"] == 16)
+        },
+    );
     let nano = |v: &Value| -> u128 {
         v.as_str()
             .and_then(|s| s.parse().ok())
@@ -534,5 +539,72 @@ fn the_devnet_zk_rollup_proves_transfers_pays_a_claim_and_exports_what_snarkjs_c
             std::env::var_os("TERRACE_REQUIRE_SNARKJS").is_none(),
             "snarkjs is not installed (npm ci --prefix crates/zk/fixtures --ignore-scripts)"
         );
+    }
+}
+
+/// The devnet's validium, through the same CLI with `--rollup validium`:
+/// a deposit, a transfer and a withdrawal claimed on L1, each batch posted
+/// with its committee's signatures instead of its data, which the members
+/// store and `terrace dac status` reports.
+#[test]
+fn the_devnet_validium_takes_a_deposit_transfer_and_withdrawal_on_its_committees_word() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let base = free_ports(16);
+    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
+    let child = Command::new(TERRACE)
+        .args(["devnet", "--log-level", "warn", "--no-rollup"])
+        .arg("--data-dir")
+        .arg(&dir)
+        .args(["--rpc-port", &base.to_string()])
+        .args(["--p2p-port", &(base + 4).to_string()])
+        .args(["--zk-rpc-port", &(base + 8).to_string()])
+        .args(["--metrics-port", &(base + 15).to_string()])
+        .stdout(log("devnet.out"))
+        .stderr(log("devnet.err"))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn terrace devnet");
+    let devnet = Devnet {
+        dir: dir.clone(),
+        child,
+    };
+    let d = dir.to_str().unwrap();
+    let zk = |args: &[&str]| {
+        let mut all = vec!["zk"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--rollup", "validium", "--json", "--data-dir", d]);
+        terrace(&all)
+    };
+    wait_for("the validium to be registered", &devnet, || {
+        zk(&["status"]).is_ok_and(|s| s["depth"] == 16)
+    });
+    let nano = |v: &Value| -> u128 {
+        v.as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("not an amount: {v}"))
+    };
+    let deposit = zk(&["deposit", "--from", "dev1", "--amount", "4", "--wait"]).unwrap();
+    assert_eq!(nano(&deposit["account"]["balance"]), 4_000_000_000);
+    zk(&[
+        "send", "--from", "dev1", "--to", "dev3", "--amount", "1", "--wait",
+    ])
+    .unwrap();
+    let dev3 = zk(&["balance", "dev3"]).unwrap();
+    assert_eq!(nano(&dev3["provenBalance"]), 1_000_000_000, "{dev3}");
+    let w = zk(&["withdraw", "--from", "dev3", "--amount", "0.5", "--wait"]).unwrap();
+    assert_eq!(w["claimed"], 1, "{w}");
+    // No batch carried data on L1; the committee holds it.
+    let batches = zk(&["batches"]).unwrap();
+    let batches = batches.as_array().unwrap();
+    assert!(batches.len() >= 3, "{batches:?}");
+    assert!(batches.iter().all(|b| b["postedBytes"] == 0), "{batches:?}");
+    let members = terrace(&["dac", "status", "--json", "--data-dir", d]).unwrap();
+    let members = members.as_array().unwrap();
+    assert_eq!(members.len(), 3);
+    for m in members {
+        let stored = m["status"]["Ok"]["batches"].as_u64().unwrap_or(0);
+        assert!(stored >= batches.len() as u64, "{m}");
     }
 }

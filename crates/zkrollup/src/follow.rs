@@ -96,8 +96,11 @@ pub struct ProvenBatch {
     pub slots: u32,
     /// Operations posted (padding excluded).
     pub ops: usize,
-    /// Bytes of public data posted.
+    /// Bytes of its public data.
     pub data_bytes: usize,
+    /// Of them, bytes carried on L1 (all for a zk-rollup, none for a
+    /// validium).
+    pub posted_bytes: usize,
     /// The account root after it.
     pub root: Fr,
     /// L1 height it was proven at.
@@ -415,6 +418,7 @@ impl Follower {
                     slots: b.slots,
                     ops: ops.len(),
                     data_bytes: data.len(),
+                    posted_bytes: b.data.posted_len(),
                     root,
                     height,
                     inbox_end: b.inbox_end,

@@ -194,8 +194,11 @@ pub struct BatchInfo {
     pub slots: u32,
     /// Operations posted.
     pub ops: usize,
-    /// Public data bytes on L1.
+    /// Bytes of its public data.
     pub data_bytes: usize,
+    /// Of them, bytes carried on L1 (all on a zk-rollup, none on a
+    /// validium, whose committee keeps them).
+    pub posted_bytes: usize,
     /// The account root after it.
     pub root: String,
     /// L1 height it was proven at (final there).
@@ -485,6 +488,7 @@ impl ZkApiServer for Api {
                     slots: b.slots,
                     ops: b.ops,
                     data_bytes: b.data_bytes,
+                    posted_bytes: b.posted_bytes,
                     root: hex(&fr_to_le(&b.root)),
                     l1_height: b.height,
                 })

@@ -625,6 +625,12 @@ fn a_validium_keeps_landing_batches_while_a_member_is_down_and_pays_out() {
             fr_from_le(&r.root).unwrap(),
             "the watcher rebuilt L1's root from the committee's data"
         );
+        // L1 carried none of the data; the watcher got all of it.
+        assert!(w.watcher.with_follower(|f| {
+            f.batches()
+                .iter()
+                .all(|b| b.posted_bytes == 0 && b.data_bytes > 0)
+        }));
         for index in 0..r.batch_count {
             let commitment = commitment_of(&w, index as usize);
             let holders = (0..3)
