@@ -64,6 +64,7 @@ fn the_quick_lab_reports_every_design_and_metric() {
         "optimistic",
         "optimistic-bls",
         "zk-rollup",
+        "validium",
     ] {
         assert!(designs.contains(&want), "{want} missing from {designs:?}");
     }
@@ -111,7 +112,7 @@ fn the_quick_lab_reports_every_design_and_metric() {
             .collect();
         assert_eq!(
             columns,
-            ["optimistic", "optimistic-bls", "zk-rollup"],
+            ["optimistic", "optimistic-bls", "zk-rollup", "validium"],
             "one column per L2 design"
         );
         for c in cells {
@@ -123,6 +124,7 @@ fn the_quick_lab_reports_every_design_and_metric() {
         "zk: final when the proof lands, no window",
         "zk posts less data (no signatures)",
         "zk: proving needs heavy compute",
+        "validium: zk security at a fraction of the L1 cost",
     ] {
         assert!(claims.iter().any(|c| c["claim"] == zk), "no claim {zk}");
     }

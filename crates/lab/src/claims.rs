@@ -101,6 +101,10 @@ pub mod rules {
         }
     }
 
+    /// [`cheaper`]'s thresholds, for a validium against the zk-rollup.
+    pub const FRACTION: &str = "supported when the zk-rollup's L1 gas per transfer is at least 2× \
+                                the validium's, qualified when it is more, refuted otherwise";
+
     /// [`rising`], stated.
     pub const RISING: &str = "supported when, block size after block size, both throughput and \
                               stored bytes per second rise; qualified when only throughput rises; \
@@ -333,7 +337,12 @@ pub fn claims(r: &LabReport) -> Vec<Claim> {
         }
         if d.prover.is_some() {
             out.push(final_when_proven(&run, d));
-            out.push(less_data(&run, d));
+            if d.family == "zk-rollup" {
+                out.push(less_data(&run, d));
+            }
+            if d.family == "validium" {
+                out.push(fraction_of_the_cost(&run, d));
+            }
             out.push(heavy_compute(&run, d));
         }
     }
@@ -611,8 +620,10 @@ fn less_data(run: &Run<'_>, d: &DesignReport) -> Claim {
         .as_ref()
         .map(|p| {
             format!(
-                " (plus a {} B proof per batch of {}, not counted as data)",
-                p.proof_bytes, p.slots
+                " ({} B of it public data, the rest its share of the {} B proof and the roots of a batch of {})",
+                fig(d.node.storage_bytes_per_tx),
+                p.proof_bytes,
+                p.slots
             )
         })
         .unwrap_or_default();
@@ -620,7 +631,7 @@ fn less_data(run: &Run<'_>, d: &DesignReport) -> Claim {
         claim: c.into(),
         design: Some(d.design.clone()),
         measured: format!(
-            "{} posts {} B of public data per operation{proof}; the optimistic rollup {} B per \
+            "{} posts {} B on L1 per operation{proof}; the optimistic rollup {} B per \
              signed transfer (compressed): {:.1}× more{bls}",
             d.design,
             fig(d.l1_bytes_per_tx),
@@ -633,6 +644,38 @@ fn less_data(run: &Run<'_>, d: &DesignReport) -> Claim {
         }),
         rule: rules::SMALLER,
         verdict: rules::smaller(ratio),
+        how: "fees",
+    }
+}
+
+/// A validium's L1 gas and bytes per transfer against the zk-rollup's on
+/// the same workload: what leaving the data off L1 saves.
+fn fraction_of_the_cost(run: &Run<'_>, d: &DesignReport) -> Claim {
+    let c = "validium: zk security at a fraction of the L1 cost";
+    let Some(zk) = run.l2().find(|z| z.family == "zk-rollup") else {
+        return missing(c, rules::FRACTION, "fees");
+    };
+    let ratio = zk.fee.l1_gas_per_tx / d.fee.l1_gas_per_tx.max(1e-9);
+    Claim {
+        claim: c.into(),
+        design: Some(d.design.clone()),
+        measured: format!(
+            "{} uses {} L1 gas and {} B on L1 per transfer, the zk-rollup {} gas and {} B: {} \
+             gas. The validium posts no data (the zk-rollup {} B per transfer) but its members' \
+             signatures, and both pay a proof's pairing check per batch ({:.1} transfers per \
+             batch here), which dominates at these batch sizes",
+            d.design,
+            fig(d.fee.l1_gas_per_tx),
+            fig(d.l1_bytes_per_tx),
+            fig(zk.fee.l1_gas_per_tx),
+            fig(zk.l1_bytes_per_tx),
+            less_or_more(ratio),
+            fig(zk.node.storage_bytes_per_tx),
+            d.throughput.txs_per_block,
+        ),
+        reference: None,
+        rule: rules::FRACTION,
+        verdict: rules::cheaper(ratio),
         how: "fees",
     }
 }
@@ -976,7 +1019,7 @@ fn less_or_more(ratio: f64) -> String {
 }
 
 fn orderer(d: &DesignReport) -> &'static str {
-    if d.family == "zk-rollup" {
+    if d.family == "zk-rollup" || d.family == "validium" {
         "operator"
     } else {
         "sequencer"

@@ -1,7 +1,8 @@
-//! The zk-rollup as a design: the zk-rollup node (operator with its
-//! prover, watcher) on the `terrace` L1, deployed through
-//! [`terrace_zkrollup::deploy`] — the devnet's path — and its attack
-//! scenarios ([`scenarios`]).
+//! The zk-rollup and the validium as designs: the zk-rollup node
+//! (operator with its prover, watcher) on the `terrace` L1, deployed
+//! through [`terrace_zkrollup::deploy`] — the devnet's path — with its
+//! data on L1 or, for the validium, kept by a committee of members in the
+//! same simulation; and their attack scenarios ([`scenarios`]).
 
 pub mod run;
 pub mod scenarios;
@@ -54,12 +55,16 @@ pub fn lab_settings(l1: &ChainParams) -> Settings {
     }
 }
 
-/// The zk-rollup design of `cfg`: the devnet's circuit (depth 16, batches
-/// of 8) in a full run, a smaller one (depth 10, batches of 4) in a quick
-/// one, so that proving stays a minute of CI.
+/// The validium's committee in the lab, as on the devnet: members, and
+/// signatures a batch needs.
+pub const COMMITTEE: (u8, u8) = (3, 2);
+
+/// The zk-rollup and validium designs of `cfg`: the devnet's circuit
+/// (depth 16, batches of 8) in a full run, a smaller one (depth 10,
+/// batches of 4) in a quick one, so that proving stays a minute of CI.
 pub fn designs(cfg: &LabConfig) -> Vec<ZkRun> {
     let (depth, slots) = if cfg.quick { (10, 4) } else { (16, 8) };
-    vec![ZkRun {
+    let zk = ZkRun {
         name: "zk-rollup".into(),
         validators: cfg.validators,
         workload: cfg.workload(),
@@ -72,7 +77,14 @@ pub fn designs(cfg: &LabConfig) -> Vec<ZkRun> {
         batch_interval: Duration::from_secs(1),
         soft_rpc_txs: if cfg.quick { 50 } else { 200 },
         seed: cfg.seed,
-    }]
+        committee: None,
+    };
+    let validium = ZkRun {
+        name: "validium".into(),
+        committee: Some(COMMITTEE),
+        ..zk.clone()
+    };
+    vec![zk, validium]
 }
 
 impl Design for ZkRun {
@@ -96,6 +108,7 @@ impl Design for ZkRun {
             &[self.slots],
             &lab_settings(&params),
             &params,
+            self.committee,
         ))
     }
 
@@ -137,13 +150,15 @@ impl Design for ZkRun {
 }
 
 /// The zk-rollup's summary from its configuration: tree depth, batch
-/// sizes with a key on L1, and its settings.
+/// sizes with a key on L1, its settings, and the validium's committee
+/// (members, threshold) if its data is kept by one.
 pub fn zk_risks(
     name: &str,
     depth: u8,
     slots: &[usize],
     settings: &Settings,
     l1: &ChainParams,
+    committee: Option<(u8, u8)>,
 ) -> RiskSummary {
     let blocks = |n: u64| {
         let ms = n.saturating_mul(l1.block_time_ms);
@@ -160,9 +175,19 @@ pub fn zk_risks(
             sizes.join("/"),
             depth
         ),
-        data_availability: "L1: every batch's public data (about 12 bytes per transfer) is in \
-                            L1 calldata; a full node rebuilds every balance from it"
-            .into(),
+        data_availability: match committee {
+            None => "L1: every batch's public data (about 12 bytes per transfer) is in \
+                     L1 calldata; a full node rebuilds every balance from it"
+                .into(),
+            Some((n, t)) => format!(
+                "a committee of {n} members keeps the data; L1 sees each batch's commitment and \
+                 at least {t} members' signatures that they hold it. Trust: any {} members \
+                 withholding together with the operator can freeze every balance (an exit needs \
+                 the data behind the last proven root); {t} colluding members cannot steal — L1 \
+                 still verifies every batch's proof",
+                n - t + 1
+            ),
+        },
         exit_window: "none: a withdrawal is claimable in the L1 block its batch's proof lands in"
             .into(),
         exit_window_ms: 0,

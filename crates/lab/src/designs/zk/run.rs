@@ -27,6 +27,7 @@ use crate::{
     util::{Percentiles, cpu_time, peak_rss_bytes, quantiles},
     workload::Payments,
 };
+use commonware_codec::EncodeSize as _;
 use commonware_runtime::{Clock as _, Runner as _, deterministic, tokio as cw_tokio};
 use jsonrpsee::http_client::HttpClientBuilder;
 use std::{
@@ -37,7 +38,7 @@ use std::{
 };
 use terrace_l1::{
     ChainParams, Payload,
-    modules::validity::{ValidityOp, ZkOp},
+    modules::validity::{Committee, DataMode, ValidityOp, ZkOp},
 };
 use terrace_node::client::{L1 as _, sign_l1};
 use terrace_primitives::{Address, Hash, keys::Signer as _};
@@ -54,6 +55,7 @@ use terrace_zk::{
 };
 use terrace_zkrollup::{
     Event, L2Op, NodeConfig, OperatorConfig, Shared, Stage as OpStage,
+    dac::{AnyCommittee, Committee as _, LocalCommittee, MemberView},
     deploy::{self, ProverSetup, Waiting},
     l1::ZkTx,
     rpc::{TransferRequest, ZkApiClient as _},
@@ -99,6 +101,15 @@ pub struct ZkRun {
     pub soft_rpc_txs: usize,
     /// Simulation seed.
     pub seed: u64,
+    /// A validium's committee (members, threshold), whose members run in
+    /// the simulation with their stores in a temporary directory; `None`
+    /// for data on L1.
+    pub committee: Option<(u8, u8)>,
+}
+
+/// Member `i` of the lab validium's committee.
+pub fn member_key(i: u8) -> terrace_primitives::PrivateKey {
+    role_key(&format!("dac-member-{i}"))
 }
 
 /// A workload account's L2 key.
@@ -230,7 +241,12 @@ struct ClaimSent {
 struct BatchSeen {
     index: u64,
     ops: usize,
+    /// Its public data (on L1, or with the committee).
     data_bytes: usize,
+    /// Bytes of its `SubmitBatch` operation on L1: data or signatures,
+    /// proof, roots (the L1 transaction's envelope, which every L1
+    /// transaction has, excluded).
+    batch_bytes: usize,
     l1_timestamp_ms: u64,
     l1_gas: u64,
     l1_fee: u128,
@@ -251,6 +267,8 @@ struct Observed {
     index: HashMap<u32, u32>,
     domain: Option<Fr>,
     operator: Option<Shared>,
+    /// Bytes the committee's members store, summed over members.
+    committee_bytes: u64,
 }
 
 /// Runs `run`.
@@ -365,6 +383,34 @@ struct Sim<'a> {
     /// The funder's next L1 nonce (it deposits and claims).
     nonce: u64,
     observed: Observed,
+    /// A validium's committee and the directory of its stores.
+    committee: Option<(LocalCommittee, tempfile::TempDir)>,
+}
+
+/// Opens the committee of validium `rollup` in a temporary directory: one
+/// member per key of its record, each with its own store.
+async fn open_committee(
+    s: &Stage,
+    rollup: u64,
+) -> Result<(LocalCommittee, tempfile::TempDir), LabError> {
+    let record = deploy::record(&s.l1, rollup)
+        .await
+        .map_err(|e| s.fail(e.to_string()))?
+        .ok_or_else(|| s.fail(String::from("the validium's record is gone")))?;
+    let DataMode::Committee(c) = &record.config.data else {
+        return Err(s.fail(String::from("not a validium")));
+    };
+    let dir = tempfile::tempdir().map_err(|e| s.fail(format!("committee stores: {e}")))?;
+    let members = (0..c.members.len() as u8)
+        .map(|i| {
+            let key = member_key(i);
+            let view =
+                MemberView::new(&record, &key.public_key()).map_err(|e| s.fail(e.to_string()))?;
+            Ok((key, view, dir.path().join(format!("member{i}"))))
+        })
+        .collect::<Result<Vec<_>, LabError>>()?;
+    let committee = LocalCommittee::open(members).map_err(|e| s.fail(e.to_string()))?;
+    Ok((committee, dir))
 }
 
 impl<'a> Sim<'a> {
@@ -376,17 +422,35 @@ impl<'a> Sim<'a> {
         pacing: Duration,
     ) -> Result<Self, LabError> {
         let s = Stage::start(
-            "zk-rollup",
+            if run.committee.is_some() {
+                "validium"
+            } else {
+                "zk-rollup"
+            },
             context,
             run.validators,
             params.clone(),
             Vec::new(),
         )
         .await?;
-        let config = deploy::config(&[&key], lab_settings(params));
+        let config = match run.committee {
+            None => deploy::config(&[&key], lab_settings(params)),
+            Some((n, t)) => deploy::validium_config(
+                &[&key],
+                lab_settings(params),
+                Committee {
+                    members: (0..n).map(|i| member_key(i).public_key()).collect(),
+                    threshold: t,
+                },
+            ),
+        };
         let limit = virtual_limit(run, pacing);
         let wait = Waiting { poll: TICK, limit };
         let deployment = super::register(&s, &config, wait).await?;
+        let committee = match run.committee {
+            None => None,
+            Some(_) => Some(open_committee(&s, deployment.rollup).await?),
+        };
         let node = NodeConfig::operator(
             deployment,
             Role::Operator.key(),
@@ -396,6 +460,10 @@ impl<'a> Sim<'a> {
                 pipeline: 2,
             },
         );
+        let node = match &committee {
+            Some((c, _)) => node.with_committee(AnyCommittee::Local(c.clone())),
+            None => node,
+        };
         let prover = ProverSetup {
             pacing: [(run.slots, pacing)].into(),
             ..ProverSetup::new(vec![key], [3; 32])
@@ -412,6 +480,7 @@ impl<'a> Sim<'a> {
             s,
             rollup: deployment.rollup,
             operator,
+            committee,
             limit,
             begun,
             nonce,
@@ -672,6 +741,7 @@ impl<'a> Sim<'a> {
                     && t.failure.is_none()
                     && matches!(&t.op, ZkOp::SubmitBatch(s) if s.index == b.index)
             });
+            let batch_bytes = tx.as_ref().map_or(0, |t| t.op.encode_size());
             let receipt = tx
                 .and_then(|t| block.txs.iter().find(|f| f.hash == t.hash))
                 .map(|f| f.receipt.clone())
@@ -680,10 +750,16 @@ impl<'a> Sim<'a> {
                 index: b.index,
                 ops: b.ops,
                 data_bytes: b.data_bytes,
+                batch_bytes,
                 l1_timestamp_ms: block.timestamp_ms,
                 l1_gas: receipt.gas_used,
                 l1_fee: u128::from(receipt.gas_used) * u128::from(receipt.effective_gas_price),
             });
+        }
+        if let Some((c, _)) = &self.committee {
+            self.observed.committee_bytes = (0..c.members() as u8)
+                .filter_map(|m| c.with_member(m, |m| m.status().bytes))
+                .sum();
         }
         self.observed.proofs_wall_ms = self
             .operator
@@ -839,7 +915,12 @@ fn measure(
     };
     let ops: usize = carrying.iter().map(|b| b.ops).sum();
     let per = |x: f64| if ops > 0 { x / ops as f64 } else { 0.0 };
-    let bytes_per_tx = per(carrying.iter().map(|b| b.data_bytes as f64).sum());
+    // What the rollup puts on L1 per operation: its batches' operations
+    // (data or signatures, proof, roots).
+    let bytes_per_tx = per(carrying.iter().map(|b| b.batch_bytes as f64).sum());
+    // What a full node (zk-rollup) or each committee member (validium)
+    // stores per operation: the public data.
+    let data_per_tx = per(carrying.iter().map(|b| b.data_bytes as f64).sum());
     let gas_per_tx = per(carrying.iter().map(|b| b.l1_gas as f64).sum());
     let fee_per_tx = per(carrying.iter().map(|b| b.l1_fee as f64).sum());
     // Throughput: the backlog drained by the prover (virtual time, each
@@ -875,7 +956,11 @@ fn measure(
     DesignReport {
         design: run.name.clone(),
         layer: "l2",
-        family: "zk-rollup",
+        family: if run.committee.is_some() {
+            "validium"
+        } else {
+            "zk-rollup"
+        },
         clock: "simulated",
         validators: run.validators,
         block_time_ms: params.block_time_ms,
@@ -923,8 +1008,8 @@ fn measure(
             l2_fee_per_tx_ater: Some(0.0),
         },
         node: NodeCost {
-            storage_bytes_per_tx: bytes_per_tx,
-            storage_bytes_per_s: measured_tps * bytes_per_tx,
+            storage_bytes_per_tx: data_per_tx,
+            storage_bytes_per_s: measured_tps * data_per_tx,
             cpu_us_per_tx: prover.prove_cpu_s_per_tx * 1e6,
             soft_cpu_us: quantiles(o.soft_cpu_ms.clone()).map(|q| q(0.5) * 1000.0),
         },
@@ -934,6 +1019,7 @@ fn measure(
             &[run.slots],
             &lab_settings(params),
             params,
+            run.committee,
         )),
         prover: Some(prover),
         claims_paid: Some(claims_paid(o)),
