@@ -437,17 +437,15 @@ fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
     );
 }
 
-#[test]
-fn the_devnet_zk_rollup_proves_transfers_pays_a_claim_and_exports_what_snarkjs_checks() {
-    let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
+/// A devnet without the optimistic rollup (its zk-rollup, validium and
+/// committee on free ports) in `dir`.
+fn zk_devnet(dir: &Path) -> Devnet {
     let base = free_ports(16);
     let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
     let child = Command::new(TERRACE)
         .args(["devnet", "--log-level", "warn", "--no-rollup"])
         .arg("--data-dir")
-        .arg(&dir)
+        .arg(dir)
         .args(["--rpc-port", &base.to_string()])
         .args(["--p2p-port", &(base + 4).to_string()])
         .args(["--zk-rpc-port", &(base + 8).to_string()])
@@ -457,10 +455,18 @@ fn the_devnet_zk_rollup_proves_transfers_pays_a_claim_and_exports_what_snarkjs_c
         .stdin(Stdio::null())
         .spawn()
         .expect("spawn terrace devnet");
-    let devnet = Devnet {
-        dir: dir.clone(),
+    Devnet {
+        dir: dir.to_path_buf(),
         child,
-    };
+    }
+}
+
+#[test]
+fn the_devnet_zk_rollup_proves_transfers_pays_a_claim_and_exports_what_snarkjs_checks() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    let devnet = zk_devnet(&dir);
     let d = dir.to_str().unwrap();
     let zk = |args: &[&str]| {
         let mut all = vec!["zk"];
@@ -551,25 +557,7 @@ fn the_devnet_validium_takes_a_deposit_transfer_and_withdrawal_on_its_committees
     let _serial = serial();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
-    let base = free_ports(16);
-    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
-    let child = Command::new(TERRACE)
-        .args(["devnet", "--log-level", "warn", "--no-rollup"])
-        .arg("--data-dir")
-        .arg(&dir)
-        .args(["--rpc-port", &base.to_string()])
-        .args(["--p2p-port", &(base + 4).to_string()])
-        .args(["--zk-rpc-port", &(base + 8).to_string()])
-        .args(["--metrics-port", &(base + 15).to_string()])
-        .stdout(log("devnet.out"))
-        .stderr(log("devnet.err"))
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("spawn terrace devnet");
-    let devnet = Devnet {
-        dir: dir.clone(),
-        child,
-    };
+    let devnet = zk_devnet(&dir);
     let d = dir.to_str().unwrap();
     let zk = |args: &[&str]| {
         let mut all = vec!["zk"];

@@ -620,8 +620,10 @@ fn less_data(run: &Run<'_>, d: &DesignReport) -> Claim {
         .as_ref()
         .map(|p| {
             format!(
-                " ({} B of it public data, the rest its share of the {} B proof and the roots of a batch of {})",
+                " ({} B of it public data — {} than the optimistic rollup's — the rest its share \
+                 of the {} B proof and the roots of a batch of {})",
                 fig(d.node.storage_bytes_per_tx),
+                less_or_more(o.l1_bytes_per_tx / d.node.storage_bytes_per_tx.max(1e-9)),
                 p.proof_bytes,
                 p.slots
             )

@@ -304,14 +304,20 @@ pub struct ProofInfo {
     pub public_signals: serde_json::Value,
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// `0x` hex, as every `zk_*` and `dac_*` byte string.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     format!("0x{}", to_hex(bytes))
 }
 
-fn fixed<const N: usize>(s: &str, what: &str) -> Result<[u8; N], RpcError> {
+/// `N` bytes from `0x` hex; `None` on anything else.
+pub(crate) fn fixed_bytes<const N: usize>(s: &str) -> Option<[u8; N]> {
     s.strip_prefix("0x")
         .and_then(from_hex)
         .and_then(|b| <[u8; N]>::try_from(b).ok())
+}
+
+fn fixed<const N: usize>(s: &str, what: &str) -> Result<[u8; N], RpcError> {
+    fixed_bytes(s)
         .ok_or_else(|| RpcError::InvalidParams(format!("{what}: expected 0x and {N} bytes")))
 }
 

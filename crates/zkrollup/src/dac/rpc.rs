@@ -10,6 +10,7 @@
 use super::member::{
     DacError, Member, MemberStatus, StoreRequest, Stored, signature_from_hex, signature_to_hex,
 };
+use crate::rpc::{fixed_bytes, hex};
 use bytes::Bytes;
 use commonware_codec::{Copying, DecodeExt as _, Encode as _};
 use jsonrpsee::{
@@ -24,10 +25,7 @@ use std::{
 };
 use terrace_l1::modules::validity::{Felt, MemberSignature};
 use terrace_node::rpc::RpcError;
-use terrace_primitives::{
-    PublicKey, Signature,
-    codec::{from_hex, to_hex},
-};
+use terrace_primitives::{PublicKey, Signature, codec::from_hex};
 
 /// Largest request body: a batch's data in hex (an L1 transaction is at
 /// most 128 KiB) with room for the rest.
@@ -69,15 +67,8 @@ pub struct BatchDataInfo {
     pub data: String,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    format!("0x{}", to_hex(bytes))
-}
-
 fn fixed<const N: usize>(s: &str, what: &str) -> Result<[u8; N], DacError> {
-    s.strip_prefix("0x")
-        .and_then(from_hex)
-        .and_then(|b| <[u8; N]>::try_from(b).ok())
-        .ok_or_else(|| DacError::Malformed(format!("{what}: expected 0x and {N} bytes")))
+    fixed_bytes(s).ok_or_else(|| DacError::Malformed(format!("{what}: expected 0x and {N} bytes")))
 }
 
 impl StoreParams {
