@@ -590,14 +590,24 @@ pub async fn serve(
     shared: Shared,
     now: Now,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let limits = (MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_CONNECTIONS);
+    start_http(addr, limits, Api { shared, now }.into_rpc()).await
+}
+
+/// Serves `methods` over HTTP on `addr` with (request bytes, response
+/// bytes, connections) `limits`.
+pub(crate) async fn start_http(
+    addr: SocketAddr,
+    (request, response, connections): (u32, u32, u32),
+    methods: impl Into<jsonrpsee::Methods>,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let config = ServerConfig::builder()
-        .max_request_body_size(MAX_REQUEST_BYTES)
-        .max_response_body_size(MAX_RESPONSE_BYTES)
-        .max_connections(MAX_CONNECTIONS)
+        .max_request_body_size(request)
+        .max_response_body_size(response)
+        .max_connections(connections)
         .http_only()
         .build();
     let server = Server::builder().set_config(config).build(addr).await?;
     let bound = server.local_addr()?;
-    let handle = server.start(Api { shared, now }.into_rpc());
-    Ok((bound, handle))
+    Ok((bound, server.start(methods)))
 }

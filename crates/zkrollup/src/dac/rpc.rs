@@ -10,14 +10,10 @@
 use super::member::{
     DacError, Member, MemberStatus, StoreRequest, Stored, signature_from_hex, signature_to_hex,
 };
-use crate::rpc::{fixed_bytes, hex};
+use crate::rpc::{fixed_bytes, hex, start_http};
 use bytes::Bytes;
 use commonware_codec::{Copying, DecodeExt as _, Encode as _};
-use jsonrpsee::{
-    core::RpcResult,
-    proc_macros::rpc,
-    server::{Server, ServerConfig, ServerHandle},
-};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc, server::ServerHandle};
 use serde::{Deserialize, Serialize};
 use std::{
     net::SocketAddr,
@@ -218,14 +214,6 @@ pub async fn serve(
     addr: SocketAddr,
     member: Arc<Mutex<Member>>,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
-    let config = ServerConfig::builder()
-        .max_request_body_size(MAX_REQUEST_BYTES)
-        .max_response_body_size(MAX_RESPONSE_BYTES)
-        .max_connections(MAX_CONNECTIONS)
-        .http_only()
-        .build();
-    let server = Server::builder().set_config(config).build(addr).await?;
-    let bound = server.local_addr()?;
-    let handle = server.start(Api { member }.into_rpc());
-    Ok((bound, handle))
+    let limits = (MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_CONNECTIONS);
+    start_http(addr, limits, Api { member }.into_rpc()).await
 }
