@@ -441,9 +441,11 @@ impl Operator {
                 let proof = p.proof.as_ref()?;
                 let data = match self.threshold {
                     None => BatchData::Posted(p.batch.data.clone().into()),
+                    // The threshold's worth: every further signature
+                    // would cost L1 bytes and a check, and prove nothing more.
                     Some(t) if p.signatures.len() >= usize::from(t) => BatchData::Attested {
                         commitment: fr_to_le(&p.batch.statement.data),
-                        signatures: p.signatures.clone(),
+                        signatures: p.signatures[..usize::from(t)].to_vec(),
                     },
                     Some(_) => return None,
                 };

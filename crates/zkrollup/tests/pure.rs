@@ -446,6 +446,8 @@ fn a_validium_operator_posts_attested_batches_only() {
     assert!(s.op.submissions(index).is_empty());
     assert!(s.op.attest(index, &u.commitment, sign(0)));
     assert!(s.op.unattested().is_empty());
+    // A third signature is kept but not posted: the threshold suffices.
+    assert!(s.op.attest(index, &u.commitment, sign(1)));
     let sub = s.op.submissions(index).remove(0);
     assert_eq!(sub.data.posted_len(), 0);
     assert_eq!(
