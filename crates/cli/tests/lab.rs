@@ -90,12 +90,19 @@ fn the_quick_lab_reports_every_design_and_metric() {
     for c in doc["checks"].as_array().unwrap() {
         assert_eq!(c["passed"], true, "{c}");
     }
-    // Every scenario of the catalog played, none lost funds.
+    // Every scenario of the catalog played, none lost funds; only the
+    // validium's withheld data froze any (110 TER: Alice's and Bob's).
     let verdicts = doc["scenarios"].as_array().unwrap();
     assert_eq!(verdicts.len(), terrace_lab::scenario::catalog().len());
     for v in verdicts {
         assert_eq!(v["holds"], true, "{v}");
         assert_eq!(v["funds_lost_ater"], "0", "{v}");
+        let frozen = if v["scenario"] == "validium-withholding" {
+            "110000000000000000000"
+        } else {
+            "0"
+        };
+        assert_eq!(v["funds_frozen_ater"], frozen, "{v}");
     }
     // The comparison table of CLAIMS.md has all its rows, each answered.
     let rows = doc["comparison"].as_array().unwrap();
@@ -128,6 +135,18 @@ fn the_quick_lab_reports_every_design_and_metric() {
     ] {
         assert!(claims.iter().any(|c| c["claim"] == zk), "no claim {zk}");
     }
+    let freezes = claims
+        .iter()
+        .find(|c| c["claim"] == "validium data withholding can freeze funds")
+        .expect("the withholding claim");
+    assert_eq!(freezes["verdict"], "supported", "{freezes}");
+    assert!(
+        freezes["measured"]
+            .as_str()
+            .unwrap()
+            .contains("110 TER frozen"),
+        "{freezes}"
+    );
     for c in claims {
         assert_ne!(c["verdict"], "not measured", "{c}");
         assert!(c["rule"].as_str().is_some_and(|r| !r.is_empty()), "{c}");

@@ -180,6 +180,25 @@ pub mod rules {
         both(paid_at_final, forged_refused)
     }
 
+    /// [`freezes`], stated.
+    pub const FREEZES: &str = "supported when `validium-withholding` froze honest funds (more \
+                               than 0) and nobody took any, while the same attack on the \
+                               zk-rollup (`zk-withholding`) froze nothing; qualified when the \
+                               validium froze funds but one of those two halves failed; refuted \
+                               when it froze nothing";
+
+    /// What withholding froze on the validium (aTER), what anyone took
+    /// there, and what the same attack froze on the zk-rollup.
+    pub fn freezes(validium_frozen: u128, validium_taken: u128, zk_frozen: u128) -> Verdict {
+        if validium_frozen == 0 {
+            Verdict::Refuted
+        } else if validium_taken == 0 && zk_frozen == 0 {
+            Verdict::Supported
+        } else {
+            Verdict::Qualified
+        }
+    }
+
     /// [`holds`], stated.
     pub const HOLDS: &str =
         "supported when the scenario's verdict holds, refuted when it is BROKEN";
@@ -369,7 +388,47 @@ pub fn claims(r: &LabReport) -> Vec<Claim> {
             None => missing(c, rules::HOLDS, "scenarios"),
         });
     }
+    out.push(withholding_freezes(&run));
     out
+}
+
+/// What `validium-withholding` froze, beside the same attack on the
+/// zk-rollup.
+fn withholding_freezes(run: &Run<'_>) -> Claim {
+    let c = "validium data withholding can freeze funds";
+    let (Some(v), Some(zk)) = (
+        run.verdict("validium-withholding"),
+        run.verdict("zk-withholding"),
+    ) else {
+        return missing(c, rules::FREEZES, "scenarios");
+    };
+    let aters = |s: &str| s.parse::<u128>().unwrap_or(u128::MAX);
+    let ter = |x: u128| terrace_primitives::Amount(x).ter();
+    let (frozen, taken, zk_frozen) = (
+        aters(&v.funds_frozen_ater),
+        aters(&v.funds_lost_ater),
+        aters(&zk.funds_frozen_ater),
+    );
+    Claim {
+        claim: c.into(),
+        design: Some(v.design.into()),
+        measured: format!(
+            "`validium-withholding` (seed {}): {} frozen, {} taken — {}. `zk-withholding` (seed {}), \
+             the same attack on the zk-rollup: {} frozen, {} taken — {}",
+            v.seed,
+            ter(frozen),
+            ter(taken),
+            v.outcome,
+            zk.seed,
+            ter(zk_frozen),
+            ter(aters(&zk.funds_lost_ater)),
+            zk.outcome,
+        ),
+        reference: None,
+        rule: rules::FREEZES,
+        verdict: rules::freezes(frozen, taken, zk_frozen),
+        how: "scenarios",
+    }
 }
 
 fn bitcoin(run: &Run<'_>) -> Claim {
@@ -1173,5 +1232,14 @@ mod tests {
         assert_eq!(both(false, false), Refuted);
         assert_eq!(holds(true), Supported);
         assert_eq!(holds(false), Refuted);
+    }
+
+    #[test]
+    fn withholding_freezes_only_when_funds_froze_and_nothing_was_taken() {
+        let ter = 10u128.pow(18);
+        assert_eq!(freezes(110 * ter, 0, 0), Supported);
+        assert_eq!(freezes(0, 0, 0), Refuted);
+        assert_eq!(freezes(110 * ter, 0, 110 * ter), Qualified);
+        assert_eq!(freezes(110 * ter, ter, 0), Qualified);
     }
 }

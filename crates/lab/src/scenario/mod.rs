@@ -42,8 +42,14 @@ pub struct Scenario {
 pub struct Outcome {
     /// What happened, with the figures.
     pub happened: String,
-    /// Funds honest parties lost (wei).
+    /// Funds honest parties lost (aTER): taken by someone else, or gone
+    /// for good.
     pub funds_lost: u128,
+    /// Funds of honest parties nobody can move any more, though nobody
+    /// took them: still in escrow, with no proof anyone honest can build
+    /// to get them out (a validium whose data was withheld). Counted
+    /// apart from `funds_lost` because the trust model predicts it.
+    pub funds_frozen: u128,
     /// Virtual time from the attack to its resolution.
     pub resolution: Duration,
     /// Which two moments `resolution` spans.
@@ -77,6 +83,9 @@ pub struct Verdict {
     /// Funds honest parties lost, in aTER (a decimal string: amounts exceed
     /// JSON's exact integers).
     pub funds_lost_ater: String,
+    /// Funds of honest parties frozen: nobody took them and nobody honest
+    /// can move them (aTER, a decimal string).
+    pub funds_frozen_ater: String,
     /// Virtual time from the attack to its resolution (ms).
     pub resolution_ms: u64,
     /// The two moments the resolution time spans.
@@ -152,6 +161,7 @@ impl Scenario {
             promise: self.promise,
             outcome: outcome.happened,
             funds_lost_ater: outcome.funds_lost.to_string(),
+            funds_frozen_ater: outcome.funds_frozen.to_string(),
             resolution_ms: outcome.resolution.as_millis() as u64,
             resolution: outcome.resolution_span,
             clock: "simulated",
@@ -195,7 +205,7 @@ fn eth(ater: u128) -> String {
 
 /// The verdict table for the terminal and Markdown: per scenario, what
 /// the attacker tried, what the trust model promises, what happened,
-/// funds lost, the virtual time to resolution and the seed.
+/// funds lost and frozen, the virtual time to resolution and the seed.
 pub fn table(verdicts: &[Verdict]) -> String {
     verdict_table(verdicts).markdown()
 }
@@ -210,6 +220,7 @@ pub fn verdict_table(verdicts: &[Verdict]) -> Table {
         "trust model promises",
         "what happened",
         "funds lost",
+        "funds frozen",
         "resolution (virtual)",
         "seed",
     ]);
@@ -222,6 +233,7 @@ pub fn verdict_table(verdicts: &[Verdict]) -> Table {
             v.promise.into(),
             v.outcome.clone(),
             eth(v.funds_lost_ater.parse().unwrap_or(u128::MAX)),
+            eth(v.funds_frozen_ater.parse().unwrap_or(u128::MAX)),
             format!(
                 "{} ({})",
                 crate::design::human_ms(v.resolution_ms),

@@ -102,7 +102,7 @@ pub fn equivocation(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: (3 * STAKE).saturating_sub(honest_stake),
             resolution: jailed_at,
             resolution_span: "network start → offender jailed",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(slashed == STAKE / 10, "10% of the stake is slashed, once");
         o.expect(excluded, "the offender leaves the committee");
@@ -167,7 +167,7 @@ pub fn validator_crash(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: (amount * total as u128).saturating_sub(credited),
             resolution: caught_up_at - crashed_at,
             resolution_span: "crash → restarted and caught up",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(live, "the others keep finalizing without it");
         o.expect(

@@ -326,7 +326,7 @@ fn invalid_root_with(
             funds_lost: lost,
             resolution: resolved_at - posted_at,
             resolution_span: "false batch posted → reverted (or its window over)",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(
             challenged && opened_height - posted_height <= config.challenge_window_blocks,
@@ -414,7 +414,7 @@ pub fn malicious_challenger(seed: u64, restart_defender: bool) -> Result<Outcome
             funds_lost: lost,
             resolution: settled_at - challenged_at,
             resolution_span: "first false challenge → batches final",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(
             !reverted && rollup.disputed.is_empty(),
@@ -517,7 +517,7 @@ pub fn censorship(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: vanished + undelivered,
             resolution: done_at - forced_at,
             resolution_span: "forced into the inbox → executed on L2",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(
             executed && alice <= 100 * TER - amount,
@@ -573,7 +573,7 @@ pub fn silent_sequencer(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: amount.saturating_sub(derived_balance(&v, 0)),
             resolution: done_at - deposited_at,
             resolution_span: "deposit final on L1 → credited on L2",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(credited, "the deposit reaches L2");
         o.expect(
@@ -704,7 +704,7 @@ pub fn early_claim(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: early_drop + w.amount.saturating_sub(drop),
             resolution: paid_at - posted_at,
             resolution_span: "withdrawal posted → claim paid",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(
             refused == Some(Failure::Optimistic(OptimisticFailure::NotFinal)),
@@ -756,7 +756,7 @@ pub fn forged_withdrawal(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: forged_drop.max(mallory_gain),
             resolution: refused_at - sent_at,
             resolution_span: "forged claims sent → both refused on L1",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(
             inflated
@@ -805,7 +805,7 @@ pub fn double_claim(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: drop.saturating_sub(w.amount),
             resolution: refused_at - second_at,
             resolution_span: "second claim sent → refused on L1",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(first.is_none(), "the first claim pays");
         o.expect(
@@ -890,7 +890,7 @@ pub fn forged_aggregate(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: expected.saturating_sub(carol_now),
             resolution: resolved_at - sent_at,
             resolution_span: "forged block made → reverted and re-posted",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(
             carol_now == expected,

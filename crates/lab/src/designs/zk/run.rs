@@ -389,7 +389,7 @@ struct Sim<'a> {
 
 /// Opens the committee of validium `rollup` in a temporary directory: one
 /// member per key of its record, each with its own store.
-async fn open_committee(
+pub(crate) async fn open_committee(
     s: &Stage,
     rollup: u64,
 ) -> Result<(LocalCommittee, tempfile::TempDir), LabError> {

@@ -1,9 +1,13 @@
-//! The zk-rollup under attack: its operator (with a real prover) and a
-//! watcher (a full node that freezes a stalled rollup), both real
-//! zk-rollup nodes beside validator 0 of a four-validator L1. Proofs are
-//! real Groth16 proofs of a small tree (depth 8, two operations per
+//! The zk-rollup and the validium under attack: the operator (with a real
+//! prover) and a watcher (a full node that freezes a stalled rollup), both
+//! real zk-rollup nodes beside validator 0 of a four-validator L1, and for
+//! the validium its committee's members with their stores on disk. Proofs
+//! are real Groth16 proofs of a small tree (depth 8, two operations per
 //! batch), verified by L1.
 
+mod validium;
+
+use crate::designs::zk::run::{member_key, open_committee};
 use crate::scenario::{
     Outcome, Scenario, play,
     stage::{Ctx, Role, Stage},
@@ -17,9 +21,9 @@ use std::{
 use terrace_l1::{
     ChainParams, Payload,
     execute::Failure,
-    modules::validity::{UNIT, ValidityOp, ZkOp, ZkRollup},
+    modules::validity::{Committee, UNIT, ValidityOp, ZkOp, ZkRollup},
 };
-use terrace_primitives::Amount;
+use terrace_primitives::{Amount, keys::Signer as _};
 use terrace_zk::{
     Fr,
     babyjubjub::SecretKey,
@@ -30,6 +34,7 @@ use terrace_zk::{
 };
 use terrace_zkrollup::{
     Event, Fault, L2Op, NodeConfig, OperatorConfig, Shared, Stage as OpStage, SubmitError,
+    dac::{AnyCommittee, LocalCommittee},
     deploy::{self, Deployment, ProverSetup, Settings, Waiting},
 };
 
@@ -68,53 +73,64 @@ struct ZkStage {
     operator_task: Handle<()>,
     watcher: Shared,
     domain: Fr,
+    /// A validium's committee, and the directory of its members' stores.
+    committee: Option<(LocalCommittee, tempfile::TempDir)>,
     /// L1 heights the bridge invariant was compared at.
     bridge_checks: u64,
 }
 
 /// The stage: the operator with `fault`, and a watcher that freezes the
-/// rollup when it stalls if `watched`.
+/// rollup when it stalls if `watched`; a validium whose data a committee
+/// of (members, threshold) keeps if `committee`.
 async fn zk_stage(
     name: &'static str,
     context: Ctx,
     fault: Fault,
     watched: bool,
+    committee: Option<(u8, u8)>,
 ) -> Result<ZkStage, LabError> {
     let mut s = Stage::start(name, context, 4, ChainParams::default(), Vec::new()).await?;
     let key = proving_key();
-    let config = deploy::config(
-        &[&key],
-        Settings {
-            operator: Role::Operator.address(),
-            batch_bytes_max: 4_096,
-            inbox_fee: Amount(UNIT),
-            exodus_after_blocks: EXODUS_AFTER,
-            inbox_deadline_blocks: INBOX_DEADLINE,
-        },
-    );
+    let settings = Settings {
+        operator: Role::Operator.address(),
+        batch_bytes_max: 4_096,
+        inbox_fee: Amount(UNIT),
+        exodus_after_blocks: EXODUS_AFTER,
+        inbox_deadline_blocks: INBOX_DEADLINE,
+    };
+    let config = match committee {
+        None => deploy::config(&[&key], settings),
+        Some((n, t)) => deploy::validium_config(
+            &[&key],
+            settings,
+            Committee {
+                members: (0..n).map(|i| member_key(i).public_key()).collect(),
+                threshold: t,
+            },
+        ),
+    };
     let wait = Waiting {
         poll: Duration::from_millis(50),
         limit: LIMIT,
     };
-    let deployment = super::register(&s, &config, wait).await?;
-    let operator = NodeConfig::operator(
-        deployment,
-        Role::Operator.key(),
-        OperatorConfig {
-            batch_interval: Duration::from_millis(500),
-            queue_max: 1_000,
-            pipeline: 2,
-        },
-    )
-    .with_fault(fault);
+    let deployment = crate::designs::zk::register(&s, &config, wait).await?;
+    let committee = match committee {
+        None => None,
+        Some(_) => Some(open_committee(&s, deployment.rollup).await?),
+    };
+    let members = |node: NodeConfig| match &committee {
+        Some((c, _)) => node.with_committee(AnyCommittee::Local(c.clone())),
+        None => node,
+    };
+    let operator = members(operator_config(deployment).with_fault(fault));
     let prover = ProverSetup::new(vec![key], [1; 32]);
     let (operator_task, operator) = deploy::start(&s.context, s.l1.clone(), operator, Some(prover))
         .await
         .map_err(|e| s.fail(e.to_string()))?;
-    let watcher = NodeConfig {
+    let watcher = members(NodeConfig {
         freezer: watched,
         ..NodeConfig::watcher(deployment, Role::Verifier.key())
-    };
+    });
     let (_, watcher) = deploy::start(&s.context, s.l1.clone(), watcher, None)
         .await
         .map_err(|e| s.fail(e.to_string()))?;
@@ -132,8 +148,22 @@ async fn zk_stage(
         operator_task,
         watcher,
         domain,
+        committee,
         bridge_checks: 0,
     })
+}
+
+/// The operator's node on the scenarios' rollup.
+fn operator_config(deployment: Deployment) -> NodeConfig {
+    NodeConfig::operator(
+        deployment,
+        Role::Operator.key(),
+        OperatorConfig {
+            batch_interval: Duration::from_millis(500),
+            queue_max: 1_000,
+            pipeline: 2,
+        },
+    )
 }
 
 impl ZkStage {
@@ -286,7 +316,7 @@ const TER_UNITS: u64 = 1_000_000_000;
 /// The operator posts batches whose proof is for another root.
 pub fn forged_proof(seed: u64) -> Result<Outcome, LabError> {
     play(seed, |context| async move {
-        let mut z = zk_stage("forged-proof", context, Fault::ForgeProof, true).await?;
+        let mut z = zk_stage("forged-proof", context, Fault::ForgeProof, true, None).await?;
         let before = z.rollup().await?;
         z.deposit(Role::Alice, 50 * TER_UNITS).await?;
         let attack_at = z.s.now();
@@ -336,7 +366,7 @@ pub fn forged_proof(seed: u64) -> Result<Outcome, LabError> {
             funds_lost: deposit.saturating_sub(refunded),
             resolution: done_at - attack_at,
             resolution_span: "deposit final on L1 → refunded after the freeze",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(
             during.batch_count == 0 && during.root == before.root,
@@ -363,7 +393,7 @@ pub fn forged_proof(seed: u64) -> Result<Outcome, LabError> {
 /// The operator vanishes: it proves and posts nothing more.
 pub fn exodus(seed: u64) -> Result<Outcome, LabError> {
     play(seed, |context| async move {
-        let mut z = zk_stage("zk-exodus", context, Fault::None, true).await?;
+        let mut z = zk_stage("zk-exodus", context, Fault::None, true, None).await?;
         z.deposit(Role::Alice, 100 * TER_UNITS).await?;
         z.deposit(Role::Bob, 10 * TER_UNITS).await?;
         let (a, _) = z.until_proven(Role::Alice).await?;
@@ -427,7 +457,7 @@ pub fn exodus(seed: u64) -> Result<Outcome, LabError> {
                 + want_refund.saturating_sub(refunded),
             resolution: done_at - vanished_at,
             resolution_span: "operator stops → every balance back on L1",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(alice == want_alice, "Alice exits with her proven balance");
         o.expect(bob == want_bob, "Bob exits with his proven balance");
@@ -463,7 +493,7 @@ fn censorship_unwatched(seed: u64) -> Result<Outcome, LabError> {
 fn censorship_with(seed: u64, defended: bool) -> Result<Outcome, LabError> {
     play(seed, move |context| async move {
         // Alice's deposit is the first: account 0.
-        let mut z = zk_stage("zk-censorship", context, Fault::Censor(0), defended).await?;
+        let mut z = zk_stage("zk-censorship", context, Fault::Censor(0), defended, None).await?;
         z.deposit(Role::Alice, 100 * TER_UNITS).await?;
         let (a, _) = z.until_proven(Role::Alice).await?;
         if a != 0 {
@@ -550,7 +580,7 @@ fn censorship_with(seed: u64, defended: bool) -> Result<Outcome, LabError> {
             funds_lost: want.saturating_sub(received),
             resolution: done_at - forced_at,
             resolution_span: "forced exit final on L1 → Alice's balance on L1",
-            broken: Vec::new(),
+            ..Outcome::default()
         };
         o.expect(
             received == want,
@@ -598,6 +628,42 @@ pub fn catalog() -> Vec<Scenario> {
             seed: 83,
             play: censorship,
             sabotage: Some(censorship_unwatched),
+        },
+        Scenario {
+            name: "validium-withholding",
+            design: "validium",
+            attack: "the operator and n − t + 1 = 2 of the 3 committee members sign a batch and give its data to nobody, then the operator stops",
+            promise: "nobody can steal — L1 still verifies the batch's proof — but every honest balance freezes in escrow: without the data no exit proof against the last root can be built (what a validium's users trust the committee for)",
+            seed: 84,
+            play: validium::validium_withholding,
+            sabotage: None,
+        },
+        Scenario {
+            name: "zk-withholding",
+            design: "zk-rollup",
+            attack: "the same attack on the zk-rollup: the operator withholds a batch's data from everyone off L1, then stops",
+            promise: "the data is in the batch's L1 transaction: a full node replays it, and after the freeze every balance exits — nothing is frozen",
+            seed: 85,
+            play: validium::zk_withholding,
+            sabotage: None,
+        },
+        Scenario {
+            name: "dac-forgery",
+            design: "validium",
+            attack: "the operator, with one colluding member, sends a batch on forged attestations: too few signatures, one replayed from the previous batch, one by a key outside the committee, one under an index beyond it, one member twice",
+            promise: "L1 accepts a batch only on t distinct members' signatures over this batch's commitment: each forgery is refused with its reason and changes nothing, and honest batches land after",
+            seed: 86,
+            play: validium::dac_forgery,
+            sabotage: None,
+        },
+        Scenario {
+            name: "dac-member-crash",
+            design: "validium",
+            attack: "n − t committee members crash while users transfer and withdraw, then restart from their stores, one after another",
+            promise: "batches keep landing on the other members' signatures, every batch stays held by at least t members, a full node rebuilds L1's root from their data and the withdrawal is paid: nothing is lost",
+            seed: 87,
+            play: validium::dac_member_crash,
+            sabotage: Some(validium::dac_too_many_down),
         },
     ]
 }
