@@ -241,6 +241,36 @@ fn rpc_rejects_bad_input_with_typed_errors_and_keeps_serving() {
             .unwrap();
         assert_eq!(absent.balance, Amount(0));
         assert!(absent.proof.is_some(), "exclusion proof");
+        // Any record by its key: the account's, encoded as L1 keeps it.
+        let key = terrace_l1::Key::Account(Address([7; 20]));
+        let r = client
+            .get_record(format!("0x{}", to_hex(&key.encode())), Some(true))
+            .await
+            .unwrap();
+        let value = r.value.expect("the account's record");
+        let value = terrace_primitives::codec::from_hex(&value[2..]).unwrap();
+        match <terrace_l1::Value as commonware_codec::DecodeExt<_>>::decode(
+            commonware_codec::Copying(&value),
+        ) {
+            Ok(terrace_l1::Value::Account(acc)) => assert_eq!(acc.balance, Amount(5)),
+            other => panic!("{other:?}"),
+        }
+        assert!(r.proof.is_some() && r.height >= 1);
+        let none = terrace_l1::Key::Account(Address([8; 20]));
+        let r = client
+            .get_record(format!("0x{}", to_hex(&none.encode())), None)
+            .await
+            .unwrap();
+        assert_eq!((r.value, r.proof), (None, None));
+        // Keys that do not decode, are not hex, or are too long: refused.
+        for (bad, want) in [
+            ("0xff".to_string(), "key: Invalid Enum".to_string()),
+            ("0xzz".to_string(), "key: not hex".to_string()),
+            (format!("0x{}", "00".repeat(200)), code::LIMIT.to_string()),
+        ] {
+            let e = client.get_record(bad.clone(), None).await.unwrap_err();
+            assert!(e.to_string().contains(&want), "{bad}: {e}");
+        }
         let b = client.get_block(BlockId::Height(1)).await.unwrap();
         assert_eq!(b.height, 1);
         let e = client

@@ -3,8 +3,8 @@
 //! submissions through the pool and gossip.
 
 use super::{
-    AccountInfo, Backend, BlockId, BlockInfo, ChainInfo, FeeEstimate, Member, RpcError, TxInfo,
-    hex_hash, payload_summary,
+    AccountInfo, Backend, BlockId, BlockInfo, ChainInfo, FeeEstimate, Member, RecordInfo, RpcError,
+    TxInfo, hex_hash, payload_summary,
 };
 use crate::{
     Runtime,
@@ -30,6 +30,16 @@ use terrace_l1::{
     tx::{intrinsic_gas, tx_id},
 };
 use terrace_primitives::{Address, Amount, Hash, codec::to_hex};
+
+/// A read from the state store, and where it was read.
+struct Read {
+    value: Option<Value>,
+    also: Option<Value>,
+    root: Hash,
+    proof: Option<String>,
+    height: u64,
+    block_hash: Hash,
+}
 
 /// Suggested tip per gas (1 nTER).
 pub const SUGGESTED_TIP: u64 = 1_000_000_000;
@@ -104,25 +114,66 @@ impl<E: Runtime> NodeBackend<E> {
                 proof: None,
             });
         }
+        let read = self
+            .read(&Key::Account(address), Some(&validator_key(address)), proof)
+            .await?;
+        let stake = match read.also {
+            Some(Value::Staking(StakingRecord::Validator(v))) => Some(v.stake),
+            _ => None,
+        };
+        let (balance, nonce) = match read.value {
+            Some(Value::Account(a)) => (a.balance, a.nonce),
+            _ => (Amount::ZERO, 0),
+        };
+        Ok(AccountInfo {
+            address,
+            balance,
+            nonce,
+            stake,
+            height: read.height,
+            block_hash: hex_hash(&read.block_hash),
+            state_root: hex_hash(&read.root),
+            proof: read.proof,
+        })
+    }
+
+    async fn record_info(&self, key: Key, proof: bool) -> Result<RecordInfo, RpcError> {
+        if self.chain.tip().block.header().height == 0 {
+            return Err(RpcError::Unavailable(
+                "no records before block 1 (the genesis allocation applies in block 1)".into(),
+            ));
+        }
+        let read = self.read(&key, None, proof).await?;
+        Ok(RecordInfo {
+            key: format!("0x{}", to_hex(&key.encode())),
+            value: read.value.map(|v| format!("0x{}", to_hex(&v.encode()))),
+            height: read.height,
+            block_hash: hex_hash(&read.block_hash),
+            state_root: hex_hash(&read.root),
+            proof: read.proof,
+        })
+    }
+
+    /// Reads `key` (and `also`, under the same root) from the state store,
+    /// with an inclusion or exclusion proof of `key` if asked, and names
+    /// the finalized block whose root the answer carries.
+    async fn read(&self, key: &Key, also: Option<&Key>, proof: bool) -> Result<Read, RpcError> {
+        let tip = self.chain.tip().block;
         let dbs = self.state.databases().await;
         let guard = dbs.read().await;
         let unavailable = |e: commonware_storage::qmdb::Error<commonware_storage::mmr::Family>| {
             RpcError::Unavailable(format!("state store: {e}"))
         };
-        let key = state_key(&Key::Account(address));
-        let account = guard.get(&key).await.map_err(unavailable)?;
-        let stake = match guard
-            .get(&state_key(&validator_key(address)))
-            .await
-            .map_err(unavailable)?
-        {
-            Some(Value::Staking(StakingRecord::Validator(v))) => Some(v.stake),
-            _ => None,
+        let key = state_key(key);
+        let value = guard.get(&key).await.map_err(unavailable)?;
+        let also = match also {
+            Some(k) => guard.get(&state_key(k)).await.map_err(unavailable)?,
+            None => None,
         };
         let root = guard.root();
         let proof = if !proof {
             None
-        } else if account.is_some() {
+        } else if value.is_some() {
             Some(to_hex(
                 &guard
                     .key_value_proof(key)
@@ -140,10 +191,6 @@ impl<E: Runtime> NodeBackend<E> {
             ))
         };
         drop(guard);
-        let (balance, nonce) = match account {
-            Some(Value::Account(a)) => (a.balance, a.nonce),
-            _ => (Amount::ZERO, 0),
-        };
         // The store may be one block ahead of the tip while the finalized
         // hook runs; name the block whose root the answer carries.
         let (height, block_hash) = if tip.header().state_root == root {
@@ -157,15 +204,13 @@ impl<E: Runtime> NodeBackend<E> {
                 .unwrap_or(tip.hash());
             (next, hash)
         };
-        Ok(AccountInfo {
-            address,
-            balance,
-            nonce,
-            stake,
-            height,
-            block_hash: hex_hash(&block_hash),
-            state_root: hex_hash(&root),
+        Ok(Read {
+            value,
+            also,
+            root,
             proof: proof.map(|p| format!("0x{p}")),
+            height,
+            block_hash,
         })
     }
 
@@ -326,6 +371,10 @@ impl<E: Runtime> Backend for NodeBackend<E> {
         proof: bool,
     ) -> BoxFuture<'_, Result<AccountInfo, RpcError>> {
         Box::pin(self.account_info(address, proof))
+    }
+
+    fn record(&self, key: Key, proof: bool) -> BoxFuture<'_, Result<RecordInfo, RpcError>> {
+        Box::pin(self.record_info(key, proof))
     }
 
     fn block(&self, id: BlockId) -> BoxFuture<'_, Result<BlockInfo, RpcError>> {

@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod types;
 
+use commonware_codec::DecodeExt as _;
 use futures::future::BoxFuture;
 use jsonrpsee::{
     PendingSubscriptionSink, SubscriptionMessage,
@@ -25,6 +26,8 @@ pub const MAX_REQUEST_BYTES: u32 = 4 * 1024 * 1024;
 pub const MAX_RESPONSE_BYTES: u32 = 16 * 1024 * 1024;
 /// Most transactions in one `l1_sendRawTransactions` call.
 pub const MAX_BATCH_TXS: usize = 1_000;
+/// Longest state key `l1_getRecord` reads, in hex digits.
+pub const MAX_KEY_HEX: usize = 256;
 /// Most concurrent connections.
 pub const MAX_CONNECTIONS: u32 = 256;
 
@@ -85,6 +88,12 @@ impl From<RpcError> for ErrorObjectOwned {
 pub trait Backend: Send + Sync + 'static {
     /// Checks a transaction and adds it to the pool (and gossips it).
     fn submit(&self, tx: Vec<u8>) -> BoxFuture<'_, Result<String, RpcError>>;
+    /// The record under a key at the last finalized block.
+    fn record(
+        &self,
+        key: terrace_l1::Key,
+        proof: bool,
+    ) -> BoxFuture<'_, Result<RecordInfo, RpcError>>;
     /// An account at the last finalized block.
     fn account(
         &self,
@@ -121,6 +130,11 @@ pub trait L1Api {
     /// proof against its state root when `proof` is true.
     #[method(name = "getAccount")]
     async fn get_account(&self, address: String, proof: Option<bool>) -> RpcResult<AccountInfo>;
+
+    /// The record under a state key (`0x` hex of its encoding) at the
+    /// last finalized block, with a proof when `proof` is true.
+    #[method(name = "getRecord")]
+    async fn get_record(&self, key: String, proof: Option<bool>) -> RpcResult<RecordInfo>;
 
     /// A block by height, hash, `"latest"` or `"finalized"`.
     #[method(name = "getBlock")]
@@ -211,6 +225,18 @@ impl<B: Backend> L1ApiServer for Api<B> {
             .backend
             .account(address, proof.unwrap_or(false))
             .await?)
+    }
+
+    async fn get_record(&self, key: String, proof: Option<bool>) -> RpcResult<RecordInfo> {
+        // Every key encodes in far fewer bytes; refuse before decoding.
+        if key.len() > MAX_KEY_HEX {
+            return Err(RpcError::Limit(format!("a key of {} hex digits", key.len())).into());
+        }
+        let bytes = from_hex(key.strip_prefix("0x").unwrap_or(&key))
+            .ok_or_else(|| RpcError::InvalidParams("key: not hex".into()))?;
+        let key = terrace_l1::Key::decode(commonware_codec::Copying(&bytes))
+            .map_err(|e| RpcError::InvalidParams(format!("key: {e}")))?;
+        Ok(self.backend.record(key, proof.unwrap_or(false)).await?)
     }
 
     async fn get_block(&self, id: BlockId) -> RpcResult<BlockInfo> {

@@ -91,6 +91,27 @@ pub struct AccountInfo {
     pub proof: Option<String>,
 }
 
+/// A state record by key at the last finalized block: what a module
+/// keeps (a rollup's registration, a batch, a bond), for clients that
+/// follow a module without running a node (a validium's committee
+/// member reads its rollup's registration this way).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordInfo {
+    /// The key (`0x` hex of its encoding).
+    pub key: String,
+    /// The record (`0x` hex of its encoding), or null when there is none.
+    pub value: Option<String>,
+    /// The finalized block the answer is read at.
+    pub height: u64,
+    /// That block's hash.
+    pub block_hash: String,
+    /// That block's state root, which the proof verifies against.
+    pub state_root: String,
+    /// Hex of an encoded inclusion (or exclusion) proof, when asked for.
+    pub proof: Option<String>,
+}
+
 /// A block header and its transactions.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
