@@ -31,7 +31,7 @@ use terrace_zk::{
     ops::{Transfer, Withdraw, code, exit_message},
 };
 use terrace_zkrollup::rpc::{
-    AccountInfo, StatusInfo, TransferRequest, WithdrawRequest, ZkApiClient as _,
+    AccountInfo, ExitProofInfo, StatusInfo, TransferRequest, WithdrawRequest, ZkApiClient as _,
 };
 
 /// Where the zk-rollup and its L1 are.
@@ -336,6 +336,105 @@ async fn account_of(z: &Zk, key: &PublicKey, who: &str) -> Result<AccountInfo> {
     })
 }
 
+/// Where the CLI keeps the user's own copy of the exit proof of the
+/// account with packed key `key` (`0x` hex):
+/// `<devnet dir>/zk-copies/<rollup>/<key>.json`.
+fn copy_path(at: &Endpoints, key: &str) -> Result<PathBuf> {
+    let dir = match &at.l1.data_dir {
+        Some(d) => d.clone(),
+        None => devnet::default_dir()?,
+    };
+    let key = key.strip_prefix("0x").unwrap_or(key).to_ascii_lowercase();
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("not a packed key: {key:?}");
+    }
+    Ok(dir
+        .join("zk-copies")
+        .join(&at.rollup)
+        .join(format!("{key}.json")))
+}
+
+/// The user's copy for the account with packed key `key`, if kept.
+fn read_copy(at: &Endpoints, key: &str) -> Result<Option<ExitProofInfo>> {
+    let path = copy_path(at, key)?;
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+                format!("{}: not an exit proof", path.display())
+            })?))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Keeps the user's own copy of `account`'s exit proof against the last
+/// root the node saw proven, so that `terrace zk exit` works even if
+/// nobody serves the rollup's data any more (a validium whose committee
+/// lost it). A copy helps only while its root is L1's last: a batch
+/// landed after it, whose data nobody serves, leaves it behind. Best
+/// effort: a failure is a warning, never the command's.
+async fn keep_copy(z: &Zk, at: &Endpoints, account: u32) {
+    let kept = async {
+        let p = z.zk.get_exit_proof(account).await.map_err(rpc)?;
+        let path = copy_path(at, &p.public_key)?;
+        let dir = path.parent().context("a copy's path has a directory")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&p)?)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        anyhow::Ok(())
+    };
+    if let Err(e) = kept.await {
+        eprintln!("warning: your copy of account {account}'s exit proof was not updated: {e:#}");
+    }
+}
+
+/// The exit proof of `account` against L1's last proven root: the node's
+/// if it is against that root, else the user's own copy if that is; an
+/// error naming the roots when neither is.
+async fn exit_proof(
+    z: &Zk,
+    at: &Endpoints,
+    rollup: u64,
+    account: u32,
+    key: &str,
+) -> Result<ExitProofInfo> {
+    let record = crate::dac::zk_record(&z.l1.http, rollup)
+        .await?
+        .with_context(|| format!("L1 has no zk-rollup {rollup}"))?;
+    let on_l1 = hex(&record.root);
+    let same = |root: &str| root.eq_ignore_ascii_case(&on_l1);
+    let node = z.zk.get_exit_proof(account).await.map_err(rpc);
+    if let Ok(p) = &node
+        && same(&p.root)
+    {
+        return Ok(p.clone());
+    }
+    let path = copy_path(at, key)?;
+    let copy = read_copy(at, key)?;
+    if let Some(c) = copy
+        .as_ref()
+        .filter(|c| same(&c.root) && c.account == account)
+    {
+        eprintln!(
+            "the node has no proof against L1's root {on_l1}; exiting with your own copy ({})",
+            path.display()
+        );
+        return Ok(c.clone());
+    }
+    bail!(
+        "no exit proof of account {account} against L1's last proven root {on_l1}: the node's is {}, your copy ({}) is {} — the data behind that root is not available to you",
+        match &node {
+            Ok(p) => format!("against {}", p.root),
+            Err(e) => format!("unavailable ({e})"),
+        },
+        path.display(),
+        copy.map_or("absent".into(), |c| format!("against {}", c.root)),
+    )
+}
+
 async fn send_l1(z: &Zk, from: &str, rollup: u64, op: ZkOp) -> Result<(String, u64)> {
     let key = l1::dev_key(from)?;
     let hash = l1::submit(
@@ -511,6 +610,9 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             };
+            if credited.proven_balance.is_some() {
+                keep_copy(&z, &at, credited.index).await;
+            }
             if z.json {
                 return print_json(&serde_json::json!({ "l1Tx": hash, "account": credited }));
             }
@@ -556,6 +658,7 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
                 return Ok(());
             }
             let batch = wait_final(&z, &soft.id).await?;
+            keep_copy(&z, &at, sender.index).await;
             if z.json {
                 return print_json(&serde_json::json!({ "id": soft.id, "batch": batch }));
             }
@@ -569,6 +672,9 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
                 hex(&secret(&account, &key)?.public().pack())
             };
             let a = z.zk.get_account(arg).await.map_err(rpc)?;
+            if a.proven_balance.is_some() {
+                keep_copy(&z, &at, a.index).await;
+            }
             if z.json {
                 return print_json(&a);
             }
@@ -619,6 +725,7 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
                 return Ok(());
             }
             wait_final(&z, &soft.id).await?;
+            keep_copy(&z, &at, sender.index).await;
             let n = claim_all(&z, &from, recipient, s.rollup).await?;
             if z.json {
                 return print_json(&serde_json::json!({ "id": soft.id, "claimed": n }));
@@ -680,17 +787,23 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
             let z = connect(&at)?;
             let sk = secret(&from, &key)?;
             let s = status(&z).await?;
-            let acc = account_of(&z, &sk.public(), &from).await?;
+            let key = hex(&sk.public().pack());
+            // The node may not know the account (a validium whose data it
+            // never got): the user's own copy names it.
+            let index = match account_of(&z, &sk.public(), &from).await {
+                Ok(a) => a.index,
+                Err(e) => read_copy(&at, &key)?.map(|c| c.account).ok_or(e)?,
+            };
             let to = address(to.as_deref(), &from)?;
-            let p = z.zk.get_exit_proof(acc.index).await.map_err(rpc)?;
+            let p = exit_proof(&z, &at, s.rollup, index, &key).await?;
             let felt = |h: &String| -> Result<[u8; 32]> {
-                from_hex(h)
+                from_hex(h.strip_prefix("0x").unwrap_or(h))
                     .and_then(|b| b.try_into().ok())
                     .context("exit proof: bad sibling")
             };
-            let message = exit_message(domain(&s)?, code::EXODUS, acc.index, 0, &to.0);
+            let message = exit_message(domain(&s)?, code::EXODUS, index, 0, &to.0);
             let exit = ZkExit {
-                account: acc.index,
+                account: index,
                 key: sk.public().pack(),
                 balance: p.balance.parse().context("exit proof: bad balance")?,
                 nonce: p.nonce,
@@ -705,7 +818,7 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
             }
             println!(
                 "exited account {} with {} to {to}: L1 block {height} ({hash})",
-                acc.index,
+                index,
                 ter(balance)
             );
         }

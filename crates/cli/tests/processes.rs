@@ -595,4 +595,108 @@ fn the_devnet_validium_takes_a_deposit_transfer_and_withdrawal_on_its_committees
         let stored = m["status"]["Ok"]["batches"].as_u64().unwrap_or(0);
         assert!(stored >= batches.len() as u64, "{m}");
     }
+
+    // Each user's own copy of her exit proof, kept by the CLI after every
+    // operation it waited for, against the root L1 last proved.
+    let status = zk(&["status"]).unwrap();
+    let copies: Vec<Value> = std::fs::read_dir(dir.join("zk-copies").join("validium"))
+        .unwrap()
+        .map(|e| serde_json::from_slice(&std::fs::read(e.unwrap().path()).unwrap()).unwrap())
+        .collect();
+    assert_eq!(copies.len(), 2, "dev1's and dev3's: {copies:?}");
+    assert!(
+        copies.iter().any(|c| c["root"] == status["root"]),
+        "{copies:?} vs {status}"
+    );
+
+    // Member 0 as its own process, on a copy of its store: it finds its
+    // validium on L1 by its key, checks every stored batch against its
+    // commitment, and serves them.
+    let store = dir.join("member0-copy");
+    copy_dir(&dir.join("dac").join("member0"), &store);
+    let port = free_ports(1);
+    let url = format!("http://127.0.0.1:{port}");
+    let log = |name: &str| std::fs::File::create(dir.join(name)).unwrap();
+    let child = Command::new(TERRACE)
+        .args(["dac", "member", "--dev-member", "0", "--data-dir", d])
+        .arg("--store")
+        .arg(&store)
+        .args(["--rpc", &format!("127.0.0.1:{port}")])
+        .stdout(log("member.out"))
+        .stderr(log("member.err"))
+        .spawn()
+        .unwrap();
+    let member = Member {
+        dir: dir.clone(),
+        child,
+    };
+    let status = |batch: &str| {
+        terrace(&[
+            "dac",
+            "status",
+            "--json",
+            "--dac-rpc",
+            &url,
+            "--batch",
+            batch,
+        ])
+    };
+    wait_for("the standalone member to serve", &member, || {
+        status("0").is_ok_and(|s| s[0]["status"]["Ok"].is_object())
+    });
+    let s = status("0").unwrap();
+    let s = &s[0];
+    assert_eq!(s["status"]["Ok"]["member"], 0, "{s}");
+    assert!(
+        s["status"]["Ok"]["batches"].as_u64().unwrap() >= batches.len() as u64,
+        "{s}"
+    );
+    assert_eq!(s["status"]["Ok"]["setAside"], 0, "{s}");
+    assert_eq!(s["versions"].as_array().map(Vec::len), Some(1), "{s}");
+    drop(member);
+    // A key that is in no committee is told so, and nothing is served.
+    let outsider = dir.join("outsider.key");
+    std::fs::write(&outsider, format!("{}\n", "07".repeat(32))).unwrap();
+    let out = Command::new(TERRACE)
+        .args(["dac", "member", "--data-dir", d])
+        .arg("--key-file")
+        .arg(&outsider)
+        .arg("--store")
+        .arg(dir.join("outsider-store"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in its committee"), "{err}");
+}
+
+/// A `terrace dac member` process, killed when dropped.
+struct Member {
+    dir: PathBuf,
+    child: Child,
+}
+
+impl Logs for Member {
+    fn logs(&self) -> String {
+        format!(
+            "--- member.out\n{}\n--- member.err\n{}\n",
+            tail(&self.dir.join("member.out")),
+            tail(&self.dir.join("member.err"))
+        )
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
 }

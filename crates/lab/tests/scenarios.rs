@@ -10,7 +10,7 @@ fn play(name: &str) -> Verdict {
     let v = s.run(s.seed);
     assert!(v.holds, "{v:#?}");
     assert_eq!(v.funds_lost_ater, "0", "{v:#?}");
-    if name != "validium-withholding" {
+    if !name.starts_with("validium-") {
         assert_eq!(v.funds_frozen_ater, "0", "{v:#?}");
     }
     v
@@ -101,6 +101,19 @@ fn dac_forgery() {
     }
 }
 
+/// The data served, then lost by every member: Alice and Bob, who kept
+/// their own copies after the last batch, exit; Carol, who kept none, is
+/// frozen.
+#[test]
+fn validium_data_loss() {
+    let v = play("validium-data-loss");
+    assert_eq!(v.funds_frozen_ater, "20000000000000000000", "{v:#?}");
+    assert!(
+        v.outcome.contains("Saved by their own copy: 2 of 2"),
+        "{v:#?}"
+    );
+}
+
 #[test]
 fn dac_member_crash() {
     play("dac-member-crash");
@@ -161,6 +174,7 @@ fn every_scenario_the_issue_names_is_in_the_catalog() {
         "validium-withholding",
         "dac-forgery",
         "dac-member-crash",
+        "validium-data-loss",
     ] {
         assert!(names.contains(&n), "{n} missing");
     }

@@ -72,6 +72,7 @@ struct ZkStage {
     operator: Shared,
     operator_task: Handle<()>,
     watcher: Shared,
+    watcher_task: Handle<()>,
     domain: Fr,
     /// A validium's committee, and the directory of its members' stores.
     committee: Option<(LocalCommittee, tempfile::TempDir)>,
@@ -131,7 +132,7 @@ async fn zk_stage(
         freezer: watched,
         ..NodeConfig::watcher(deployment, Role::Verifier.key())
     });
-    let (_, watcher) = deploy::start(&s.context, s.l1.clone(), watcher, None)
+    let (watcher_task, watcher) = deploy::start(&s.context, s.l1.clone(), watcher, None)
         .await
         .map_err(|e| s.fail(e.to_string()))?;
     let domain = deploy::record(&s.l1, deployment.rollup)
@@ -147,6 +148,7 @@ async fn zk_stage(
         operator,
         operator_task,
         watcher,
+        watcher_task,
         domain,
         committee,
         bridge_checks: 0,
@@ -664,6 +666,15 @@ pub fn catalog() -> Vec<Scenario> {
             seed: 87,
             play: validium::dac_member_crash,
             sabotage: Some(validium::dac_too_many_down),
+        },
+        Scenario {
+            name: "validium-data-loss",
+            design: "validium",
+            attack: "after the data was served, every committee member loses its store, the operator stops, and no full node kept the data",
+            promise: "a user who kept a copy of her own account's exit proof after the last batch (what `terrace zk` keeps by default) exits with her balance; a user who kept none is frozen, as the trust model says: nobody takes anything",
+            seed: 88,
+            play: validium::data_loss,
+            sabotage: None,
         },
     ]
 }

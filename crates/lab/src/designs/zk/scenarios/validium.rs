@@ -715,3 +715,159 @@ fn member_crash(seed: u64, down: &'static [u8]) -> Result<Outcome, LabError> {
         Ok(o)
     })
 }
+
+/// `validium-data-loss`: the data was served, then every member loses its
+/// store, the operator stops, and no full node kept the data (the watcher
+/// is replaced by a fresh one that must rebuild from the committee).
+/// Alice and Bob kept their own exit proofs after the last batch, Carol
+/// (the sequencer role's key, a third user here) kept none.
+pub fn data_loss(seed: u64) -> Result<Outcome, LabError> {
+    play(seed, |context| async move {
+        let mut z = zk_stage(
+            "validium-data-loss",
+            context,
+            Fault::None,
+            true,
+            Some(COMMITTEE),
+        )
+        .await?;
+        let carol = Role::Sequencer;
+        z.deposit(Role::Alice, 100 * TER_UNITS).await?;
+        z.deposit(Role::Bob, 10 * TER_UNITS).await?;
+        z.deposit(carol, 20 * TER_UNITS).await?;
+        let (a, _) = z.until_proven(Role::Alice).await?;
+        z.until_proven(Role::Bob).await?;
+        z.until_proven(carol).await?;
+        let t = L2Op::Transfer(Transfer::sign(
+            &l2_key(Role::Alice),
+            z.domain,
+            a,
+            l2_key(Role::Bob).public(),
+            30 * TER_UNITS,
+            0,
+        ));
+        let receipt = z
+            .operator
+            .submit(&t, z.s.now().as_millis() as u64)
+            .map_err(|e| z.s.fail(e.to_string()))?;
+        let operator = z.operator.clone();
+        z.s.wait("the transfer final", LIMIT, |_| {
+            matches!(operator.stage(&receipt.id), Some(OpStage::Final(_)))
+        })
+        .await?;
+        let watcher = z.watcher.clone();
+        let last = z.rollup().await?.batch_count;
+        z.s.wait("the watcher at the last batch", LIMIT, |_| {
+            watcher.with_follower(|f| f.batch_count()) == last
+        })
+        .await?;
+        // The copies, made after the last batch.
+        let copies = [
+            (Role::Alice, z.exit_proof(&z.watcher, Role::Alice)),
+            (Role::Bob, z.exit_proof(&z.watcher, Role::Bob)),
+        ];
+        let want = [
+            (Role::Alice, ater(70 * TER_UNITS)),
+            (Role::Bob, ater(40 * TER_UNITS)),
+            (carol, ater(20 * TER_UNITS)),
+        ];
+
+        // The data is lost everywhere.
+        let loss_at = z.s.now();
+        z.operator_task.abort();
+        z.watcher_task.abort();
+        let c = z.members()?;
+        let stores = z
+            .committee
+            .as_ref()
+            .map(|(_, dir)| dir.path().to_path_buf())
+            .ok_or_else(|| z.s.fail("not a validium"))?;
+        for m in 0..c.members() as u8 {
+            c.crash(m).map_err(|e| z.s.fail(e.to_string()))?;
+            let dir = stores.join(format!("member{m}"));
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| z.s.fail(format!("{}: {e}", dir.display())))?;
+            c.restart(m).map_err(|e| z.s.fail(e.to_string()))?;
+        }
+        let fresh = terrace_zkrollup::NodeConfig {
+            freezer: true,
+            ..terrace_zkrollup::NodeConfig::watcher(z.deployment, Role::Verifier.key())
+        }
+        .with_committee(AnyCommittee::Local(c.clone()));
+        let (task, watcher) = deploy::start(&z.s.context, z.s.l1.clone(), fresh, None)
+            .await
+            .map_err(|e| z.s.fail(e.to_string()))?;
+        z.watcher_task = task;
+        z.watcher = watcher;
+        let frozen_at = z.until_frozen_on_l1().await?;
+        let replayed = z.watcher.with_follower(|f| f.batch_count());
+
+        let mut results = Vec::new();
+        for (who, _) in want {
+            let copy = copies
+                .iter()
+                .find(|(w, _)| *w == who)
+                .and_then(|(_, c)| c.clone());
+            let kept = copy.is_some();
+            let exit = match copy {
+                Some(copy) => Some(copy),
+                None => z.exit_proof(&z.watcher, who),
+            };
+            results.push((who, kept, z.try_exit(who, exit).await?));
+        }
+        let done_at = z.s.now();
+        z.s.check_l1().await?;
+        let escrow_left = z.rollup().await?.escrow.0;
+        let paid = |r: &Result<u128, String>| *r.as_ref().unwrap_or(&0);
+        let mut frozen = 0;
+        let mut taken = 0;
+        let mut saved = 0;
+        let mut lines = Vec::new();
+        for ((who, kept, r), (_, owed)) in results.iter().zip(want) {
+            frozen += owed.saturating_sub(paid(r));
+            taken += paid(r).saturating_sub(owed);
+            saved += usize::from(*kept && paid(r) == owed);
+            lines.push(format!(
+                "{} ({}): {}",
+                match who {
+                    Role::Alice => "Alice",
+                    Role::Bob => "Bob",
+                    _ => "Carol",
+                },
+                if *kept {
+                    "kept her copy"
+                } else {
+                    "kept nothing"
+                },
+                said(r)
+            ));
+        }
+        let kept = copies.iter().filter(|(_, c)| c.is_some()).count();
+        let mut o = Outcome {
+            happened: format!(
+                "after {last} batches, every member lost its store and the operator stopped; a fresh full node replayed {replayed} of {last} batches from the committee and froze the rollup at L1 block {frozen_at}; {}. Saved by their own copy: {saved} of {kept} users who kept one; frozen: {}; {} left in escrow",
+                lines.join("; "),
+                ter(frozen),
+                ter(escrow_left)
+            ),
+            funds_lost: taken,
+            funds_frozen: frozen,
+            resolution: done_at - loss_at,
+            resolution_span: "the data lost → frozen, every exit tried",
+            ..Outcome::default()
+        };
+        o.expect(replayed < last, "no full node can rebuild the state");
+        o.expect(
+            saved == kept && kept == 2,
+            "every user who kept her copy exits with her whole balance",
+        );
+        o.expect(
+            frozen == ater(20 * TER_UNITS),
+            "the user who kept nothing is frozen",
+        );
+        o.expect(taken == 0, "nobody takes what is not theirs");
+        o.expect(escrow_left == frozen, "what is frozen stays in escrow");
+        z.judge_bridge(&mut o);
+        Ok(o)
+    })
+}
