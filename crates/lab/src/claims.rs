@@ -185,12 +185,21 @@ pub mod rules {
                                than 0) and nobody took any, while the same attack on the \
                                zk-rollup (`zk-withholding`) froze nothing; qualified when the \
                                validium froze funds but one of those two halves failed; refuted \
-                               when it froze nothing";
+                               when it froze nothing; not measured when either run broke its \
+                               verdict (a failed run's figures are not measurements)";
 
     /// What withholding froze on the validium (aTER), what anyone took
-    /// there, and what the same attack froze on the zk-rollup.
-    pub fn freezes(validium_frozen: u128, validium_taken: u128, zk_frozen: u128) -> Verdict {
-        if validium_frozen == 0 {
+    /// there, and what the same attack froze on the zk-rollup; `held`:
+    /// both runs' verdicts held.
+    pub fn freezes(
+        held: bool,
+        validium_frozen: u128,
+        validium_taken: u128,
+        zk_frozen: u128,
+    ) -> Verdict {
+        if !held {
+            Verdict::NotMeasured
+        } else if validium_frozen == 0 {
             Verdict::Refuted
         } else if validium_taken == 0 && zk_frozen == 0 {
             Verdict::Supported
@@ -305,16 +314,24 @@ impl<'a> Run<'a> {
             return None;
         }
         let holding = vs.iter().filter(|v| v.holds).count();
-        let lost: u128 = vs
-            .iter()
-            .map(|v| v.funds_lost_ater.parse::<u128>().unwrap_or(u128::MAX))
-            .fold(0, u128::saturating_add);
+        let sum = |f: fn(&ScenarioVerdict) -> &str| {
+            vs.iter()
+                .map(|v| f(v).parse::<u128>().unwrap_or(u128::MAX))
+                .fold(0, u128::saturating_add)
+        };
+        let lost = sum(|v| &v.funds_lost_ater);
+        let frozen = sum(|v| &v.funds_frozen_ater);
         let names: Vec<&str> = vs.iter().map(|v| v.scenario).collect();
         Some(format!(
-            "{holding} of {} attack scenarios end as the trust model promises ({}); honest parties lost {} aTER",
+            "{holding} of {} attack scenarios end as the trust model promises ({}); honest parties lost {} aTER{}",
             vs.len(),
             names.join(", "),
-            lost
+            lost,
+            if frozen > 0 {
+                format!(", and {frozen} aTER of theirs was frozen (nobody took it)")
+            } else {
+                String::new()
+            }
         ))
     }
 }
@@ -426,7 +443,7 @@ fn withholding_freezes(run: &Run<'_>) -> Claim {
         ),
         reference: None,
         rule: rules::FREEZES,
-        verdict: rules::freezes(frozen, taken, zk_frozen),
+        verdict: rules::freezes(v.holds && zk.holds, frozen, taken, zk_frozen),
         how: "scenarios",
     }
 }
@@ -1237,9 +1254,10 @@ mod tests {
     #[test]
     fn withholding_freezes_only_when_funds_froze_and_nothing_was_taken() {
         let ter = 10u128.pow(18);
-        assert_eq!(freezes(110 * ter, 0, 0), Supported);
-        assert_eq!(freezes(0, 0, 0), Refuted);
-        assert_eq!(freezes(110 * ter, 0, 110 * ter), Qualified);
-        assert_eq!(freezes(110 * ter, ter, 0), Qualified);
+        assert_eq!(freezes(true, 110 * ter, 0, 0), Supported);
+        assert_eq!(freezes(true, 0, 0, 0), Refuted);
+        assert_eq!(freezes(true, 110 * ter, 0, 110 * ter), Qualified);
+        assert_eq!(freezes(true, 110 * ter, ter, 0), Qualified);
+        assert_eq!(freezes(false, 110 * ter, 0, 0), NotMeasured);
     }
 }

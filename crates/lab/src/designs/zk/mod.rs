@@ -181,10 +181,12 @@ pub fn zk_risks(
                 .into(),
             Some((n, t)) => format!(
                 "a committee of {n} members keeps the data; L1 sees each batch's commitment and \
-                 at least {t} members' signatures that they hold it. Trust: any {} members \
-                 withholding together with the operator can freeze every balance (an exit needs \
-                 the data behind the last proven root); {t} colluding members cannot steal — L1 \
-                 still verifies every batch's proof",
+                 at least {t} members' signatures that they hold it. Trust: any {t} members \
+                 colluding with the operator — signing a batch whose data they then give nobody \
+                 — can freeze every balance (an exit needs the data behind the last proven \
+                 root); {} members down stop batches from landing (the rollup then freezes and \
+                 everyone exits from the data the others hold); no number of members can \
+                 steal — L1 still verifies every batch's proof",
                 n - t + 1
             ),
         },

@@ -211,6 +211,36 @@ impl ZkStage {
             .ok_or_else(|| self.s.fail("proven account vanished"))
     }
 
+    /// `from` (account `account`) sends `units` to `to`'s key with
+    /// `nonce`, through the operator; waits until its batch is final.
+    async fn transfer_final(
+        &mut self,
+        from: Role,
+        account: u32,
+        to: Role,
+        units: u64,
+        nonce: u64,
+    ) -> Result<(), LabError> {
+        let t = L2Op::Transfer(Transfer::sign(
+            &l2_key(from),
+            self.domain,
+            account,
+            l2_key(to).public(),
+            units,
+            nonce,
+        ));
+        let receipt = self
+            .operator
+            .submit(&t, self.s.now().as_millis() as u64)
+            .map_err(|e| self.s.fail(e.to_string()))?;
+        let operator = self.operator.clone();
+        self.s
+            .wait("the transfer final", LIMIT, |_| {
+                matches!(operator.stage(&receipt.id), Some(OpStage::Final(_)))
+            })
+            .await
+    }
+
     async fn rollup(&self) -> Result<ZkRollup, LabError> {
         deploy::record(&self.s.l1, self.deployment.rollup)
             .await
@@ -400,23 +430,8 @@ pub fn exodus(seed: u64) -> Result<Outcome, LabError> {
         z.deposit(Role::Bob, 10 * TER_UNITS).await?;
         let (a, _) = z.until_proven(Role::Alice).await?;
         z.until_proven(Role::Bob).await?;
-        let t = L2Op::Transfer(Transfer::sign(
-            &l2_key(Role::Alice),
-            z.domain,
-            a,
-            l2_key(Role::Bob).public(),
-            30 * TER_UNITS,
-            0,
-        ));
-        let receipt = z
-            .operator
-            .submit(&t, z.s.now().as_millis() as u64)
-            .map_err(|e| z.s.fail(e.to_string()))?;
-        let operator = z.operator.clone();
-        z.s.wait("the transfer final", LIMIT, |_| {
-            matches!(operator.stage(&receipt.id), Some(OpStage::Final(_)))
-        })
-        .await?;
+        z.transfer_final(Role::Alice, a, Role::Bob, 30 * TER_UNITS, 0)
+            .await?;
         // The operator vanishes; a deposit after that is never processed.
         z.operator_task.abort();
         let vanished_at = z.s.now();
@@ -634,7 +649,7 @@ pub fn catalog() -> Vec<Scenario> {
         Scenario {
             name: "validium-withholding",
             design: "validium",
-            attack: "the operator and n − t + 1 = 2 of the 3 committee members sign a batch and give its data to nobody, then the operator stops",
+            attack: "the operator and t = 2 of the 3 committee members sign a batch and give its data to nobody, then the operator stops",
             promise: "nobody can steal — L1 still verifies the batch's proof — but every honest balance freezes in escrow: without the data no exit proof against the last root can be built (what a validium's users trust the committee for)",
             seed: 84,
             play: validium::validium_withholding,
@@ -643,7 +658,7 @@ pub fn catalog() -> Vec<Scenario> {
         Scenario {
             name: "zk-withholding",
             design: "zk-rollup",
-            attack: "the same attack on the zk-rollup: the operator withholds a batch's data from everyone off L1, then stops",
+            attack: "the same attack on the zk-rollup: the operator shares a batch's data with nobody but L1 (which takes no batch without it), then stops",
             promise: "the data is in the batch's L1 transaction: a full node replays it, and after the freeze every balance exits — nothing is frozen",
             seed: 85,
             play: validium::zk_withholding,

@@ -26,6 +26,9 @@ use terrace_zkrollup::{
     l1::ZkTx,
 };
 
+/// Why an exit was not even sent.
+const NO_PROOF: &str = "no exit proof could be built";
+
 /// aTER of `units` L2 units.
 fn ater(units: u64) -> u128 {
     u128::from(units) * UNIT
@@ -49,7 +52,7 @@ impl ZkStage {
         exit: Option<ZkExit>,
     ) -> Result<Result<u128, String>, LabError> {
         let Some(exit) = exit else {
-            return Ok(Err("no exit proof could be built".into()));
+            return Ok(Err(NO_PROOF.into()));
         };
         let before = self.s.l1_balance(who.address()).await?;
         if let Some(f) = self.op(Role::Verifier, ZkOp::Exit(Box::new(exit))).await? {
@@ -74,6 +77,22 @@ impl ZkStage {
             }
             self.s.idle(Duration::from_millis(250)).await?;
         }
+    }
+
+    /// Waits until the watcher has `who`'s balance proven at `units`.
+    async fn until_balance(&mut self, who: Role, units: u64) -> Result<(), LabError> {
+        let watcher = self.watcher.clone();
+        let key = l2_key(who).public();
+        self.s
+            .wait("a balance proven", LIMIT, |_| {
+                watcher.with_follower(|f| {
+                    f.state()
+                        .find(&key)
+                        .and_then(|i| f.state().account(i))
+                        .is_some_and(|acc| acc.balance == units)
+                })
+            })
+            .await
     }
 
     /// The exit proof for `who`'s account that `node`'s data can build.
@@ -115,7 +134,7 @@ pub fn zk_withholding(seed: u64) -> Result<Outcome, LabError> {
     withholding(seed, false)
 }
 
-/// The operator, with n − t + 1 members colluding on a validium, lands a
+/// The operator, with t members colluding on a validium, lands a
 /// batch whose data it gives nobody, then stops. Alice and Bob, who kept
 /// no data but Alice's copy of her own last exit proof, try to exit once
 /// the rollup is frozen; Mallory (the attacker's account) exits with the
@@ -132,34 +151,9 @@ fn withholding(seed: u64, validium: bool) -> Result<Outcome, LabError> {
         z.deposit(Role::Bob, 10 * TER_UNITS).await?;
         let (a, _) = z.until_proven(Role::Alice).await?;
         z.until_proven(Role::Bob).await?;
-        let t = L2Op::Transfer(Transfer::sign(
-            &l2_key(Role::Alice),
-            z.domain,
-            a,
-            l2_key(Role::Bob).public(),
-            30 * TER_UNITS,
-            0,
-        ));
-        let receipt = z
-            .operator
-            .submit(&t, z.s.now().as_millis() as u64)
-            .map_err(|e| z.s.fail(e.to_string()))?;
-        let operator = z.operator.clone();
-        z.s.wait("the transfer final", LIMIT, |_| {
-            matches!(operator.stage(&receipt.id), Some(OpStage::Final(_)))
-        })
-        .await?;
-        let watcher = z.watcher.clone();
-        let key = l2_key(Role::Bob).public();
-        z.s.wait("Bob's balance proven", LIMIT, |_| {
-            watcher.with_follower(|f| {
-                f.state()
-                    .find(&key)
-                    .and_then(|i| f.state().account(i))
-                    .is_some_and(|acc| acc.balance == 40 * TER_UNITS)
-            })
-        })
-        .await?;
+        z.transfer_final(Role::Alice, a, Role::Bob, 30 * TER_UNITS, 0)
+            .await?;
+        z.until_balance(Role::Bob, 40 * TER_UNITS).await?;
         // Alice's own copy: her exit proof against the last root she saw
         // proven (what a careful user keeps).
         let copy = z.exit_proof(&z.watcher, Role::Alice);
@@ -167,13 +161,13 @@ fn withholding(seed: u64, validium: bool) -> Result<Outcome, LabError> {
         let want_bob = ater(40 * TER_UNITS);
 
         // The attack: the honest operator gives way to one that
-        // withholds, with n − t + 1 members colluding on a validium.
+        // withholds, with t members colluding on a validium: the honest
+        // ones sign nothing they did not receive.
         z.operator_task.abort();
         let mut attacker = operator_config(z.deployment).with_fault(Fault::Withhold);
         if validium {
             let c = z.members()?;
-            let colluders = COMMITTEE.0 - COMMITTEE.1 + 1;
-            for m in 0..colluders {
+            for m in 0..COMMITTEE.1 {
                 c.set_conduct(m, Conduct::Withhold)
                     .map_err(|e| z.s.fail(e.to_string()))?;
             }
@@ -207,11 +201,13 @@ fn withholding(seed: u64, validium: bool) -> Result<Outcome, LabError> {
         });
         let commitment = commitment.ok_or_else(|| z.s.fail("the attacker's batch is unknown"))?;
         let (holders, honest_versions) = if validium {
-            let honest = COMMITTEE.0 - 1;
-            let versions = z
-                .members()?
-                .with_member(honest, |m| m.versions(index).len())
-                .unwrap_or(0);
+            let c = z.members()?;
+            let versions: usize = (COMMITTEE.1..COMMITTEE.0)
+                .map(|honest| {
+                    c.with_member(honest, |m| m.versions(index).len())
+                        .unwrap_or(0)
+                })
+                .sum();
             (z.holders(index, &commitment)?, versions)
         } else {
             (0, 0)
@@ -224,6 +220,7 @@ fn withholding(seed: u64, validium: bool) -> Result<Outcome, LabError> {
         let alice = z.try_exit(Role::Alice, alice_exit).await?;
         let bob_exit = z.exit_proof(&z.watcher, Role::Bob);
         let bob = z.try_exit(Role::Bob, bob_exit).await?;
+        let had_copy = copy.is_some();
         let alice_copy = if alice.is_ok() {
             None
         } else {
@@ -249,18 +246,17 @@ fn withholding(seed: u64, validium: bool) -> Result<Outcome, LabError> {
                 if validium {
                     format!(
                         "the operator and {} of {} members signed batch {index} and gave its data to nobody",
-                        COMMITTEE.0 - COMMITTEE.1 + 1,
-                        COMMITTEE.0
+                        COMMITTEE.1, COMMITTEE.0
                     )
                 } else {
                     format!(
-                        "the operator withheld batch {index}'s data from everyone off L1 (on a zk-rollup the data is in the batch's L1 transaction)"
+                        "the operator shared batch {index}'s data with nobody but L1, which takes no batch without it"
                     )
                 },
                 r.batch_count,
                 if validium {
                     format!(
-                        "{holders} members serve its data; the honest member holds {honest_versions} version(s) of it (it refused to sign data it never received)"
+                        "{holders} members serve its data; the honest member(s) hold {honest_versions} version(s) of it (they refused to sign data they never received)"
                     )
                 } else {
                     "its data is on L1 for anyone".into()
@@ -301,19 +297,21 @@ fn withholding(seed: u64, validium: bool) -> Result<Outcome, LabError> {
         if validium {
             o.expect(
                 honest_versions == 0,
-                "the honest member signs nothing it did not receive",
+                "an honest member signs nothing it did not receive",
             );
             o.expect(holders == 0, "nobody serves the withheld data");
             o.expect(
                 replayed == index,
                 "a full node cannot replay past the withheld batch",
             );
+            let refused =
+                |r: &Result<u128, String>| matches!(r, Err(why) if why == "zk_invalid_exit_proof");
             o.expect(
-                frozen == want_alice + want_bob,
-                "every honest balance is frozen: no exit proof against the last root can be built without the data",
+                frozen == want_alice + want_bob && refused(&alice) && refused(&bob),
+                "every honest balance is frozen: L1 refuses every exit proof the data anyone honest holds can build (zk_invalid_exit_proof)",
             );
             o.expect(
-                alice_copy.as_ref().is_some_and(|c| c.is_err()),
+                had_copy && alice_copy.as_ref().is_some_and(refused),
                 "a copy of one's own account from before the withheld batch does not prove against the last root",
             );
         } else {
@@ -322,7 +320,7 @@ fn withholding(seed: u64, validium: bool) -> Result<Outcome, LabError> {
                 "a full node replays the batch from its data on L1",
             );
             o.expect(
-                frozen == 0,
+                frozen == 0 && alice.is_ok() && bob.is_ok(),
                 "nothing is frozen: every balance exits with a proof built from L1 data",
             );
         }
@@ -609,17 +607,7 @@ fn member_crash(seed: u64, down: &'static [u8]) -> Result<Outcome, LabError> {
             })
             .await?;
         c.restart(0).map_err(|e| z.s.fail(e.to_string()))?;
-        let watcher = z.watcher.clone();
-        let key = bob.public();
-        z.s.wait("Bob's balance proven", LIMIT, |_| {
-            watcher.with_follower(|f| {
-                f.state()
-                    .find(&key)
-                    .and_then(|i| f.state().account(i))
-                    .is_some_and(|acc| acc.balance == 36 * TER_UNITS)
-            })
-        })
-        .await?;
+        z.until_balance(Role::Bob, 36 * TER_UNITS).await?;
         let r = z.rollup().await?;
         let rebuilt = z
             .watcher
@@ -738,23 +726,8 @@ pub fn data_loss(seed: u64) -> Result<Outcome, LabError> {
         let (a, _) = z.until_proven(Role::Alice).await?;
         z.until_proven(Role::Bob).await?;
         z.until_proven(carol).await?;
-        let t = L2Op::Transfer(Transfer::sign(
-            &l2_key(Role::Alice),
-            z.domain,
-            a,
-            l2_key(Role::Bob).public(),
-            30 * TER_UNITS,
-            0,
-        ));
-        let receipt = z
-            .operator
-            .submit(&t, z.s.now().as_millis() as u64)
-            .map_err(|e| z.s.fail(e.to_string()))?;
-        let operator = z.operator.clone();
-        z.s.wait("the transfer final", LIMIT, |_| {
-            matches!(operator.stage(&receipt.id), Some(OpStage::Final(_)))
-        })
-        .await?;
+        z.transfer_final(Role::Alice, a, Role::Bob, 30 * TER_UNITS, 0)
+            .await?;
         let watcher = z.watcher.clone();
         let last = z.rollup().await?.batch_count;
         z.s.wait("the watcher at the last batch", LIMIT, |_| {
@@ -834,11 +807,7 @@ pub fn data_loss(seed: u64) -> Result<Outcome, LabError> {
                     Role::Bob => "Bob",
                     _ => "Carol",
                 },
-                if *kept {
-                    "kept her copy"
-                } else {
-                    "kept nothing"
-                },
+                if *kept { "kept a copy" } else { "kept nothing" },
                 said(r)
             ));
         }
@@ -861,9 +830,12 @@ pub fn data_loss(seed: u64) -> Result<Outcome, LabError> {
             saved == kept && kept == 2,
             "every user who kept her copy exits with her whole balance",
         );
+        let carol_refused = results
+            .iter()
+            .any(|(who, _, r)| *who == carol && matches!(r, Err(why) if why == NO_PROOF));
         o.expect(
-            frozen == ater(20 * TER_UNITS),
-            "the user who kept nothing is frozen",
+            frozen == ater(20 * TER_UNITS) && carol_refused,
+            "the user who kept nothing is frozen: nobody can build her exit proof",
         );
         o.expect(taken == 0, "nobody takes what is not theirs");
         o.expect(escrow_left == frozen, "what is frozen stays in escrow");
