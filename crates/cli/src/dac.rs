@@ -14,7 +14,7 @@ use std::{
 };
 use terrace_l1::{
     Key, Value,
-    modules::validity::{DataMode, ValidityKey, ValidityRecord, ZkRollup},
+    modules::validity::{ValidityKey, ValidityRecord, ZkRollup},
 };
 use terrace_node::rpc::L1ApiClient as _;
 use terrace_primitives::{
@@ -81,8 +81,10 @@ pub enum DacCommand {
 #[serde(rename_all = "camelCase")]
 struct Report {
     url: String,
-    /// Its status, or why it did not answer.
-    status: Result<MemberStatus, String>,
+    /// Its status, if it answered.
+    status: Option<MemberStatus>,
+    /// Why it did not answer.
+    error: Option<String>,
     /// The commitments it holds for `--batch`.
     versions: Option<Vec<String>>,
 }
@@ -152,8 +154,6 @@ async fn member(
     let view =
         MemberView::new(&record, &public).with_context(|| format!("zk-rollup {id} on {l1_rpc}"))?;
     let (index, (members, threshold)) = (view.member, view.committee);
-    std::fs::create_dir_all(&store)
-        .with_context(|| format!("cannot create {}", store.display()))?;
     let member = Member::open(&store, key, view)?;
     let status = member.status();
     let (bound, handle) = dac::rpc::serve(rpc, Arc::new(Mutex::new(member)))
@@ -201,8 +201,7 @@ async fn record(l1: &HttpClient, key: Key) -> Result<Option<Value>> {
     let Some(hex) = info.value else {
         return Ok(None);
     };
-    let bytes = from_hex(hex.strip_prefix("0x").unwrap_or(&hex))
-        .context("L1 sent a record that is not hex")?;
+    let bytes = from_hex(&hex).context("L1 sent a record that is not hex")?;
     Ok(Some(
         Value::decode(commonware_codec::Copying(&bytes))
             .context("L1 sent a record that does not decode")?,
@@ -218,7 +217,7 @@ async fn find_committee(l1: &HttpClient, key: &PublicKey) -> Result<(u64, ZkRoll
     };
     for id in (0..count).rev() {
         if let Some(r) = zk_record(l1, id).await?
-            && matches!(&r.config.data, DataMode::Committee(c) if c.members.contains(key))
+            && MemberView::new(&r, key).is_ok()
         {
             return Ok((id, r));
         }
@@ -255,9 +254,14 @@ async fn status(
             Some(b) if status.is_ok() => client.versions(b).await.ok(),
             _ => None,
         };
+        let (status, error) = match status {
+            Ok(s) => (Some(s), None),
+            Err(e) => (None, Some(e)),
+        };
         reports.push(Report {
             url,
             status,
+            error,
             versions,
         });
     }
@@ -266,7 +270,7 @@ async fn status(
     }
     for r in &reports {
         match &r.status {
-            Ok(s) => {
+            Some(s) => {
                 println!(
                     "member {} of {} (threshold {})  {}",
                     s.member, s.members, s.threshold, r.url
@@ -293,7 +297,11 @@ async fn status(
                     }
                 }
             }
-            Err(e) => println!("member at {}: unavailable ({e})", r.url),
+            None => println!(
+                "member at {}: unavailable ({})",
+                r.url,
+                r.error.as_deref().unwrap_or("no answer")
+            ),
         }
     }
     Ok(())

@@ -337,9 +337,9 @@ async fn account_of(z: &Zk, key: &PublicKey, who: &str) -> Result<AccountInfo> {
 }
 
 /// Where the CLI keeps the user's own copy of the exit proof of the
-/// account with packed key `key` (`0x` hex):
-/// `<devnet dir>/zk-copies/<rollup>/<key>.json`.
-fn copy_path(at: &Endpoints, key: &str) -> Result<PathBuf> {
+/// account with packed key `key` (`0x` hex) on zk-rollup `rollup`:
+/// `<data dir>/zk-copies/<rollup>/<key>.json`.
+fn copy_path(at: &Endpoints, rollup: u64, key: &str) -> Result<PathBuf> {
     let dir = match &at.l1.data_dir {
         Some(d) => d.clone(),
         None => devnet::default_dir()?,
@@ -350,14 +350,13 @@ fn copy_path(at: &Endpoints, key: &str) -> Result<PathBuf> {
     }
     Ok(dir
         .join("zk-copies")
-        .join(&at.rollup)
+        .join(rollup.to_string())
         .join(format!("{key}.json")))
 }
 
-/// The user's copy for the account with packed key `key`, if kept.
-fn read_copy(at: &Endpoints, key: &str) -> Result<Option<ExitProofInfo>> {
-    let path = copy_path(at, key)?;
-    match std::fs::read(&path) {
+/// The user's copy at `path`, if kept.
+fn read_copy(path: &std::path::Path) -> Result<Option<ExitProofInfo>> {
+    match std::fs::read(path) {
         Ok(bytes) => {
             Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
                 format!("{}: not an exit proof", path.display())
@@ -368,32 +367,45 @@ fn read_copy(at: &Endpoints, key: &str) -> Result<Option<ExitProofInfo>> {
     }
 }
 
-/// Keeps the user's own copy of `account`'s exit proof against the last
-/// root the node saw proven, so that `terrace zk exit` works even if
-/// nobody serves the rollup's data any more (a validium whose committee
-/// lost it). A copy helps only while its root is L1's last: a batch
-/// landed after it, whose data nobody serves, leaves it behind. Best
-/// effort: a failure is a warning, never the command's.
-async fn keep_copy(z: &Zk, at: &Endpoints, account: u32) {
+/// L1's last proven root of zk-rollup `rollup` (`0x` hex, as the zk
+/// JSON-RPC writes roots).
+async fn root_on_l1(z: &Zk, rollup: u64) -> Result<String> {
+    let record = crate::dac::zk_record(&z.l1.http, rollup)
+        .await?
+        .with_context(|| format!("L1 has no zk-rollup {rollup}"))?;
+    Ok(hex(&record.root))
+}
+
+/// Keeps the user's own copy of `account`'s exit proof, when the node's
+/// is against L1's last proven root (a lagging node never replaces a good
+/// copy), so that `terrace zk exit` works even if nobody serves the
+/// rollup's data any more (a validium whose committee lost it). A copy
+/// helps only while its root is L1's last: a batch landed after it, whose
+/// data nobody serves, leaves it behind. Best effort: a failure is a
+/// warning, never the command's.
+async fn keep_copy(z: &Zk, at: &Endpoints, rollup: u64, account: u32) {
     let kept = async {
         let p = z.zk.get_exit_proof(account).await.map_err(rpc)?;
-        let path = copy_path(at, &p.public_key)?;
+        if !p.root.eq_ignore_ascii_case(&root_on_l1(z, rollup).await?) {
+            return anyhow::Ok(());
+        }
+        let path = copy_path(at, rollup, &p.public_key)?;
         let dir = path.parent().context("a copy's path has a directory")?;
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let tmp = path.with_extension("json.tmp");
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
         std::fs::write(&tmp, serde_json::to_vec_pretty(&p)?)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
-        anyhow::Ok(())
+        Ok(())
     };
     if let Err(e) = kept.await {
         eprintln!("warning: your copy of account {account}'s exit proof was not updated: {e:#}");
     }
 }
 
-/// The exit proof of `account` against L1's last proven root: the node's
-/// if it is against that root, else the user's own copy if that is; an
-/// error naming the roots when neither is.
+/// The exit proof of `account` (packed key `key`) against L1's last
+/// proven root: the node's if it is against that root, else the user's
+/// own copy if that is; an error naming the roots when neither is.
 async fn exit_proof(
     z: &Zk,
     at: &Endpoints,
@@ -401,10 +413,7 @@ async fn exit_proof(
     account: u32,
     key: &str,
 ) -> Result<ExitProofInfo> {
-    let record = crate::dac::zk_record(&z.l1.http, rollup)
-        .await?
-        .with_context(|| format!("L1 has no zk-rollup {rollup}"))?;
-    let on_l1 = hex(&record.root);
+    let on_l1 = root_on_l1(z, rollup).await?;
     let same = |root: &str| root.eq_ignore_ascii_case(&on_l1);
     let node = z.zk.get_exit_proof(account).await.map_err(rpc);
     if let Ok(p) = &node
@@ -412,8 +421,8 @@ async fn exit_proof(
     {
         return Ok(p.clone());
     }
-    let path = copy_path(at, key)?;
-    let copy = read_copy(at, key)?;
+    let path = copy_path(at, rollup, key)?;
+    let copy = read_copy(&path)?;
     if let Some(c) = copy
         .as_ref()
         .filter(|c| same(&c.root) && c.account == account)
@@ -611,7 +620,7 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             };
             if credited.proven_balance.is_some() {
-                keep_copy(&z, &at, credited.index).await;
+                keep_copy(&z, &at, s.rollup, credited.index).await;
             }
             if z.json {
                 return print_json(&serde_json::json!({ "l1Tx": hash, "account": credited }));
@@ -658,7 +667,7 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
                 return Ok(());
             }
             let batch = wait_final(&z, &soft.id).await?;
-            keep_copy(&z, &at, sender.index).await;
+            keep_copy(&z, &at, s.rollup, sender.index).await;
             if z.json {
                 return print_json(&serde_json::json!({ "id": soft.id, "batch": batch }));
             }
@@ -673,7 +682,8 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
             };
             let a = z.zk.get_account(arg).await.map_err(rpc)?;
             if a.proven_balance.is_some() {
-                keep_copy(&z, &at, a.index).await;
+                let s = status(&z).await?;
+                keep_copy(&z, &at, s.rollup, a.index).await;
             }
             if z.json {
                 return print_json(&a);
@@ -725,7 +735,7 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
                 return Ok(());
             }
             wait_final(&z, &soft.id).await?;
-            keep_copy(&z, &at, sender.index).await;
+            keep_copy(&z, &at, s.rollup, sender.index).await;
             let n = claim_all(&z, &from, recipient, s.rollup).await?;
             if z.json {
                 return print_json(&serde_json::json!({ "id": soft.id, "claimed": n }));
@@ -792,12 +802,14 @@ async fn run_async(cmd: ZkCommand) -> Result<()> {
             // never got): the user's own copy names it.
             let index = match account_of(&z, &sk.public(), &from).await {
                 Ok(a) => a.index,
-                Err(e) => read_copy(&at, &key)?.map(|c| c.account).ok_or(e)?,
+                Err(e) => read_copy(&copy_path(&at, s.rollup, &key)?)?
+                    .map(|c| c.account)
+                    .ok_or(e)?,
             };
             let to = address(to.as_deref(), &from)?;
             let p = exit_proof(&z, &at, s.rollup, index, &key).await?;
             let felt = |h: &String| -> Result<[u8; 32]> {
-                from_hex(h.strip_prefix("0x").unwrap_or(h))
+                from_hex(h)
                     .and_then(|b| b.try_into().ok())
                     .context("exit proof: bad sibling")
             };

@@ -518,25 +518,28 @@ impl<C: Clock, L: L1> Node<C, L> {
             None => return,
         };
         for batch in work {
-            for member in 0..committee.members() {
-                let Ok(member) = u8::try_from(member) else {
-                    break;
-                };
-                if batch.signed.contains(&member) {
-                    continue;
-                }
-                let data = match self.config.fault {
-                    Fault::Withhold => Bytes::new(),
-                    _ => batch.data.clone(),
-                };
-                let req = StoreRequest::signed(
-                    &self.config.key,
-                    batch.index,
-                    batch.slots,
-                    data,
-                    batch.commitment,
-                );
-                match committee.store(member, req).await {
+            // Every member at once: a batch waits for the slowest answer
+            // (at most a request's timeout), not for the sum of them.
+            let data = match self.config.fault {
+                Fault::Withhold => Bytes::new(),
+                _ => batch.data.clone(),
+            };
+            let req = StoreRequest::signed(
+                &self.config.key,
+                batch.index,
+                batch.slots,
+                data,
+                batch.commitment,
+            );
+            let offers = (0..committee.members())
+                .filter_map(|m| u8::try_from(m).ok())
+                .filter(|m| !batch.signed.contains(m))
+                .map(|member| {
+                    let (committee, req) = (&committee, req.clone());
+                    async move { (member, committee.store(member, req).await) }
+                });
+            for (member, signed) in futures::future::join_all(offers).await {
+                match signed {
                     Ok(signature) => {
                         if let Some(op) = self.shared.lock().operator.as_mut() {
                             op.attest(batch.index, &batch.commitment, signature);

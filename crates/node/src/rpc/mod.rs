@@ -232,8 +232,7 @@ impl<B: Backend> L1ApiServer for Api<B> {
         if key.len() > MAX_KEY_HEX {
             return Err(RpcError::Limit(format!("a key of {} hex digits", key.len())).into());
         }
-        let bytes = from_hex(key.strip_prefix("0x").unwrap_or(&key))
-            .ok_or_else(|| RpcError::InvalidParams("key: not hex".into()))?;
+        let bytes = from_hex(&key).ok_or_else(|| RpcError::InvalidParams("key: not hex".into()))?;
         let key = terrace_l1::Key::decode(commonware_codec::Copying(&bytes))
             .map_err(|e| RpcError::InvalidParams(format!("key: {e}")))?;
         Ok(self.backend.record(key, proof.unwrap_or(false)).await?)
