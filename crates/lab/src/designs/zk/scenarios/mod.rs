@@ -21,7 +21,7 @@ use std::{
 use terrace_l1::{
     ChainParams, Payload,
     execute::Failure,
-    modules::validity::{Committee, UNIT, ValidityOp, ZkOp, ZkRollup},
+    modules::validity::{Committee, UNIT, ValidityOp, ZkExit, ZkOp, ZkRollup},
 };
 use terrace_primitives::{Amount, keys::Signer as _};
 use terrace_zk::{
@@ -266,20 +266,71 @@ impl ZkStage {
     /// proof built from L1 data alone (the watcher's follower); returns
     /// what L1 paid.
     async fn exit(&mut self, who: Role) -> Result<u128, LabError> {
-        let (account, _) = self
-            .proven(who)
-            .ok_or_else(|| self.s.fail("no proven account to exit"))?;
-        let exit = self
-            .watcher
-            .with_follower(|f| f.exit(account, &l2_key(who), who.address()))
-            .ok_or_else(|| self.s.fail("no exit proof"))?;
+        let proof = self.exit_proof(&self.watcher, who);
+        self.try_exit(who, proof)
+            .await?
+            .map_err(|why| self.s.fail(format!("exit failed: {why}")))
+    }
+
+    /// Sends `exit` (from the watcher's key, so the recipient's balance
+    /// moves by the payout alone): what L1 paid `who`, or why no exit
+    /// was possible.
+    async fn try_exit(
+        &mut self,
+        who: Role,
+        exit: Option<ZkExit>,
+    ) -> Result<Result<u128, String>, LabError> {
+        let Some(exit) = exit else {
+            return Ok(Err(NO_PROOF.into()));
+        };
         let before = self.s.l1_balance(who.address()).await?;
-        // Sent by the watcher's key so `who`'s balance moves by the payout alone.
         if let Some(f) = self.op(Role::Verifier, ZkOp::Exit(Box::new(exit))).await? {
-            return Err(self.s.fail(format!("exit failed on L1: {f}")));
+            return Ok(Err(f.name().to_string()));
         }
         let after = self.s.l1_balance(who.address()).await?;
-        Ok(after.0.saturating_sub(before.0))
+        Ok(Ok(after.0.saturating_sub(before.0)))
+    }
+
+    /// Waits until L1's record says the rollup is frozen (a watcher stuck
+    /// at withheld data still freezes it, but never replays the block
+    /// that did); returns the height.
+    async fn until_frozen_on_l1(&mut self) -> Result<u64, LabError> {
+        let start = self.s.now();
+        loop {
+            if let Some(height) = self.rollup().await?.frozen_at {
+                self.bridge().await?;
+                return Ok(height);
+            }
+            if self.s.now() - start > LIMIT {
+                return Err(self.s.fail("the rollup is not frozen on L1"));
+            }
+            self.s.idle(Duration::from_millis(250)).await?;
+        }
+    }
+
+    /// Waits until the watcher has `who`'s balance proven at `units`.
+    async fn until_balance(&mut self, who: Role, units: u64) -> Result<(), LabError> {
+        let watcher = self.watcher.clone();
+        let key = l2_key(who).public();
+        self.s
+            .wait("a balance proven", LIMIT, |_| {
+                watcher.with_follower(|f| {
+                    f.state()
+                        .find(&key)
+                        .and_then(|i| f.state().account(i))
+                        .is_some_and(|acc| acc.balance == units)
+                })
+            })
+            .await
+    }
+
+    /// The exit proof for `who`'s account that `node`'s data can build.
+    fn exit_proof(&self, node: &Shared, who: Role) -> Option<ZkExit> {
+        let key = l2_key(who);
+        node.with_follower(|f| {
+            let account = f.state().find(&key.public())?;
+            f.exit(account, &key, who.address())
+        })
     }
 
     /// The bridge invariant at the watcher's height: the escrow holds the
@@ -341,6 +392,9 @@ impl ZkStage {
 fn ter(ater: u128) -> String {
     Amount(ater).ter()
 }
+
+/// Why an exit was not even sent.
+const NO_PROOF: &str = "no exit proof could be built";
 
 /// One TER in L2 units (nano-TER).
 const TER_UNITS: u64 = 1_000_000_000;

@@ -2,7 +2,9 @@
 //! The same stage as the zk-rollup's scenarios, with the rollup's data
 //! kept by a committee of [`COMMITTEE`] members instead of L1.
 
-use super::{LIMIT, TER_UNITS, ZkStage, l2_key, operator_config, proving_key, ter, zk_stage};
+use super::{
+    LIMIT, NO_PROOF, TER_UNITS, ZkStage, l2_key, operator_config, proving_key, ter, zk_stage,
+};
 use crate::{
     LabError,
     designs::zk::{COMMITTEE, run::member_key},
@@ -10,8 +12,7 @@ use crate::{
 };
 use std::time::Duration;
 use terrace_l1::modules::validity::{
-    BatchData, DAC_NAMESPACE, MemberSignature, UNIT, ZkBatchSubmission, ZkExit, ZkOp,
-    attestation_message,
+    BatchData, DAC_NAMESPACE, MemberSignature, UNIT, ZkBatchSubmission, ZkOp, attestation_message,
 };
 use terrace_node::client::L1 as _;
 use terrace_primitives::keys;
@@ -20,14 +21,11 @@ use terrace_zk::{
     ops::{Transfer, Withdraw},
 };
 use terrace_zkrollup::{
-    Fault, L2Op, Shared, Stage as OpStage,
+    Fault, L2Op, Stage as OpStage,
     dac::{AnyCommittee, Committee as _, Conduct, LocalCommittee},
     deploy::{self, ProverSetup},
     l1::ZkTx,
 };
-
-/// Why an exit was not even sent.
-const NO_PROOF: &str = "no exit proof could be built";
 
 /// aTER of `units` L2 units.
 fn ater(units: u64) -> u128 {
@@ -41,67 +39,6 @@ impl ZkStage {
             .as_ref()
             .map(|(c, _)| c.clone())
             .ok_or_else(|| self.s.fail("not a validium"))
-    }
-
-    /// Sends `exit` (from the watcher's key, so the recipient's balance
-    /// moves by the payout alone): what L1 paid `who`, or why no exit
-    /// was possible.
-    async fn try_exit(
-        &mut self,
-        who: Role,
-        exit: Option<ZkExit>,
-    ) -> Result<Result<u128, String>, LabError> {
-        let Some(exit) = exit else {
-            return Ok(Err(NO_PROOF.into()));
-        };
-        let before = self.s.l1_balance(who.address()).await?;
-        if let Some(f) = self.op(Role::Verifier, ZkOp::Exit(Box::new(exit))).await? {
-            return Ok(Err(f.name().to_string()));
-        }
-        let after = self.s.l1_balance(who.address()).await?;
-        Ok(Ok(after.0.saturating_sub(before.0)))
-    }
-
-    /// Waits until L1's record says the rollup is frozen (a watcher stuck
-    /// at withheld data still freezes it, but never replays the block
-    /// that did); returns the height.
-    async fn until_frozen_on_l1(&mut self) -> Result<u64, LabError> {
-        let start = self.s.now();
-        loop {
-            if let Some(height) = self.rollup().await?.frozen_at {
-                self.bridge().await?;
-                return Ok(height);
-            }
-            if self.s.now() - start > LIMIT {
-                return Err(self.s.fail("the rollup is not frozen on L1"));
-            }
-            self.s.idle(Duration::from_millis(250)).await?;
-        }
-    }
-
-    /// Waits until the watcher has `who`'s balance proven at `units`.
-    async fn until_balance(&mut self, who: Role, units: u64) -> Result<(), LabError> {
-        let watcher = self.watcher.clone();
-        let key = l2_key(who).public();
-        self.s
-            .wait("a balance proven", LIMIT, |_| {
-                watcher.with_follower(|f| {
-                    f.state()
-                        .find(&key)
-                        .and_then(|i| f.state().account(i))
-                        .is_some_and(|acc| acc.balance == units)
-                })
-            })
-            .await
-    }
-
-    /// The exit proof for `who`'s account that `node`'s data can build.
-    fn exit_proof(&self, node: &Shared, who: Role) -> Option<ZkExit> {
-        let key = l2_key(who);
-        node.with_follower(|f| {
-            let account = f.state().find(&key.public())?;
-            f.exit(account, &key, who.address())
-        })
     }
 
     /// Members that serve batch `index` with data matching `commitment`.
