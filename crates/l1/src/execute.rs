@@ -29,8 +29,8 @@ use crate::{
     fee::{effective_gas_price, next_base_fee},
     module::{Effects, EndBlockHost, OpEnv},
     modules::{
-        dispatch, optimistic::OptimisticFailure, staking::EvidenceVerifier,
-        staking::StakingFailure, validity::ValidityFailure,
+        channels::ChannelFailure, dispatch, optimistic::OptimisticFailure,
+        staking::EvidenceVerifier, staking::StakingFailure, validity::ValidityFailure,
     },
     params::ChainParams,
     state::{Account, Key, Overlay, StateReader, Totals, Value, Writes},
@@ -79,6 +79,8 @@ pub enum Failure {
     Optimistic(OptimisticFailure),
     /// A zk-rollup operation's failure.
     Validity(ValidityFailure),
+    /// A payment-channel operation's failure.
+    Channels(ChannelFailure),
 }
 
 impl Failure {
@@ -515,6 +517,24 @@ impl<'a, S: StateReader + ?Sized, E: EvidenceVerifier> BlockExecutor<'a, S, E> {
             return Ok(Some(Failure::InsufficientFunds));
         };
         let mut credited: Vec<(Address, Account)> = Vec::new();
+        for (from, amount) in effects.taken {
+            let left = if from == tx.sender {
+                &mut balance
+            } else {
+                let i = match credited.iter().position(|(a, _)| *a == from) {
+                    Some(i) => i,
+                    None => {
+                        credited.push((from, self.overlay.account(&from)));
+                        credited.len() - 1
+                    }
+                };
+                &mut credited[i].1.balance
+            };
+            let Some(rest) = left.checked_sub(amount) else {
+                return Ok(Some(Failure::InsufficientFunds));
+            };
+            *left = rest;
+        }
         for (to, amount) in effects.credits {
             if to == tx.sender {
                 balance = balance.checked_add(amount).ok_or(TxError::Overflow)?;
@@ -604,7 +624,7 @@ impl<S: StateReader + ?Sized, E: EvidenceVerifier> EndBlockHost for BlockExecuto
 
     fn apply(&mut self, owner: &'static str, effects: Effects) -> Result<(), BlockError> {
         debug_assert!(
-            effects.debit.is_zero(),
+            effects.debit.is_zero() && effects.taken.is_empty(),
             "{owner} debited nobody at the end of a block"
         );
         debug_assert!(

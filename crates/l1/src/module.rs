@@ -106,6 +106,11 @@ pub struct Effects {
     /// does not cover it the operation fails with
     /// [`Failure::InsufficientFunds`]. Zero at the end of a block.
     pub debit: Amount,
+    /// Taken from other accounts (or the sender's) whose owners signed
+    /// for it inside the operation — the module checked those signatures.
+    /// If an account does not cover its amount the operation fails with
+    /// [`Failure::InsufficientFunds`]. Empty at the end of a block.
+    pub taken: Vec<(Address, Amount)>,
     /// Paid to accounts (the sender included).
     pub credits: Vec<(Address, Amount)>,
     /// Burned.
@@ -121,6 +126,11 @@ impl Effects {
     /// Deletes the record under `key`.
     pub fn delete(&mut self, key: impl Into<Key>) {
         self.writes.push((key.into(), None));
+    }
+
+    /// Takes `amount` from `from`, whose owner signed for it.
+    pub fn take(&mut self, from: Address, amount: Amount) {
+        self.taken.push((from, amount));
     }
 
     /// Pays `amount` to `to`.

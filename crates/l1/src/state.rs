@@ -6,6 +6,7 @@
 //! values have a canonical encoding, which is what the store holds.
 
 use crate::modules::{
+    channels::{ChannelKey, ChannelRecord},
     dispatch,
     optimistic::{OptimisticKey, OptimisticRecord},
     validity::{ValidityKey, ValidityRecord},
@@ -32,6 +33,8 @@ pub enum Key {
     Optimistic(OptimisticKey),
     /// A zk-rollup's record.
     Validity(ValidityKey),
+    /// A payment channel's record.
+    Channels(ChannelKey),
 }
 
 /// The leading byte of [`Key::Account`] and [`Value::Account`].
@@ -70,6 +73,8 @@ pub enum Value {
     Optimistic(OptimisticRecord),
     /// Under [`Key::Validity`].
     Validity(ValidityRecord),
+    /// Under [`Key::Channels`].
+    Channels(ChannelRecord),
 }
 
 impl Key {

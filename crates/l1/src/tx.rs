@@ -4,7 +4,10 @@
 use crate::{
     error::TxError,
     module::OpSummary,
-    modules::{dispatch, optimistic::OptimisticOp, staking::StakingOp, validity::ValidityOp},
+    modules::{
+        channels::ChannelOp, dispatch, optimistic::OptimisticOp, staking::StakingOp,
+        validity::ValidityOp,
+    },
     params::ChainParams,
 };
 use bytes::{Buf as _, BufMut, Bytes};
@@ -48,6 +51,9 @@ pub enum Payload {
     Optimistic(OptimisticOp),
     /// Create or act on a zk-rollup (see [`crate::modules::validity`]).
     Validity(ValidityOp),
+    /// Open, close or settle a payment channel (see
+    /// [`crate::modules::channels`]).
+    Channels(ChannelOp),
 }
 
 impl Payload {

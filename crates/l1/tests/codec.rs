@@ -10,6 +10,7 @@ use proptest::prelude::*;
 use terrace_l1::{
     ChainParams, Payload, SignedTransaction, Transaction,
     block::{Block, ConsensusRound, Header, StateLog},
+    modules::channels::{ChannelOp, ChannelState, Htlc, Side, SignedState},
     modules::optimistic::{OptimisticKey, OptimisticRecord},
     modules::staking::{StakingKey, StakingOp, StakingRecord, UnbondingEntry, Validator},
     state::{Account, Key, Value},
@@ -32,7 +33,63 @@ fn payload() -> impl Strategy<Value = Payload> {
                 evidence: Bytes::from(e)
             }
         )),
+        any::<[u8; 32]>()
+            .prop_map(|preimage| Payload::Channels(ChannelOp::RegisterPreimage { preimage })),
+        (
+            any::<[u8; 32]>(),
+            any::<u64>(),
+            proptest::option::of(any::<[u8; 32]>())
+        )
+            .prop_map(
+                |(c, htlc, preimage)| Payload::Channels(ChannelOp::ClaimHtlc {
+                    channel: c.into(),
+                    htlc,
+                    preimage,
+                })
+            ),
+        channel_close(),
     ]
+}
+
+/// A unilateral close with up to four HTLCs, signed by real keys.
+fn channel_close() -> impl Strategy<Value = Payload> {
+    let htlc = (
+        any::<u64>(),
+        any::<bool>(),
+        any::<u128>(),
+        any::<[u8; 32]>(),
+        any::<u64>(),
+    )
+        .prop_map(|(id, a, amount, h, expiry)| Htlc {
+            id,
+            offerer: if a { Side::A } else { Side::B },
+            amount: Amount(amount),
+            payment_hash: h.into(),
+            expiry,
+        });
+    (
+        any::<[u8; 32]>(),
+        any::<u64>(),
+        any::<u128>(),
+        any::<u128>(),
+        proptest::collection::vec(htlc, 0..4),
+        any::<[u8; 32]>(),
+    )
+        .prop_map(|(channel, version, a, b, htlcs, seed)| {
+            let state = ChannelState {
+                channel: channel.into(),
+                version,
+                balance_a: Amount(a),
+                balance_b: Amount(b),
+                htlcs,
+            };
+            let key = private_key_from_seed(seed);
+            Payload::Channels(ChannelOp::Close(Box::new(SignedState {
+                sig_a: state.sign(&key),
+                sig_b: state.sign(&key),
+                state,
+            })))
+        })
 }
 
 fn transaction() -> impl Strategy<Value = Transaction> {

@@ -11,8 +11,10 @@
 //! | core (transfers, accounts, totals) | 0 | 0, 4 | 7, 11, 35 |
 //! | [`staking`] | 1–3 | 1–3, 5, 6 | 1–6, 8 |
 //! | [`optimistic`] | 4, 5 | 7–13 | 9, 10, 12–34, 36, 37 |
-//! | [`validity`] | 6, 7 | 14–21 | 38–63 |
+//! | [`validity`] | 6, 7 | 14–21 | 38–68 |
+//! | [`channels`] | 8 | 22–25 | 69–97 |
 
+pub mod channels;
 pub mod optimistic;
 pub mod staking;
 pub mod validity;
@@ -24,6 +26,8 @@ crate::module::registry! {
     optimistic: Optimistic(optimistic::Optimistic),
     /// zk-rollups: batches on validity proofs, withdrawals, exodus.
     validity: Validity(validity::Validity),
+    /// Payment channels: open, close, challenge, penalty, HTLCs.
+    channels: Channels(channels::Channels),
 }
 
 #[cfg(test)]
@@ -65,6 +69,6 @@ mod tests {
                 claim(3, c, name);
             }
         }
-        assert_eq!(NAMES, ["staking", "optimistic", "validity"]);
+        assert_eq!(NAMES, ["staking", "optimistic", "validity", "channels"]);
     }
 }
