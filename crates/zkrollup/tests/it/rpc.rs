@@ -4,7 +4,7 @@
 //! key, receipts, withdrawals with claims, exit proofs, and a proof with
 //! its key in snarkjs's formats.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jsonrpsee::{

@@ -4,7 +4,7 @@
 //! key, receipts, and a verifier's view of a final batch whose withdrawal
 //! claim L1 would accept.
 
-mod common;
+use crate::common;
 
 use common::*;
 use jsonrpsee::{

@@ -11,7 +11,7 @@ use terrace_zk::{
 };
 
 fn fixtures() -> Value {
-    serde_json::from_str(include_str!("../fixtures/circomlibjs.json")).expect("fixture is JSON")
+    serde_json::from_str(include_str!("../../fixtures/circomlibjs.json")).expect("fixture is JSON")
 }
 
 fn field(v: &Value) -> Fr {

@@ -2,7 +2,7 @@
 //! The operator and the follower without L1: blocks built by hand, real
 //! proofs of a small tree.
 
-mod common;
+use crate::common;
 
 use bytes::Bytes;
 use common::*;

@@ -12,7 +12,7 @@ use terrace_l2::{
 use terrace_primitives::Amount;
 use terrace_rollup::{SubmitError, game};
 
-mod common;
+use crate::common;
 
 use common::*;
 

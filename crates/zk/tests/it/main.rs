@@ -1,0 +1,5 @@
+//! The proof stack's integration tests, in one binary: one link, and the
+//! generic code the files share instantiated once instead of per file.
+
+mod batch;
+mod circomlibjs;
