@@ -59,6 +59,8 @@ pub struct Htlc {
 
 /// A channel's state: both sides sign the same bytes. Balances and HTLCs
 /// always sum to the channel's capacity; a higher version supersedes.
+/// Versions (here and in revocations) are fixed eight bytes, so what a
+/// tower stores does not grow with the number of updates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelState {
     /// The channel (its id binds the chain and both keys).
@@ -338,7 +340,7 @@ impl Read for Htlc {
 impl Write for ChannelState {
     fn write(&self, buf: &mut impl BufMut) {
         self.channel.write(buf);
-        UInt(self.version).write(buf);
+        self.version.write(buf);
         self.balance_a.write(buf);
         self.balance_b.write(buf);
         self.htlcs.write(buf);
@@ -347,7 +349,7 @@ impl Write for ChannelState {
 
 impl EncodeSize for ChannelState {
     fn encode_size(&self) -> usize {
-        32 + UInt(self.version).encode_size()
+        32 + 8
             + self.balance_a.encode_size()
             + self.balance_b.encode_size()
             + self.htlcs.encode_size()
@@ -359,7 +361,7 @@ impl Read for ChannelState {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         Ok(Self {
             channel: Hash::read(buf)?,
-            version: UInt::<u64>::read(buf)?.0,
+            version: u64::read(buf)?,
             balance_a: Amount::read(buf)?,
             balance_b: Amount::read(buf)?,
             htlcs: Vec::<Htlc>::read_cfg(buf, &(RangeCfg::new(0..=STATE_HTLCS_MAX), ()))?,
@@ -395,13 +397,13 @@ impl Read for SignedState {
 impl Write for Revocation {
     fn write(&self, buf: &mut impl BufMut) {
         self.channel.write(buf);
-        UInt(self.revoked_upto).write(buf);
+        self.revoked_upto.write(buf);
     }
 }
 
 impl EncodeSize for Revocation {
     fn encode_size(&self) -> usize {
-        32 + UInt(self.revoked_upto).encode_size()
+        32 + 8
     }
 }
 
@@ -410,7 +412,7 @@ impl Read for Revocation {
     fn read_cfg(buf: &mut impl Buf, _: &()) -> Result<Self, CodecError> {
         Ok(Self {
             channel: Hash::read(buf)?,
-            revoked_upto: UInt::<u64>::read(buf)?.0,
+            revoked_upto: u64::read(buf)?,
         })
     }
 }

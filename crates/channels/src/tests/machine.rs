@@ -2,47 +2,17 @@
 //! payments, crossing proposals, refused input, a restart that lost an
 //! answer, and random interleavings that keep both sides safe.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
-
+use super::{CHAIN, key, payment_hash, preimage, terms};
 use crate::{Channel, ChannelError, Event, Message, Snapshot, Step, initial_state};
 use bytes::Bytes;
 use proptest::prelude::*;
 use std::collections::VecDeque;
-use terrace_l1::modules::channels::{OpenTerms, Revocation, Side, SignedState};
-use terrace_primitives::{
-    Amount, ChainId, Hash, PrivateKey, hash, keys::Signer as _, keys::private_key_from_seed,
-};
-
-const CHAIN: ChainId = ChainId(7);
-
-fn key(i: u8) -> PrivateKey {
-    private_key_from_seed([i; 32])
-}
-
-fn terms() -> OpenTerms {
-    OpenTerms {
-        a: key(1).public_key(),
-        b: key(2).public_key(),
-        deposit_a: Amount(1_000),
-        deposit_b: Amount(500),
-        window: 100,
-        reserve: Amount(10),
-        max_htlcs: 4,
-        nonce: 0,
-    }
-}
-
-fn preimage(i: u8) -> [u8; 32] {
-    [i; 32]
-}
-
-fn payment_hash(i: u8) -> Hash {
-    hash(&[&preimage(i)])
-}
+use terrace_l1::modules::channels::{Revocation, Side, SignedState};
+use terrace_primitives::{Amount, Hash};
 
 /// Both sides, the wire between them and what each persisted and saw.
-struct Pair {
-    sides: [Channel; 2],
+pub(super) struct Pair {
+    pub(super) sides: [Channel; 2],
     /// Messages in flight to side 0 (A) and side 1 (B).
     wire: [VecDeque<Message>; 2],
     persisted: [Option<Snapshot>; 2],
@@ -57,7 +27,7 @@ fn idx(side: Side) -> usize {
 }
 
 impl Pair {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let t = terms();
         let v0 = initial_state(&t, CHAIN);
         let signed = SignedState {
@@ -76,12 +46,12 @@ impl Pair {
         }
     }
 
-    fn side(&mut self, s: Side) -> &mut Channel {
+    pub(super) fn side(&mut self, s: Side) -> &mut Channel {
         &mut self.sides[idx(s)]
     }
 
     /// `from` sends `m` to the other side.
-    fn send(&mut self, from: Side, m: Message) {
+    pub(super) fn send(&mut self, from: Side, m: Message) {
         self.wire[idx(from.other())].push_back(m);
     }
 
@@ -102,7 +72,7 @@ impl Pair {
     }
 
     /// Delivers everything, both ways, until the wire is empty.
-    fn settle_wire(&mut self) {
+    pub(super) fn settle_wire(&mut self) {
         loop {
             let mut moved = false;
             for to in [Side::A, Side::B] {
@@ -117,14 +87,14 @@ impl Pair {
         }
     }
 
-    fn commit(&mut self, s: Side) {
+    pub(super) fn commit(&mut self, s: Side) {
         if let Some(m) = self.side(s).commit().unwrap() {
             self.send(s, m);
         }
     }
 
     /// Commits and delivers until neither side has anything pending.
-    fn quiesce(&mut self) {
+    pub(super) fn quiesce(&mut self) {
         for _ in 0..8 {
             self.settle_wire();
             if !self.sides.iter().any(Channel::wants_commit) {
@@ -136,7 +106,7 @@ impl Pair {
         panic!("the channel never became quiet");
     }
 
-    fn pay(&mut self, from: Side, amount: u64, p: u8) -> u64 {
+    pub(super) fn pay(&mut self, from: Side, amount: u64, p: u8) -> u64 {
         let (id, m) = self
             .side(from)
             .add_htlc(Amount(amount.into()), payment_hash(p), 1_000, Bytes::new())
