@@ -1,7 +1,7 @@
 # The recipes CI uses. `make ci` is what .ci/run runs.
 CARGO ?= cargo
 
-.PHONY: ci fmt clippy test test-slow bench bench-stf fuzz-smoke
+.PHONY: ci fmt clippy test test-slow bench bench-stf bench-channels fuzz-smoke
 
 ci: fmt clippy test
 
@@ -24,6 +24,12 @@ bench:
 
 bench-stf:
 	$(CARGO) run --release -p terrace-cli -- bench stf
+
+# Terrace's channel state machine against LDK 0.2.7, same machine, same
+# run; prints payments/s of both and the ratio. Its own workspace (LDK
+# takes minutes to build and stays out of CI).
+bench-channels:
+	cd bench/channels && $(CARGO) bench
 
 # A short libFuzzer run of every target (needs cargo-fuzz; stable toolchain
 # with RUSTC_BOOTSTRAP=1 for the sanitizer flags).
