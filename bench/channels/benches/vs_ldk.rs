@@ -10,7 +10,11 @@
 
 use bytes::Bytes;
 use criterion::Criterion;
-use std::{collections::VecDeque, path::Path, time::Duration};
+use std::{
+    collections::VecDeque,
+    path::Path,
+    time::{Duration, Instant},
+};
 use terrace_channels::{
     Channel, Event, Message, Snapshot, Step, initial_state,
     journal::{Entry, Journal},
@@ -162,6 +166,20 @@ fn per_second(ns_per_pair: f64) -> f64 {
     2.0 * 1e9 / ns_per_pair
 }
 
+/// p50 and p99 of `n` payments' latencies (send → the payer sees the
+/// preimage), in microseconds.
+fn latency(pair: &mut Pair, n: usize) -> (f64, f64) {
+    let mut micros: Vec<f64> = (0..n)
+        .map(|k| {
+            let start = Instant::now();
+            pair.pay(if k % 2 == 0 { Side::A } else { Side::B });
+            start.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    micros.sort_by(f64::total_cmp);
+    (micros[n / 2], micros[n * 99 / 100])
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(20)
@@ -203,4 +221,11 @@ fn main() {
             _ => println!("  {what:18} (no estimate found for {ours} or {theirs})"),
         }
     }
+    println!();
+    println!("Terrace payment latency, in process (no network), 2,000 payments:");
+    let (p50, p99) = latency(&mut Pair::new(None), 2_000);
+    println!("  in memory          p50 {p50:>7.0} µs   p99 {p99:>7.0} µs");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (p50, p99) = latency(&mut Pair::new(Some(dir.path())), 2_000);
+    println!("  fsync per update   p50 {p50:>7.0} µs   p99 {p99:>7.0} µs");
 }
