@@ -14,7 +14,10 @@
 //!   HTLC limit, nonce); each deposit is taken from its side's account.
 //!   The id hashes chain, keys and nonce; the record is never deleted, so
 //!   the signatures cannot open it twice.
-//! - **CoopClose**: both sign final balances; paid at once.
+//! - **CoopClose**: both sign final balances; paid at once. The message
+//!   names no version, so a node signs it only once no update will follow
+//!   (after `shutdown`, as Lightning's `closing_signed`): until the channel
+//!   closes, either side could still submit it.
 //! - **Close**: a side posts a state both signed; the channel settles once
 //!   `window` blocks have passed. The deadline is fixed at the close.
 //! - **Challenge** (anyone, before the deadline): a newer state signed by

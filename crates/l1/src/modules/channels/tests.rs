@@ -185,6 +185,45 @@ fn open_takes_both_deposits_into_escrow() {
 }
 
 #[test]
+fn a_side_may_send_its_own_open() {
+    let mut c = Chain::new(5, 1);
+    let (a0, b0) = (
+        c.state.account(&addr(&alice())).balance,
+        c.state.account(&addr(&bob())).balance,
+    );
+    let t = terms(60, 40, 9);
+    let out = c.block(vec![c.tx(&alice(), open_op(&t).into())]).unwrap();
+    let r = &out.receipts[0];
+    assert_eq!(r.failure, None);
+    let fee = Amount(u128::from(r.gas_used) * u128::from(r.effective_gas_price));
+    let spent = ter(60).checked_add(fee).unwrap();
+    assert_eq!(
+        c.state.account(&addr(&alice())).balance,
+        a0.checked_sub(spent).unwrap()
+    );
+    assert_eq!(
+        c.state.account(&addr(&bob())).balance,
+        b0.checked_sub(ter(40)).unwrap()
+    );
+    // Alice's own deposit beyond what she has left: refused, only the fee
+    // is taken, Bob keeps his.
+    let a1 = c.state.account(&addr(&alice())).balance;
+    let b1 = c.state.account(&addr(&bob())).balance;
+    let mut t = terms(5_000, 40, 10);
+    t.reserve = ter(60);
+    let out = c.block(vec![c.tx(&alice(), open_op(&t).into())]).unwrap();
+    let r = &out.receipts[0];
+    assert_eq!(r.failure, Some(Failure::InsufficientFunds));
+    let fee = Amount(u128::from(r.gas_used) * u128::from(r.effective_gas_price));
+    assert_eq!(
+        c.state.account(&addr(&alice())).balance,
+        a1.checked_sub(fee).unwrap()
+    );
+    assert_eq!(c.state.account(&addr(&bob())).balance, b1);
+    assert_eq!(c.state.channel_count(), 1);
+}
+
+#[test]
 fn bad_opens_are_refused_and_take_nothing() {
     let mut c = Chain::new(5, 1);
     let before = (
