@@ -23,9 +23,9 @@
 use crate::wire::Message;
 use bytes::Bytes;
 use terrace_l1::modules::channels::{
-    ChannelState, Htlc, OpenTerms, Revocation, STATE_NAMESPACE, Side, SignedState,
+    ChannelState, Htlc, OpenTerms, Revocation, STATE_NAMESPACE, Side, SignedState, payment_hash,
 };
-use terrace_primitives::{Amount, ChainId, Hash, PrivateKey, PublicKey, Signature, hash, keys};
+use terrace_primitives::{Amount, ChainId, Hash, PrivateKey, PublicKey, Signature, keys};
 
 /// Why a command or a peer's message was refused (the channel is
 /// unchanged).
@@ -431,7 +431,7 @@ impl Channel {
             }
             Update::Fulfill { id, preimage } => {
                 let h = Self::committed(base, next, by, *id)?;
-                if hash(&[preimage]) != h.payment_hash {
+                if payment_hash(preimage) != h.payment_hash {
                     return Err(ChannelError::PreimageMismatch(*id));
                 }
                 next.htlcs.retain(|x| x.id != *id);

@@ -15,7 +15,7 @@ use commonware_codec::{
 };
 use std::{
     cmp::Reverse,
-    collections::{BTreeSet, BinaryHeap, HashMap},
+    collections::{BTreeSet, BinaryHeap, HashMap, HashSet},
 };
 use terrace_primitives::{
     Amount, Hash, PrivateKey, PublicKey, Signature, codec::DecodeError, keys,
@@ -268,9 +268,8 @@ impl Graph {
         // at it must carry, its expiry, and the channel and node it
         // forwards to.
         let mut best: HashMap<&PublicKey, Label<'_>> = HashMap::new();
-        let mut queue: BinaryHeap<Reverse<(u128, Vec<u8>)>> = BinaryHeap::new();
-        let mut by_bytes: HashMap<Vec<u8>, &PublicKey> = HashMap::new();
-        let mut done: BTreeSet<Vec<u8>> = BTreeSet::new();
+        let mut queue: BinaryHeap<Reverse<(u128, &PublicKey)>> = BinaryHeap::new();
+        let mut done: HashSet<&PublicKey> = HashSet::new();
         best.insert(
             req.to,
             Label {
@@ -281,14 +280,12 @@ impl Graph {
                 next: None,
             },
         );
-        by_bytes.insert(req.to.as_ref().to_vec(), req.to);
-        queue.push(Reverse((0, req.to.as_ref().to_vec())));
+        queue.push(Reverse((0, req.to)));
         let mut too_long = false;
-        while let Some(Reverse((_, bytes))) = queue.pop() {
-            if !done.insert(bytes.clone()) {
+        while let Some(Reverse((_, node))) = queue.pop() {
+            if !done.insert(node) {
                 continue;
             }
-            let node = by_bytes[&bytes];
             if node == req.from {
                 break;
             }
@@ -322,8 +319,7 @@ impl Graph {
                     .saturating_mul(u128::from(expiry.saturating_sub(req.height)))
                     / 1_000_000;
                 let cost = amount.0.saturating_sub(req.amount.0).saturating_add(lock);
-                let key = from.as_ref().to_vec();
-                if done.contains(&key) || best.get(*from).is_some_and(|l| l.cost <= cost) {
+                if done.contains(*from) || best.get(*from).is_some_and(|l| l.cost <= cost) {
                     continue;
                 }
                 best.insert(
@@ -336,8 +332,7 @@ impl Graph {
                         next: Some((id, node)),
                     },
                 );
-                by_bytes.insert(key.clone(), from);
-                queue.push(Reverse((cost, key)));
+                queue.push(Reverse((cost, *from)));
             }
         }
         let Some(start) = best.get(req.from) else {

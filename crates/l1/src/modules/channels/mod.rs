@@ -52,6 +52,7 @@ pub use ops::{
 pub use records::{
     Channel, ChannelKey, ChannelRecord, ChannelRecords, Closing, PendingHtlc, Status,
 };
+pub use rules::payment_hash;
 
 use crate::{
     ChainParams, Failure,
