@@ -8,11 +8,13 @@
 
 pub mod invoice;
 pub mod journal;
+pub mod link;
 pub mod machine;
 pub mod routing;
 pub mod tower;
 pub mod wire;
 
+pub use link::Link;
 pub use machine::{Channel, ChannelError, Event, Snapshot, Step, Update, initial_state};
 pub use wire::Message;
 

@@ -8,6 +8,7 @@ use terrace_lab::scenario::{self, Verdict};
 fn play(name: &str) -> Verdict {
     let s = scenario::find(name).unwrap_or_else(|| panic!("no scenario {name}"));
     let v = s.run(s.seed);
+    println!("{name}: {}", v.outcome);
     assert!(v.holds, "{v:#?}");
     assert_eq!(v.funds_lost_ater, "0", "{v:#?}");
     if !name.starts_with("validium-") {
@@ -134,6 +135,111 @@ fn too_many_members_down_breaks_the_member_crash_verdict() {
     assert_eq!(v.funds_lost_ater, "0", "{v:#?}");
 }
 
+/// Alice's tower answers Mallory's revoked close: Mallory forfeits her
+/// 5 TER, Alice gets the whole 20 TER channel, and the tower's storage
+/// is the same after the first payment as after the fifth.
+#[test]
+fn chan_revoked_close_tower() {
+    let v = play("chan-revoked-close-tower");
+    assert!(
+        v.outcome
+            .contains("settlement paid Alice 20 TER, Mallory 0 TER"),
+        "{v:#?}"
+    );
+    assert!(
+        v.outcome.contains("challenged with Mallory's revocation"),
+        "{v:#?}"
+    );
+}
+
+/// With no tower and Alice offline past the window, the revoked state
+/// settles: the verdict holds (the trust model requires liveness) and
+/// the loss, 5 TER, is measured.
+#[test]
+fn chan_revoked_close_no_tower() {
+    let s = scenario::find("chan-revoked-close-no-tower").unwrap();
+    let v = s.run(s.seed);
+    assert!(v.holds, "{v:#?}");
+    assert_eq!(v.funds_lost_ater, "5000000000000000000", "{v:#?}");
+    assert!(v.outcome.contains("nobody challenged"), "{v:#?}");
+}
+
+/// Without the tower, the tower scenario's promises fail: BROKEN, with
+/// Alice's 5 TER lost.
+#[test]
+fn chan_revoked_close_without_a_tower_breaks_its_verdict() {
+    let s = scenario::find("chan-revoked-close-tower").unwrap();
+    let v = s.run_sabotaged(s.seed).expect("a sabotaged variant");
+    assert!(!v.holds, "{v:#?}");
+    assert!(v.broken.iter().any(|b| b.contains("forfeits")), "{v:#?}");
+    assert_eq!(v.funds_lost_ater, "5000000000000000000", "{v:#?}");
+}
+
+#[test]
+fn htlc_onchain_preimage() {
+    let v = play("htlc-onchain-preimage");
+    assert!(v.outcome.contains("Bob's net +0.01 TER"), "{v:#?}");
+    assert!(v.outcome.contains("with proof of payment"), "{v:#?}");
+}
+
+/// An intermediary blind to L1 fails its upstream HTLC while the payee
+/// claims downstream with the preimage: BROKEN, Bob loses 1 TER.
+#[test]
+fn an_intermediary_blind_to_l1_breaks_the_onchain_preimage_verdict() {
+    let s = scenario::find("htlc-onchain-preimage").unwrap();
+    let v = s.run_sabotaged(s.seed).expect("a sabotaged variant");
+    assert!(!v.holds, "{v:#?}");
+    assert!(
+        v.broken.iter().any(|b| b.contains("nobody honest loses")),
+        "{v:#?}"
+    );
+    assert_eq!(v.funds_lost_ater, "1000000000000000000", "{v:#?}");
+}
+
+#[test]
+fn chan_unresponsive_peer() {
+    let v = play("chan-unresponsive-peer");
+    assert!(v.outcome.contains("left 1 HTLC pending"), "{v:#?}");
+}
+
+/// Every honest payment fails while the slots are held, every one goes
+/// through after, and the attacker ends with every coin.
+#[test]
+fn chan_jamming() {
+    let v = play("chan-jamming");
+    assert!(
+        v.outcome.contains("10 of 10 honest 0.1 TER payments"),
+        "{v:#?}"
+    );
+    assert!(v.outcome.contains("0 of 10 after the release"), "{v:#?}");
+}
+
+/// Blocks full through the window, a tower that re-bids lands its
+/// challenge in time.
+#[test]
+fn chan_challenge_under_congestion() {
+    let v = play("chan-challenge-under-congestion");
+    assert!(
+        v.outcome
+            .contains("settlement paid Alice 20 TER, Mallory 0 TER"),
+        "{v:#?}"
+    );
+}
+
+/// A tower that sends once at the default fee is priced out of the full
+/// blocks: its challenge never lands, BROKEN, Alice loses 5 TER.
+#[test]
+fn a_tower_that_never_rebids_breaks_the_congestion_verdict() {
+    let s = scenario::find("chan-challenge-under-congestion").unwrap();
+    let v = s.run_sabotaged(s.seed).expect("a sabotaged variant");
+    assert!(!v.holds, "{v:#?}");
+    assert!(
+        v.broken.iter().any(|b| b.contains("within the window")),
+        "{v:#?}"
+    );
+    assert_eq!(v.funds_lost_ater, "5000000000000000000", "{v:#?}");
+}
+
 #[test]
 fn a_challenger_restarted_mid_game_still_wins() {
     let o = scenario::invalid_root(22, true).expect("the run ends");
@@ -175,6 +281,12 @@ fn every_scenario_the_issue_names_is_in_the_catalog() {
         "dac-forgery",
         "dac-member-crash",
         "validium-data-loss",
+        "chan-revoked-close-tower",
+        "chan-revoked-close-no-tower",
+        "htlc-onchain-preimage",
+        "chan-unresponsive-peer",
+        "chan-jamming",
+        "chan-challenge-under-congestion",
     ] {
         assert!(names.contains(&n), "{n} missing");
     }

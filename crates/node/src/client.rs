@@ -240,11 +240,26 @@ pub fn sign_l1(
         .saturating_mul(2)
         .saturating_add(tip)
         .max(params.min_base_fee);
+    sign_l1_priced(l1, key, nonce, payload, max_fee, tip)
+}
+
+/// Signs an L1 transaction carrying `payload` with the given fee caps
+/// (per gas: the most paid in all, the most tipped) and the exact gas:
+/// for senders that bid against a full block.
+pub fn sign_l1_priced(
+    l1: &impl L1,
+    key: &PrivateKey,
+    nonce: u64,
+    payload: Payload,
+    max_fee_per_gas: u64,
+    max_priority_fee_per_gas: u64,
+) -> Result<Bytes, L1Error> {
+    let params = l1.params();
     let mut tx = Transaction {
         chain_id: l1.chain_id(),
         nonce,
-        max_fee_per_gas: max_fee,
-        max_priority_fee_per_gas: tip,
+        max_fee_per_gas,
+        max_priority_fee_per_gas,
         gas_limit: 0,
         payload,
     };

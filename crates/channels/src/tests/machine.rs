@@ -3,107 +3,44 @@
 //! answer, and random interleavings that keep both sides safe.
 
 use super::{CHAIN, key, payment_hash, preimage, terms};
-use crate::{Channel, ChannelError, Event, Message, Snapshot, Step, initial_state};
+use crate::{Channel, ChannelError, Event, Message, link::Link};
 use bytes::Bytes;
 use proptest::prelude::*;
-use std::collections::VecDeque;
-use terrace_l1::modules::channels::{Revocation, Side, SignedState};
+use terrace_l1::modules::channels::{Revocation, Side};
 use terrace_primitives::{Amount, Hash};
 
-/// Both sides, the wire between them and what each persisted and saw.
-pub(super) struct Pair {
-    pub(super) sides: [Channel; 2],
-    /// Messages in flight to side 0 (A) and side 1 (B).
-    wire: [VecDeque<Message>; 2],
-    persisted: [Option<Snapshot>; 2],
-    events: [Vec<Event>; 2],
+/// Both sides over the in-memory [`Link`], failing the test on any
+/// refusal.
+pub(super) struct Pair(Link);
+
+impl std::ops::Deref for Pair {
+    type Target = Link;
+    fn deref(&self) -> &Link {
+        &self.0
+    }
 }
 
-fn idx(side: Side) -> usize {
-    match side {
-        Side::A => 0,
-        Side::B => 1,
+impl std::ops::DerefMut for Pair {
+    fn deref_mut(&mut self) -> &mut Link {
+        &mut self.0
     }
 }
 
 impl Pair {
     pub(super) fn new() -> Self {
-        let t = terms();
-        let v0 = initial_state(&t, CHAIN);
-        let signed = SignedState {
-            sig_a: v0.sign(&key(1)),
-            sig_b: v0.sign(&key(2)),
-            state: v0,
-        };
-        let side = |s: Side, k: u8| {
-            Channel::new(&t, CHAIN, s, key(k), Snapshot::opening(signed.clone(), s)).unwrap()
-        };
-        Self {
-            sides: [side(Side::A, 1), side(Side::B, 2)],
-            wire: [VecDeque::new(), VecDeque::new()],
-            persisted: [None, None],
-            events: [Vec::new(), Vec::new()],
-        }
+        Self(Link::open(&terms(), CHAIN, key(1), key(2)).unwrap())
     }
 
-    pub(super) fn side(&mut self, s: Side) -> &mut Channel {
-        &mut self.sides[idx(s)]
-    }
-
-    /// `from` sends `m` to the other side.
-    pub(super) fn send(&mut self, from: Side, m: Message) {
-        self.wire[idx(from.other())].push_back(m);
-    }
-
-    fn apply(&mut self, at: Side, step: Step) {
-        if let Some(s) = step.persist {
-            self.persisted[idx(at)] = Some(s);
-        }
-        for m in step.send {
-            self.send(at, m);
-        }
-        self.events[idx(at)].extend(step.events);
-    }
-
-    /// Delivers the next message to `to`, if any.
-    fn deliver_one(&mut self, to: Side) -> Option<Result<(), ChannelError>> {
-        let m = self.wire[idx(to)].pop_front()?;
-        Some(self.side(to).receive(&m).map(|step| self.apply(to, step)))
-    }
-
-    /// Delivers everything, both ways, until the wire is empty.
     pub(super) fn settle_wire(&mut self) {
-        loop {
-            let mut moved = false;
-            for to in [Side::A, Side::B] {
-                if let Some(r) = self.deliver_one(to) {
-                    r.unwrap();
-                    moved = true;
-                }
-            }
-            if !moved {
-                return;
-            }
-        }
+        self.0.settle_wire().unwrap();
     }
 
     pub(super) fn commit(&mut self, s: Side) {
-        if let Some(m) = self.side(s).commit().unwrap() {
-            self.send(s, m);
-        }
+        self.0.commit(s).unwrap();
     }
 
-    /// Commits and delivers until neither side has anything pending.
     pub(super) fn quiesce(&mut self) {
-        for _ in 0..8 {
-            self.settle_wire();
-            if !self.sides.iter().any(Channel::wants_commit) {
-                return;
-            }
-            self.commit(Side::A);
-            self.commit(Side::B);
-        }
-        panic!("the channel never became quiet");
+        assert!(self.0.quiesce().unwrap(), "the channel never became quiet");
     }
 
     pub(super) fn pay(&mut self, from: Side, amount: u64, p: u8) -> u64 {

@@ -4,6 +4,7 @@
 //! The two lists below are the only places that name every design: adding
 //! one adds a folder and a line to each.
 
+pub mod channels;
 pub mod l1;
 pub mod optimistic;
 pub mod zk;
@@ -37,5 +38,6 @@ pub fn scenarios() -> Vec<Scenario> {
     let mut all = optimistic::scenarios::catalog();
     all.extend(zk::scenarios::catalog());
     all.extend(l1::scenarios::catalog());
+    all.extend(channels::scenarios::catalog());
     all
 }

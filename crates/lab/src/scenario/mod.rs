@@ -11,6 +11,10 @@ use commonware_runtime::{Runner as _, deterministic};
 use serde::Serialize;
 use std::{fmt::Write as _, time::Duration};
 
+pub use crate::designs::channels::scenarios::{
+    challenge_congested, htlc_onchain_preimage, jamming, revoked_close_no_tower,
+    revoked_close_tower, unresponsive_peer,
+};
 pub use crate::designs::l1::scenarios::{equivocation, validator_crash};
 pub use crate::designs::optimistic::scenarios::{
     censorship, double_claim, early_claim, forged_aggregate, forged_withdrawal, invalid_root,
@@ -22,7 +26,7 @@ pub use crate::designs::optimistic::scenarios::{
 pub struct Scenario {
     /// Its name on the command line.
     pub name: &'static str,
-    /// The design under attack: `l1` or `optimistic`.
+    /// The design under attack (`l1`, `optimistic`, `channels`, …).
     pub design: &'static str,
     /// What the attacker tries.
     pub attack: &'static str,

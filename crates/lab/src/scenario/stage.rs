@@ -18,6 +18,7 @@ use terrace_l1::{
     genesis::Genesis,
     modules::optimistic::{OptimisticKey, OptimisticOp, RollupConfig, RollupOp},
 };
+use terrace_node::chain::TxLocation;
 use terrace_node::client::{L1 as _, sign_l1};
 use terrace_node::{
     engine::{Behavior, LocalClient, Validator},
@@ -44,16 +45,18 @@ pub(crate) enum Role {
     Bob,
     Mallory,
     Operator,
+    Carol,
 }
 
 impl Role {
-    const ALL: [Role; 6] = [
+    const ALL: [Role; 7] = [
         Role::Sequencer,
         Role::Verifier,
         Role::Alice,
         Role::Bob,
         Role::Mallory,
         Role::Operator,
+        Role::Carol,
     ];
 
     fn label(self) -> &'static str {
@@ -64,6 +67,7 @@ impl Role {
             Role::Bob => "bob",
             Role::Mallory => "mallory",
             Role::Operator => "operator",
+            Role::Carol => "carol",
         }
     }
 
@@ -271,6 +275,16 @@ impl Stage {
         from: Role,
         payload: Payload,
     ) -> Result<Option<Failure>, LabError> {
+        Ok(self.send_located(from, payload).await?.receipt.failure)
+    }
+
+    /// [`Self::send`], returning where it landed and its whole receipt
+    /// (the fee paid).
+    pub(crate) async fn send_located(
+        &mut self,
+        from: Role,
+        payload: Payload,
+    ) -> Result<TxLocation, LabError> {
         let key = from.key();
         let who = from.address();
         let records = self
@@ -293,7 +307,7 @@ impl Stage {
         loop {
             self.check_bridge().await?;
             if let Some(location) = chain.tx_location(&hash).await {
-                return Ok(location.receipt.failure);
+                return Ok(location);
             }
             if self.now() - start > Duration::from_secs(60) {
                 return Err(self.fail(format!("{}'s transaction never finalized", from.label())));
