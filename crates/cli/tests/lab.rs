@@ -154,6 +154,20 @@ fn the_quick_lab_reports_every_design_and_metric() {
             .contains("110 TER frozen"),
         "{freezes}"
     );
+    // The punishment holds with a tower; without one the theft pays: the
+    // claim is qualified by the liveness it needs.
+    let punished = claims
+        .iter()
+        .find(|c| c["claim"] == "channel cheating is punished")
+        .expect("the channel claim");
+    assert_eq!(punished["verdict"], "qualified", "{punished}");
+    assert!(
+        punished["measured"]
+            .as_str()
+            .unwrap()
+            .contains("the victim lost 5 TER"),
+        "{punished}"
+    );
     for c in claims {
         assert_ne!(c["verdict"], "not measured", "{c}");
         assert!(c["rule"].as_str().is_some_and(|r| !r.is_empty()), "{c}");

@@ -208,6 +208,28 @@ pub mod rules {
         }
     }
 
+    /// [`punished`], stated.
+    pub const PUNISHED: &str = "supported when, in `chan-revoked-close-tower`, the cheater's \
+                                revoked close was challenged, it forfeited its whole balance \
+                                and the victim lost nothing, and `chan-revoked-close-no-tower` \
+                                lost nothing either; qualified when only the first holds (the \
+                                punishment needs someone online within the window: without a \
+                                watcher the theft pays); refuted when the cheater kept \
+                                anything or the victim lost funds with a tower; not measured \
+                                when either run failed to reach its end";
+
+    /// `tower`: the tower run's verdict held (the cheater forfeited, the
+    /// victim whole); `unwatched_loss`: what the victim lost with nobody
+    /// watching (aTER); `ran`: both runs reached their end.
+    pub fn punished(ran: bool, tower: bool, unwatched_loss: u128) -> Verdict {
+        match (ran, tower, unwatched_loss) {
+            (false, _, _) => Verdict::NotMeasured,
+            (true, false, _) => Verdict::Refuted,
+            (true, true, 0) => Verdict::Supported,
+            (true, true, _) => Verdict::Qualified,
+        }
+    }
+
     /// [`holds`], stated.
     pub const HOLDS: &str =
         "supported when the scenario's verdict holds, refuted when it is BROKEN";
@@ -406,7 +428,38 @@ pub fn claims(r: &LabReport) -> Vec<Claim> {
         });
     }
     out.push(withholding_freezes(&run));
+    out.push(cheating_punished(&run));
     out
+}
+
+/// The revoked close with a tower and without one.
+fn cheating_punished(run: &Run<'_>) -> Claim {
+    let c = "channel cheating is punished";
+    let (Some(t), Some(n)) = (
+        run.verdict("chan-revoked-close-tower"),
+        run.verdict("chan-revoked-close-no-tower"),
+    ) else {
+        return missing(c, rules::PUNISHED, "scenarios");
+    };
+    let failed = |v: &ScenarioVerdict| v.outcome.starts_with("the run failed");
+    let loss = n.funds_lost_ater.parse::<u128>().unwrap_or(u128::MAX);
+    Claim {
+        claim: c.into(),
+        design: Some(t.design.into()),
+        measured: format!(
+            "`chan-revoked-close-tower` (seed {}): {}. `chan-revoked-close-no-tower` (seed {}): {}; \
+             the victim lost {}",
+            t.seed,
+            t.outcome,
+            n.seed,
+            n.outcome,
+            terrace_primitives::Amount(loss).ter(),
+        ),
+        reference: None,
+        rule: rules::PUNISHED,
+        verdict: rules::punished(!failed(t) && !failed(n), t.holds, loss),
+        how: "scenarios",
+    }
 }
 
 /// What `validium-withholding` froze, beside the same attack on the
@@ -1249,6 +1302,15 @@ mod tests {
         assert_eq!(both(false, false), Refuted);
         assert_eq!(holds(true), Supported);
         assert_eq!(holds(false), Refuted);
+    }
+
+    #[test]
+    fn cheating_is_punished_only_with_a_watcher_and_refuted_when_the_cheater_keeps_funds() {
+        let ter = 10u128.pow(18);
+        assert_eq!(punished(true, true, 5 * ter), Qualified);
+        assert_eq!(punished(true, true, 0), Supported);
+        assert_eq!(punished(true, false, 5 * ter), Refuted);
+        assert_eq!(punished(false, true, 0), NotMeasured);
     }
 
     #[test]

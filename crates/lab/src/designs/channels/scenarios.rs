@@ -155,15 +155,9 @@ async fn op(s: &mut Stage, from: Role, op: ChannelOp) -> Result<u128, LabError> 
     Ok(u128::from(at.receipt.gas_used) * u128::from(at.receipt.effective_gas_price))
 }
 
-/// `n` as whole TER for people.
+/// `n` aTER as TER for people, exactly.
 fn ter(n: u128) -> String {
-    let whole = n / TER;
-    let frac = n % TER;
-    if frac == 0 {
-        format!("{whole} TER")
-    } else {
-        format!("{:.2} TER", n as f64 / TER as f64)
-    }
+    Amount(n).ter()
 }
 
 // ---- a revoked close ---------------------------------------------------
