@@ -293,12 +293,7 @@ pub fn run(args: DevnetArgs) -> Result<()> {
     println!("metrics       http://{metrics}/metrics  (Prometheus)");
     println!();
     let result: Result<()> = cw_tokio::Runner::new(config).start(|context| async move {
-        cw_tokio::telemetry::init(
-            context.child("telemetry"),
-            cw_tokio::telemetry::Logs { level, json: false },
-            Some(metrics),
-            None,
-        );
+        crate::telemetry::init(&context, level, &dir, Some(metrics)).await?;
         let mut nodes = Vec::new();
         for i in 0..n {
             let running = node::start(

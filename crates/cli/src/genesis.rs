@@ -136,6 +136,14 @@ pub struct NetworkArgs {
     /// l1`), as the devnet does, instead of generating secret ones.
     #[arg(long)]
     pub dev_keys: bool,
+    /// Write each validator key encrypted (`validator.json`, the keystore
+    /// format) under one password (`--password-file`, TERRACE_PASSWORD, or
+    /// a prompt); `terrace node` asks for it the same way.
+    #[arg(long, conflicts_with = "dev_keys")]
+    pub encrypt_keys: bool,
+    /// Cheap key derivation for --encrypt-keys: for throwaway test keys only.
+    #[arg(long, hide = true)]
+    pub insecure_fast_kdf: bool,
     /// Replace an existing directory.
     #[arg(long)]
     pub force: bool,
@@ -159,8 +167,9 @@ pub fn port(base: u16, i: u32) -> Result<u16> {
 }
 
 /// Writes `genesis.toml`, `node-i/{node.toml, validator.key}` for each
-/// validator and `devnet.json` (so `terrace l1 --data-dir DIR` finds the
-/// network). Returns the node configuration paths.
+/// validator (`validator.json`, encrypted, with `--encrypt-keys`) and
+/// `devnet.json` (so `terrace l1 --data-dir DIR` finds the network).
+/// Returns the node configuration paths.
 pub fn network(args: &NetworkArgs) -> Result<Vec<PathBuf>> {
     use crate::node::{NodeConfig, PeerConfig, Profile, write_key_file};
     if args.validators == 0 {
@@ -209,18 +218,38 @@ pub fn network(args: &NetworkArgs) -> Result<Vec<PathBuf>> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    let password = if args.encrypt_keys {
+        Some(crate::keystore::password(true)?)
+    } else {
+        None
+    };
+    let cost = if args.insecure_fast_kdf {
+        crate::keystore::KdfCost::fast()
+    } else {
+        crate::keystore::KdfCost::STANDARD
+    };
     let mut paths = Vec::new();
     let mut rpcs = Vec::new();
     for (i, key) in keys.iter().enumerate() {
         let dir = args.out.join(format!("node-{i}"));
         std::fs::create_dir_all(&dir)?;
-        write_key_file(&dir.join("validator.key"), key)?;
+        let key_file = match &password {
+            Some(pw) => {
+                let sealed = crate::keystore::KeyFile::seal(key, pw, cost)?;
+                sealed.write_as(&dir.join("validator.json"))?;
+                "validator.json"
+            }
+            None => {
+                write_key_file(&dir.join("validator.key"), key)?;
+                "validator.key"
+            }
+        };
         let rpc = std::net::SocketAddr::from((args.host, port(args.rpc_port, i as u32)?));
         rpcs.push(format!("http://{rpc}"));
         let config = NodeConfig {
             genesis: "../genesis.toml".into(),
             data_dir: "data".into(),
-            key_file: "validator.key".into(),
+            key_file: key_file.into(),
             p2p: peers[i].address,
             p2p_external: None,
             allow_private_addresses: true,
@@ -329,6 +358,8 @@ mod tests {
             rpc_port: 41000,
             profile: ProfileArg::Lan,
             dev_keys: false,
+            encrypt_keys: false,
+            insecure_fast_kdf: false,
             force: false,
         };
         let paths = network(&args).unwrap();

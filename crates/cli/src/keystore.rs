@@ -27,7 +27,10 @@ use chacha20poly1305::{
     aead::{Aead, Payload},
 };
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
 use terrace_primitives::{
     Address, PrivateKey, PublicKey,
     codec::{from_hex, to_hex},
@@ -78,6 +81,10 @@ struct Crypto {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KeyFile {
     version: u32,
+    /// What `--from` and `--to` may call it (outside the sealed part: a
+    /// label, not a claim about the key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The key's address.
     pub address: Address,
     /// The public key, hex.
@@ -131,6 +138,7 @@ impl KeyFile {
             .map_err(|_| anyhow!("encryption failed"))?;
         Ok(Self {
             version: 1,
+            name: None,
             address,
             public_key: to_hex(public_key.as_ref()),
             crypto: Crypto {
@@ -151,6 +159,13 @@ impl KeyFile {
         })
     }
 
+    /// The public key the file names (no password needed).
+    pub fn public_key(&self) -> Result<PublicKey> {
+        let bytes = from_hex(&self.public_key).context("public_key is not hex")?;
+        <PublicKey as commonware_codec::DecodeExt<()>>::decode(commonware_codec::Copying(&bytes))
+            .map_err(|e| anyhow!("public_key: {e}"))
+    }
+
     /// Opens the file with `password`.
     pub fn open(&self, password: &[u8]) -> Result<PrivateKey> {
         if self.version != 1 {
@@ -169,11 +184,7 @@ impl KeyFile {
             .filter(|n| n.len() == 24)
             .context("nonce must be 24 bytes of hex")?;
         let ciphertext = from_hex(&c.ciphertext).context("ciphertext is not hex")?;
-        let pk_bytes = from_hex(&self.public_key).context("public_key is not hex")?;
-        let public_key = <PublicKey as commonware_codec::DecodeExt<()>>::decode(
-            commonware_codec::Copying(&pk_bytes),
-        )
-        .map_err(|e| anyhow!("public_key: {e}"))?;
+        let public_key = self.public_key()?;
         let dk = derive_key(
             password,
             &salt,
@@ -207,6 +218,13 @@ impl KeyFile {
     pub fn write_to(&self, dir: &Path) -> Result<PathBuf> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let path = dir.join(format!("{}.json", self.address));
+        self.write_as(&path)?;
+        Ok(path)
+    }
+
+    /// Writes the file at `path` (never over an existing one), readable by
+    /// the owner only.
+    pub fn write_as(&self, path: &Path) -> Result<()> {
         if path.exists() {
             bail!("{} already exists", path.display());
         }
@@ -220,11 +238,11 @@ impl KeyFile {
         }
         use std::io::Write as _;
         let mut f = opts
-            .open(&path)
+            .open(path)
             .with_context(|| format!("cannot create {}", path.display()))?;
         f.write_all(json.as_bytes())?;
         f.sync_all()?;
-        Ok(path)
+        Ok(())
     }
 
     /// Reads a key file.
@@ -238,6 +256,81 @@ impl KeyFile {
             .with_context(|| format!("cannot read {}", path.display()))?;
         serde_json::from_str(&text).with_context(|| format!("{} is not a key file", path.display()))
     }
+}
+
+/// Checks a key's name: 1–32 letters, digits, `-` or `_`, starting with a
+/// letter, and not a devnet key's name (`devN`, `validatorN`).
+pub fn check_name(name: &str) -> Result<()> {
+    let ok = (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        bail!("key name {name:?}: 1–32 letters, digits, - or _, starting with a letter");
+    }
+    for prefix in ["dev", "validator"] {
+        if name
+            .strip_prefix(prefix)
+            .is_some_and(|n| n.parse::<u32>().is_ok())
+        {
+            bail!("key name {name:?} is a devnet key's name");
+        }
+    }
+    Ok(())
+}
+
+/// The key file `who` names in `dir`: its address (`0x…`) or its name.
+pub fn find(dir: &Path, who: &str) -> Result<Option<KeyFile>> {
+    let keys = list(dir)?.into_iter().map(|(_, k)| k);
+    if who.starts_with("0x") {
+        let address: Address = who.parse()?;
+        return Ok(keys.into_iter().find(|k| k.address == address));
+    }
+    Ok(keys.into_iter().find(|k| k.name.as_deref() == Some(who)))
+}
+
+/// Where keys live: `TERRACE_KEYSTORE`, else `$TERRACE_HOME/keystore`,
+/// else `~/.terrace/keystore`.
+pub fn default_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("TERRACE_KEYSTORE") {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(home) = std::env::var_os("TERRACE_HOME") {
+        return Ok(PathBuf::from(home).join("keystore"));
+    }
+    let home = std::env::var_os("HOME")
+        .context("neither --keystore, TERRACE_KEYSTORE, TERRACE_HOME nor HOME is set")?;
+    Ok(PathBuf::from(home).join(".terrace").join("keystore"))
+}
+
+static PASSWORD_FILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Sets the `--password-file` every unlock reads (once, at start).
+pub fn set_password_file(path: PathBuf) {
+    let _ = PASSWORD_FILE.set(path);
+}
+
+/// The password: the first line of `--password-file`, else
+/// `TERRACE_PASSWORD`, else a prompt (twice with `confirm`).
+pub fn password(confirm: bool) -> Result<Vec<u8>> {
+    if let Some(path) = PASSWORD_FILE.get() {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the password file {}", path.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().as_bytes().to_vec());
+    }
+    if let Ok(p) = std::env::var("TERRACE_PASSWORD") {
+        return Ok(p.into_bytes());
+    }
+    let p = rpassword::prompt_password("Password: ")
+        .context("no password: use --password-file, TERRACE_PASSWORD, or run in a terminal")?;
+    if confirm && rpassword::prompt_password("Repeat password: ")? != p {
+        bail!("passwords differ");
+    }
+    if confirm && p.is_empty() {
+        bail!("refusing an empty password");
+    }
+    Ok(p.into_bytes())
 }
 
 /// All key files in `dir`, sorted by address.
@@ -266,6 +359,46 @@ pub fn generate() -> Result<PrivateKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A key is found by its name or its address; names that collide
+    /// with devnet keys or carry odd characters are refused.
+    #[test]
+    fn finds_keys_by_name_or_address_and_checks_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = generate().unwrap();
+        let mut file = KeyFile::seal(&key, b"pw", KdfCost::fast()).unwrap();
+        file.name = Some("carol".into());
+        file.write_to(dir.path()).unwrap();
+        let other = KeyFile::seal(&generate().unwrap(), b"pw", KdfCost::fast()).unwrap();
+        other.write_to(dir.path()).unwrap();
+        let by_name = find(dir.path(), "carol").unwrap().unwrap();
+        assert_eq!(by_name.address, file.address);
+        assert_eq!(by_name.public_key().unwrap(), key.public_key());
+        let by_address = find(dir.path(), &file.address.to_string())
+            .unwrap()
+            .unwrap();
+        assert_eq!(by_address.name.as_deref(), Some("carol"));
+        assert!(find(dir.path(), "dave").unwrap().is_none());
+        assert!(find(dir.path(), "0xzz").is_err());
+        for good in ["carol", "a", "ops-key_2"] {
+            check_name(good).unwrap();
+        }
+        for bad in [
+            "",
+            "dev0",
+            "validator12",
+            "0xab",
+            "9lives",
+            "a b",
+            &"x".repeat(33),
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        // A damaged file in the directory is named in the error.
+        std::fs::write(dir.path().join("junk.json"), "{").unwrap();
+        let e = find(dir.path(), "carol").unwrap_err();
+        assert!(format!("{e:#}").contains("junk.json"), "{e:#}");
+    }
 
     #[test]
     fn seals_and_opens_with_the_right_password_only() {

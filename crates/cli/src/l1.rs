@@ -5,6 +5,7 @@
 use crate::{
     devnet::{self, DevnetInfo},
     genesis::{dev_account_key, dev_validator_key},
+    keystore,
 };
 use anyhow::{Context as _, Result, bail};
 use commonware_codec::Encode as _;
@@ -13,7 +14,8 @@ use std::{path::PathBuf, time::Duration};
 use terrace_l1::{Payload, Transaction, modules::staking::StakingOp};
 use terrace_node::rpc::{BlockId, L1ApiClient as _, TxInfo};
 use terrace_primitives::{
-    Address, Amount, ChainId, PrivateKey, amount::per_gas, codec::to_hex, keys::Signer as _,
+    Address, Amount, ChainId, PrivateKey, PublicKey, amount::per_gas, codec::to_hex,
+    keys::Signer as _,
 };
 
 /// Where the node is.
@@ -40,7 +42,7 @@ pub enum L1Command {
     },
     /// An account's balance and nonce (finalized).
     Balance {
-        /// Address, `devN` or `validatorN`.
+        /// Address, `devN`, `validatorN`, or a keystore key's name.
         account: String,
         /// Also fetch a Merkle proof against the state root.
         #[arg(long)]
@@ -50,10 +52,10 @@ pub enum L1Command {
     },
     /// Send TER.
     Send {
-        /// Sender: `devN` or `validatorN` (devnet keys).
+        /// Sender: `devN`, `validatorN`, or a keystore key (name or address).
         #[arg(long)]
         from: String,
-        /// Recipient: address, `devN` or `validatorN`.
+        /// Recipient: address, `devN`, `validatorN`, or a keystore key's name.
         #[arg(long)]
         to: String,
         /// Amount in TER (decimals allowed, e.g. 0.5).
@@ -145,22 +147,57 @@ fn dev_index(name: &str, prefix: &str) -> Option<u32> {
     name.strip_prefix(prefix)?.parse().ok()
 }
 
-/// The devnet key a name refers to.
-pub(crate) fn dev_key(name: &str) -> Result<PrivateKey> {
+/// The devnet key a name refers to (`devN`, `validatorN`).
+fn dev_key(name: &str) -> Option<PrivateKey> {
     if let Some(i) = dev_index(name, "dev") {
-        return Ok(dev_account_key(i));
+        return Some(dev_account_key(i));
     }
-    if let Some(i) = dev_index(name, "validator") {
-        return Ok(dev_validator_key(i));
-    }
-    bail!("{name:?}: the sender must be a devnet key, devN or validatorN")
+    dev_index(name, "validator").map(dev_validator_key)
 }
 
+/// The keystore key `name` (a key's name or address), if there is one.
+fn stored(name: &str) -> Result<Option<keystore::KeyFile>> {
+    let dir = keystore::default_dir()?;
+    keystore::find(&dir, name).with_context(|| format!("reading the keystore {}", dir.display()))
+}
+
+fn unknown(name: &str) -> anyhow::Error {
+    let dir = keystore::default_dir()
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|_| "the keystore".into());
+    anyhow::anyhow!(
+        "{name:?} is neither a devnet key (devN, validatorN) nor a key in {dir} \
+         (`terrace keys new --name NAME` makes one)"
+    )
+}
+
+/// The key `name` signs with: a devnet key (`devN`, `validatorN`), or a
+/// keystore key by name or address, unlocked with the password
+/// (`--password-file`, `TERRACE_PASSWORD`, or a prompt).
+pub(crate) fn signer(name: &str) -> Result<PrivateKey> {
+    if let Some(k) = dev_key(name) {
+        return Ok(k);
+    }
+    let file = stored(name)?.ok_or_else(|| unknown(name))?;
+    file.open(&keystore::password(false)?)
+        .with_context(|| format!("cannot unlock {}", file.address))
+}
+
+/// The public key `name` refers to: a devnet key or a keystore key (no
+/// password needed).
+pub(crate) fn public_key_of(name: &str) -> Result<PublicKey> {
+    if let Some(k) = dev_key(name) {
+        return Ok(k.public_key());
+    }
+    stored(name)?.ok_or_else(|| unknown(name))?.public_key()
+}
+
+/// The address `name` refers to: `0x…`, a devnet key, or a keystore key.
 pub(crate) fn resolve(name: &str) -> Result<Address> {
     if name.starts_with("0x") {
         return name.parse().map_err(Into::into);
     }
-    Ok(Address::from_public_key(&dev_key(name)?.public_key()))
+    Ok(Address::from_public_key(&public_key_of(name)?))
 }
 
 pub(crate) struct Client {
@@ -371,7 +408,7 @@ async fn run_async(cmd: L1Command) -> Result<()> {
                 to: resolve(&to)?,
                 amount: parse_tokens(&amount)?,
             };
-            send(&connect(&at)?, &dev_key(&from)?, payload, wait).await?;
+            send(&connect(&at)?, &signer(&from)?, payload, wait).await?;
         }
         L1Command::Stake {
             from,
@@ -382,7 +419,7 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             let amount = parse_tokens(&amount)?;
             send(
                 &connect(&at)?,
-                &dev_key(&from)?,
+                &signer(&from)?,
                 Payload::Staking(StakingOp::Stake { amount }),
                 wait,
             )
@@ -397,7 +434,7 @@ async fn run_async(cmd: L1Command) -> Result<()> {
             let amount = parse_tokens(&amount)?;
             send(
                 &connect(&at)?,
-                &dev_key(&from)?,
+                &signer(&from)?,
                 Payload::Staking(StakingOp::Unstake { amount }),
                 wait,
             )
@@ -484,7 +521,7 @@ mod tests {
             resolve("dev3").unwrap(),
             Address::from_public_key(&dev_account_key(3).public_key())
         );
-        assert!(resolve("alice").is_err());
-        assert!(dev_key("0x00").is_err());
+        assert!(dev_key("0x00").is_none());
+        assert!(dev_key("devx").is_none());
     }
 }

@@ -45,7 +45,7 @@ pub enum L2Command {
     /// Lock L1 funds in the bridge and credit them on L2 (an L1
     /// transaction; the sequencer includes it once L1 finalizes it).
     Deposit {
-        /// Depositor: `devN` (devnet keys).
+        /// Depositor: `devN`, or a keystore key (name or address). or a keystore key (name or address).
         #[arg(long)]
         from: String,
         /// Amount in TER.
@@ -66,7 +66,7 @@ pub enum L2Command {
     },
     /// Transfer on L2 (confirmed by the sequencer at once).
     Send {
-        /// Sender: `devN`.
+        /// Sender: `devN`, or a keystore key (name or address).
         #[arg(long)]
         from: String,
         /// Recipient: `devN`, a 0x public key, or an L2 account index.
@@ -93,7 +93,7 @@ pub enum L2Command {
     },
     /// Leave L2: the amount becomes claimable on L1 once its batch is final.
     Withdraw {
-        /// Sender: `devN`.
+        /// Sender: `devN`, or a keystore key (name or address).
         #[arg(long)]
         from: String,
         /// Amount in TER.
@@ -193,14 +193,15 @@ fn bls_hex(key: &BlsPrivateKey) -> String {
     format!("0x{}", to_hex(key.public_key().as_bytes()))
 }
 
-/// The public key a name refers to: `devN`/`validatorN`, or 0x hex.
+/// The public key a name refers to: `devN`/`validatorN`, a keystore key,
+/// or 0x hex.
 fn public_key(name: &str) -> Result<PublicKey> {
     if let Some(hex) = name.strip_prefix("0x") {
         let bytes = from_hex(hex).context("not hex")?;
         return decode_bounded::<PublicKey>(&bytes, 64, &())
             .map_err(|e| anyhow::anyhow!("{name}: not a public key ({e})"));
     }
-    Ok(l1::dev_key(name)?.public_key())
+    l1::public_key_of(name)
 }
 
 /// The L2 account a name refers to, as the `l2_getAccount` argument.
@@ -250,7 +251,7 @@ async fn send_l2(
     from: &str,
     action: Action,
 ) -> Result<terrace_rollup::rpc::SoftConfirmation> {
-    let key = l1::dev_key(from)?;
+    let key = l1::signer(from)?;
     let sender = account(r, from).await?;
     let (rollup, tx) = quoted_tx(r, &sender, action, |rollup, context, tx| {
         terrace_l2::stf::fee(context, &tx.sign(rollup, &key))
@@ -268,7 +269,7 @@ async fn send_aggregated(
     from: &str,
     action: Action,
 ) -> Result<terrace_rollup::rpc::SoftConfirmation> {
-    let bls = bls_key(&l1::dev_key(from)?);
+    let bls = bls_key(&l1::signer(from)?);
     let sender = r.l2.get_account(bls_hex(&bls)).await.map_err(|e| {
         let e = rpc(e);
         anyhow::anyhow!("{e}; open a BLS account first: terrace l2 deposit --from {from} --amount 1 --bls --wait")
@@ -354,7 +355,7 @@ async fn run_async(cmd: L2Command) -> Result<()> {
             at,
         } => {
             let r = connect(&at)?;
-            let key = l1::dev_key(&from)?;
+            let key = l1::signer(&from)?;
             let recipient = match &to {
                 Some(t) => public_key(t)?,
                 None => key.public_key(),
@@ -523,7 +524,7 @@ async fn run_async(cmd: L2Command) -> Result<()> {
             at,
         } => {
             let r = connect(&at)?;
-            let key = l1::dev_key(&from)?;
+            let key = l1::signer(&from)?;
             let mut w = r.l2.get_withdrawal(index).await.map_err(rpc)?;
             if w.claimed {
                 bail!("withdrawal {index} was already claimed on L1");

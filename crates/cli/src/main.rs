@@ -12,12 +12,13 @@ mod lab;
 mod node;
 mod rollup;
 mod scenario;
+mod telemetry;
 mod zk;
 mod zkrollup;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use terrace_lab::wall_clock::{l1 as bench_l1, sequencer, stf};
 use terrace_primitives::{codec::to_hex, keys::private_key_seed};
 
@@ -30,6 +31,11 @@ use terrace_primitives::{codec::to_hex, keys::private_key_seed};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Read keystore passwords from this file (first line) instead of
+    /// TERRACE_PASSWORD or a prompt: for `--from` a keystore key, and
+    /// `terrace keys`.
+    #[arg(long, global = true, env = "TERRACE_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -69,13 +75,10 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct KeystoreArgs {
-    /// Key directory [default: $TERRACE_HOME/keystore, or ~/.terrace/keystore].
+    /// Key directory [default: $TERRACE_KEYSTORE, $TERRACE_HOME/keystore,
+    /// or ~/.terrace/keystore].
     #[arg(long)]
     keystore: Option<PathBuf>,
-    /// Read the password from this file (first line) instead of prompting.
-    /// TERRACE_PASSWORD in the environment also works.
-    #[arg(long)]
-    password_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -84,6 +87,9 @@ enum KeysCommand {
     New {
         #[command(flatten)]
         store: KeystoreArgs,
+        /// A name for `--from` and `--to` (else only its address names it).
+        #[arg(long)]
+        name: Option<String>,
         /// Cheap key derivation: for throwaway test keys only.
         #[arg(long, hide = true)]
         insecure_fast_kdf: bool,
@@ -95,8 +101,8 @@ enum KeysCommand {
     },
     /// Show a stored key's public key; the secret only with --reveal-secret.
     Show {
-        /// The key's address.
-        address: String,
+        /// The key's name or address.
+        key: String,
         #[command(flatten)]
         store: KeystoreArgs,
         /// Decrypt and print the secret seed.
@@ -224,44 +230,10 @@ enum BenchCommand {
 }
 
 fn keystore_dir(arg: &Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(p) = arg {
-        return Ok(p.clone());
+    match arg {
+        Some(p) => Ok(p.clone()),
+        None => keystore::default_dir(),
     }
-    if let Some(home) = std::env::var_os("TERRACE_HOME") {
-        return Ok(PathBuf::from(home).join("keystore"));
-    }
-    let home =
-        std::env::var_os("HOME").context("neither --keystore, TERRACE_HOME nor HOME is set")?;
-    Ok(PathBuf::from(home).join(".terrace").join("keystore"))
-}
-
-fn password(args: &KeystoreArgs, confirm: bool) -> Result<Vec<u8>> {
-    if let Some(path) = &args.password_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        return Ok(text.lines().next().unwrap_or_default().as_bytes().to_vec());
-    }
-    if let Ok(p) = std::env::var("TERRACE_PASSWORD") {
-        return Ok(p.into_bytes());
-    }
-    let p = rpassword::prompt_password("Password: ")
-        .context("no password: use --password-file, TERRACE_PASSWORD, or run in a terminal")?;
-    if confirm && rpassword::prompt_password("Repeat password: ")? != p {
-        bail!("passwords differ");
-    }
-    if confirm && p.is_empty() {
-        bail!("refusing an empty password");
-    }
-    Ok(p.into_bytes())
-}
-
-fn find_key(dir: &Path, address: &str) -> Result<keystore::KeyFile> {
-    let address: terrace_primitives::Address = address.parse()?;
-    keystore::list(dir)?
-        .into_iter()
-        .find(|(_, k)| k.address == address)
-        .map(|(_, k)| k)
-        .with_context(|| format!("no key for {address} in {}", dir.display()))
 }
 
 /// Errors print as one line with their causes (`error: …: …`), not as a
@@ -277,6 +249,9 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Some(path) = cli.password_file {
+        keystore::set_password_file(path);
+    }
     match cli.command {
         Command::Devnet(args) => devnet::run(args)?,
         Command::Node(args) => node::run(args)?,
@@ -287,17 +262,25 @@ fn run(cli: Cli) -> Result<()> {
         Command::Dac(cmd) => dac::run(cmd)?,
         Command::Keys(KeysCommand::New {
             store,
+            name,
             insecure_fast_kdf,
         }) => {
             let dir = keystore_dir(&store.keystore)?;
-            let pw = password(&store, true)?;
+            if let Some(n) = &name {
+                keystore::check_name(n)?;
+                if keystore::find(&dir, n)?.is_some() {
+                    bail!("a key named {n:?} is already in {}", dir.display());
+                }
+            }
+            let pw = keystore::password(true)?;
             let cost = if insecure_fast_kdf {
                 keystore::KdfCost::fast()
             } else {
                 keystore::KdfCost::STANDARD
             };
             let key = keystore::generate()?;
-            let file = keystore::KeyFile::seal(&key, &pw, cost)?;
+            let mut file = keystore::KeyFile::seal(&key, &pw, cost)?;
+            file.name = name;
             let path = file.write_to(&dir)?;
             println!("address: {}", file.address);
             println!("file:    {}", path.display());
@@ -309,20 +292,25 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("no keys in {}", dir.display());
             }
             for (path, k) in keys {
-                println!("{}  {}", k.address, path.display());
+                let name = k.name.as_deref().unwrap_or("-");
+                println!("{}  {name:<16}  {}", k.address, path.display());
             }
         }
         Command::Keys(KeysCommand::Show {
-            address,
+            key,
             store,
             reveal_secret,
         }) => {
             let dir = keystore_dir(&store.keystore)?;
-            let file = find_key(&dir, &address)?;
+            let file = keystore::find(&dir, &key)?
+                .with_context(|| format!("no key {key:?} in {}", dir.display()))?;
             println!("address:    {}", file.address);
+            if let Some(n) = &file.name {
+                println!("name:       {n}");
+            }
             println!("public key: {}", file.public_key);
             if reveal_secret {
-                let key = file.open(&password(&store, false)?)?;
+                let key = file.open(&keystore::password(false)?)?;
                 println!("secret:     {}", to_hex(&private_key_seed(&key).0));
             }
         }

@@ -5,7 +5,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use commonware_codec::DecodeExt as _;
-use commonware_runtime::{Runner as _, Supervisor as _, tokio as cw_tokio};
+use commonware_runtime::{Runner as _, tokio as cw_tokio};
 use serde::{Deserialize, Serialize};
 use std::{
     net::SocketAddr,
@@ -71,7 +71,8 @@ pub struct NodeConfig {
     pub genesis: PathBuf,
     /// Where the node keeps its state, blocks and consensus journal.
     pub data_dir: PathBuf,
-    /// The validator's secret key: 32-byte seed in hex, one line.
+    /// The validator's secret key: 32-byte seed in hex on one line, or
+    /// encrypted in the keystore format (unlocked with the password).
     pub key_file: PathBuf,
     /// P2P listen address.
     pub p2p: SocketAddr,
@@ -145,10 +146,19 @@ pub fn write_key_file(path: &Path, key: &PrivateKey) -> Result<()> {
     Ok(())
 }
 
-/// Reads a key file written by [`write_key_file`].
+/// Reads a key file: the hex seed [`write_key_file`] writes, or an
+/// encrypted one in the keystore format (`genesis network
+/// --encrypt-keys`), unlocked with the password (`--password-file`,
+/// TERRACE_PASSWORD, or a prompt).
 pub fn read_key_file(path: &Path) -> Result<PrivateKey> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if text.trim_start().starts_with('{') {
+        let file = crate::keystore::KeyFile::read(path)?;
+        return file
+            .open(&crate::keystore::password(false)?)
+            .with_context(|| format!("cannot unlock {}", path.display()));
+    }
     let seed: [u8; 32] = from_hex(text.trim())
         .and_then(|b| b.try_into().ok())
         .with_context(|| format!("{}: expected a 32-byte hex seed", path.display()))?;
@@ -230,12 +240,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
         bail!("no [[peers]] configured: this node could never reach the committee");
     }
     cw_tokio::Runner::new(runtime).start(|context| async move {
-        cw_tokio::telemetry::init(
-            context.child("telemetry"),
-            cw_tokio::telemetry::Logs { level, json: false },
-            config.metrics,
-            None,
-        );
+        crate::telemetry::init(&context, level, &config.data_dir, config.metrics).await?;
         let running = start(
             &context,
             &genesis,

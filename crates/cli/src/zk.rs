@@ -78,7 +78,7 @@ pub enum ZkCommand {
     /// Lock L1 funds for an L2 key (an L1 transaction; the operator
     /// credits it in its next batch).
     Deposit {
-        /// Depositor: `devN`.
+        /// Depositor: `devN`, or a keystore key (name or address).
         #[arg(long)]
         from: String,
         /// Amount in TER (whole nano-TER).
@@ -97,7 +97,7 @@ pub enum ZkCommand {
     },
     /// Transfer on L2 to anyone's key (their account, or a new one).
     Send {
-        /// Sender: `devN`.
+        /// Sender: `devN`, or a keystore key (name or address).
         #[arg(long)]
         from: String,
         /// Recipient: `devN` or a 0x packed key.
@@ -125,7 +125,7 @@ pub enum ZkCommand {
     },
     /// Leave L2: claimable on L1 as soon as its batch's proof lands.
     Withdraw {
-        /// Sender: `devN`.
+        /// Sender: `devN`, or a keystore key (name or address).
         #[arg(long)]
         from: String,
         /// Amount in TER.
@@ -280,7 +280,7 @@ fn secret(name: &str, key: &L2Key) -> Result<SecretKey> {
         }
         return Ok(SecretKey::from_bytes(&bytes));
     }
-    let seed = private_key_seed(&l1::dev_key(name)?);
+    let seed = private_key_seed(&l1::signer(name)?);
     Ok(SecretKey::from_bytes(
         &hash_tagged(b"terrace/dev/zk-key", &[&seed.0]).0,
     ))
@@ -445,7 +445,7 @@ async fn exit_proof(
 }
 
 async fn send_l1(z: &Zk, from: &str, rollup: u64, op: ZkOp) -> Result<(String, u64)> {
-    let key = l1::dev_key(from)?;
+    let key = l1::signer(from)?;
     let hash = l1::submit(
         &z.l1,
         &key,

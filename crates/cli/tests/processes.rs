@@ -43,6 +43,7 @@ impl Nodes {
         let child = Command::new(TERRACE)
             .args(["node", "--log-level", "warn", "--config"])
             .arg(self.config(i))
+            .env("TERRACE_PASSWORD", PASSWORD)
             .stdout(log("out"))
             .stderr(log("err"))
             .stdin(Stdio::null())
@@ -190,6 +191,8 @@ fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
     let dir = tmp.path().join("net");
     let base = free_ports(2 * VALIDATORS as u16);
     let (p2p, rpc) = (base, base + VALIDATORS as u16);
+    // Validator keys encrypted under one password; every node unlocks
+    // its own with it.
     let out = Command::new(TERRACE)
         .args(["genesis", "network", "--validators", "4", "--out"])
         .arg(&dir)
@@ -198,7 +201,10 @@ fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
             &p2p.to_string(),
             "--rpc-port",
             &rpc.to_string(),
+            "--encrypt-keys",
+            "--insecure-fast-kdf",
         ])
+        .env("TERRACE_PASSWORD", PASSWORD)
         .output()
         .unwrap();
     assert!(
@@ -206,6 +212,18 @@ fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let key = std::fs::read_to_string(dir.join("node-0/validator.json")).unwrap();
+    assert!(key.contains("xchacha20-poly1305"), "{key}");
+    // A wrong password stops the node before it starts, saying why.
+    let wrong = Command::new(TERRACE)
+        .args(["node", "--config"])
+        .arg(dir.join("node-0/node.toml"))
+        .env("TERRACE_PASSWORD", "not it")
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success());
+    let why = String::from_utf8_lossy(&wrong.stderr);
+    assert!(why.contains("wrong password"), "{why}");
 
     let mut nodes = Nodes {
         dir: dir.clone(),
@@ -309,6 +327,9 @@ fn tokens(v: &Value) -> u128 {
 }
 
 const TOKEN: u128 = 1_000_000_000_000_000_000;
+
+/// The password of the four-process network's encrypted validator keys.
+const PASSWORD: &str = "correct horse battery staple";
 
 #[test]
 fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
@@ -435,6 +456,63 @@ fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
             .all(|b| b["valid"] == true),
         "{batches}"
     );
+
+    // A keystore key signs on L1: made with a name, funded by dev0 sending
+    // to that name, it sends back on its password; a wrong one is refused
+    // and sends nothing.
+    let keystore = dir.join("keystore");
+    let with_password = |args: &[&str], password: &str| {
+        Command::new(TERRACE)
+            .args(args)
+            .env("TERRACE_KEYSTORE", &keystore)
+            .env("TERRACE_PASSWORD", password)
+            .output()
+            .unwrap()
+    };
+    let made = with_password(
+        &["keys", "new", "--name", "carol", "--insecure-fast-kdf"],
+        "hunter2",
+    );
+    assert!(made.status.success(), "{made:?}");
+    let l1 = |args: &[&str], password: &str| {
+        let mut all = vec!["l1"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--json", "--data-dir", d]);
+        with_password(&all, password)
+    };
+    let send = |from: &str, to: &str, amount: &str, password: &str| {
+        l1(
+            &[
+                "send", "--from", from, "--to", to, "--amount", amount, "--wait",
+            ],
+            password,
+        )
+    };
+    let funded = send("dev0", "carol", "3", "");
+    assert!(funded.status.success(), "{funded:?}");
+    let refused = send("carol", "dev0", "1", "not it");
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("wrong password"), "{why}");
+    let sent = send("carol", "dev0", "1", "hunter2");
+    assert!(sent.status.success(), "{sent:?}");
+    let balance: Value = serde_json::from_slice(&l1(&["balance", "carol"], "").stdout).unwrap();
+    let left = tokens(&balance["balance"]);
+    assert!(
+        left < 2 * TOKEN && left > 2 * TOKEN - TOKEN / 100,
+        "{balance}"
+    );
+
+    // A healthy devnet is quiet on stderr at `warn`: no library chatter,
+    // no colour escapes (stderr is a file here); its log file has the
+    // start.
+    let err = std::fs::read_to_string(dir.join("devnet.err")).unwrap();
+    for noise in ["WARN", "ERROR", "\u{1b}["] {
+        assert!(!err.contains(noise), "{noise:?} on stderr:\n{err}");
+    }
+    let file = std::fs::read_to_string(dir.join("terrace.log")).unwrap();
+    assert!(file.contains("terrace started"), "{file}");
+    assert!(!file.contains('\u{1b}'), "{file}");
 }
 
 /// A devnet without the optimistic rollup (its zk-rollup, validium and
