@@ -856,10 +856,10 @@ pub fn unresponsive_peer(seed: u64) -> Result<Outcome, LabError> {
         s.check_l1().await?;
         let mut o = Outcome {
             happened: format!(
-                "Bob went silent holding Alice's 2 TER HTLC (expiry {expiry}); 10 s later Alice closed with the newest state at deadline {}; settlement paid the balances and left {pending} HTLC pending; after its expiry Alice's timeout refunded it: Alice got {} back (paying {:.6} TER in fees), Bob {}; the channel is {}",
+                "Bob went silent holding Alice's 2 TER HTLC (expiry {expiry}); 10 s later Alice closed with the newest state at deadline {}; settlement paid the balances and left {pending} HTLC pending; after its expiry Alice's timeout refunded it: Alice got {} back (paying {} in fees for the close, settlement and timeout), Bob {}; the channel is {}",
                 close.deadline,
                 ter(alice_paid),
-                fees as f64 / TER as f64,
+                ter(fees),
                 ter(bob_paid),
                 if closed { "closed" } else { "NOT closed" },
             ),
