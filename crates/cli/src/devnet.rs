@@ -313,6 +313,7 @@ pub fn run(args: DevnetArgs) -> Result<()> {
                 },
             )
             .await?;
+            crate::metrics::watch(&context, i, running.chain.clone());
             if i == 0 {
                 let mut feed = running.chain.subscribe();
                 context.child("log").spawn(move |_| async move {

@@ -9,6 +9,7 @@ mod keystore;
 mod l1;
 mod l2;
 mod lab;
+mod metrics;
 mod node;
 mod rollup;
 mod scenario;

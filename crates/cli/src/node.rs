@@ -258,6 +258,7 @@ pub fn run(args: NodeArgs) -> Result<()> {
             },
         )
         .await?;
+        crate::metrics::watch(&context, me, running.chain.clone());
         println!(
             "terrace node {me} (chain {}, {}): p2p {}, JSON-RPC http://{}, data {}",
             genesis.chain_id,

@@ -297,6 +297,22 @@ fn four_processes_survive_a_kill_and_the_restarted_node_catches_up() {
     });
 }
 
+/// The body of an HTTP GET of `path` on 127.0.0.1:`port`.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
 /// A `terrace devnet` process, killed when the test ends.
 struct Devnet {
     dir: PathBuf,
@@ -502,6 +518,36 @@ fn the_devnet_rollup_takes_a_deposit_transfers_and_pays_a_withdrawal_claim() {
         left < 2 * TOKEN && left > 2 * TOKEN - TOKEN / 100,
         "{balance}"
     );
+
+    // Terrace's own metrics beside the libraries', read by a real
+    // Prometheus parser: every validator's chain, the mempool.
+    let scrape = http_get(base + 10, "/metrics");
+    let parsed = prometheus_parse::Scrape::parse(scrape.lines().map(|l| Ok(l.to_owned())))
+        .expect("/metrics parses");
+    let value = |name: &str, validator: &str| {
+        parsed
+            .samples
+            .iter()
+            .find(|s| s.metric == name && s.labels.get("validator") == Some(validator))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v)
+                | prometheus_parse::Value::Gauge(v)
+                | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("no {name} of validator {validator}"))
+    };
+    for v in ["0", "1", "2", "3"] {
+        assert!(value("terrace_chain_finalized_height", v) > 0.0);
+        assert!(value("terrace_chain_blocks_total", v) > 0.0);
+    }
+    assert!(value("terrace_chain_transactions_total", "0") >= 5.0);
+    assert!(value("terrace_chain_gas_used_total", "0") > 0.0);
+    assert!(value("terrace_chain_base_fee_ater_per_gas", "0") > 0.0);
+    assert!(value("terrace_chain_block_interval_seconds", "0") > 0.0);
+    assert!(value("terrace_chain_finality_seconds", "0") >= 0.0);
+    assert!(value("terrace_chain_block_gas_used", "0") >= 0.0);
+    assert!(value("terrace_mempool_transactions", "0") >= 0.0);
 
     // A healthy devnet is quiet on stderr at `warn`: no library chatter,
     // no colour escapes (stderr is a file here); its log file has the
