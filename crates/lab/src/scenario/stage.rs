@@ -268,6 +268,22 @@ impl Stage {
         Ok(records.account(&who).balance)
     }
 
+    /// The nonce `from`'s next transaction takes: after those waiting in
+    /// validator 0's pool, else its account's.
+    pub(crate) async fn next_nonce(&self, from: Role) -> Result<u64, LabError> {
+        let who = from.address();
+        let records = self
+            .l1
+            .records(&[Key::Account(who)])
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(self
+            .l1
+            .chain
+            .pool_next_nonce(&who)
+            .unwrap_or(records.account(&who).nonce))
+    }
+
     /// Signs `payload` from `from`, submits it through validator 0 and
     /// waits until it is final; returns its failure on L1.
     pub(crate) async fn send(
@@ -286,17 +302,7 @@ impl Stage {
         payload: Payload,
     ) -> Result<TxLocation, LabError> {
         let key = from.key();
-        let who = from.address();
-        let records = self
-            .l1
-            .records(&[Key::Account(who)])
-            .await
-            .map_err(|e| self.fail(e))?;
-        let nonce = self
-            .l1
-            .chain
-            .pool_next_nonce(&who)
-            .unwrap_or(records.account(&who).nonce);
+        let nonce = self.next_nonce(from).await?;
         let bytes =
             sign_l1(&self.l1, &key, nonce, payload).map_err(|e| self.fail(e.to_string()))?;
         let hash = terrace_node::client::L1::submit(&self.l1, bytes)

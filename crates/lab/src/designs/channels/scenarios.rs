@@ -19,7 +19,7 @@ use terrace_channels::{
     tower::{Appointment, Tower},
 };
 use terrace_l1::{
-    ChainParams, Key, Payload, SignedTransaction, StateReader as _,
+    ChainParams, Key, Payload, SignedTransaction,
     fee::effective_tip,
     modules::channels::{
         Channel, ChannelKey, ChannelOp, ChannelRecords as _, Closing, OpenTerms, Side, Status,
@@ -224,15 +224,7 @@ async fn bid(
     deadline: u64,
 ) -> Result<Option<Landed>, LabError> {
     let key = from.key();
-    let who = from.address();
-    let records =
-        s.l1.records(&[Key::Account(who)])
-            .await
-            .map_err(|e| s.fail(e))?;
-    let nonce =
-        s.l1.chain
-            .pool_next_nonce(&who)
-            .unwrap_or(records.account(&who).nonce);
+    let nonce = s.next_nonce(from).await?;
     let mut sent = Vec::new();
     let mut last: Option<(u64, u64)> = None;
     loop {
